@@ -1,0 +1,52 @@
+#include "agents/rollout.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace darkmatter::agents {
+namespace {
+
+// Appends the env's current state to the episode's state buffers.
+void AppendState(const sim::Env& env, sim::EnvState* scratch, sim::Episode* episode) {
+  env.GetState(scratch);
+  episode->states.insert(episode->states.end(), scratch->physics.begin(), scratch->physics.end());
+  episode->rng_states.insert(episode->rng_states.end(), scratch->rng.begin(), scratch->rng.end());
+  episode->elapsed_steps.push_back(scratch->elapsed_steps);
+}
+
+}  // namespace
+
+sim::Episode RecordEpisode(sim::Env& env, Agent& agent, uint64_t seed) {
+  sim::Episode episode;
+  episode.task = env.Name();
+  episode.seed = seed;
+  episode.obs_dim = env.ObservationSpec().Size();
+  episode.act_dim = env.ActionSpec().Size();
+  episode.state_dim = env.StateSize();
+  episode.info_keys = env.InfoKeys();
+  const sim::BoxSpec& action_spec = env.ActionSpec();
+  std::vector<double> action(episode.act_dim), applied(episode.act_dim);
+  sim::EnvState scratch;
+
+  agent.Reset(seed, 0);
+  sim::StepResult result = env.Reset(seed);
+  episode.observations.assign(result.observation.begin(), result.observation.end());
+  AppendState(env, &scratch, &episode);
+  while (true) {
+    agent.Act(result.observation, action);
+    sim::ClipAction(action_spec, action, applied);
+    result = env.Step(applied);
+    episode.actions.insert(episode.actions.end(), applied.begin(), applied.end());
+    episode.observations.insert(episode.observations.end(), result.observation.begin(),
+                                result.observation.end());
+    episode.rewards.push_back(result.reward);
+    episode.terminations.push_back(result.terminated);
+    episode.truncations.push_back(result.truncated);
+    episode.infos.insert(episode.infos.end(), result.info.begin(), result.info.end());
+    AppendState(env, &scratch, &episode);
+    if (result.terminated || result.truncated) break;
+  }
+  return episode;
+}
+
+}  // namespace darkmatter::agents

@@ -1,0 +1,15 @@
+// darkmatter bench: registers the benchmark subcommands.
+#include <CLI/CLI.hpp>
+
+#include "apps/commands.h"
+
+namespace darkmatter::apps {
+
+void AddBenchCommand(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Measure simulation and learning throughput");
+  bench->require_subcommand(1);
+  AddBenchEnvCommand(*bench);
+  AddBenchPoolCommand(*bench);
+}
+
+}  // namespace darkmatter::apps

@@ -1,0 +1,109 @@
+// darkmatter info FILE.h5 [--json]: validate an episode file and summarise it.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "sim/episode_file.h"
+#include "sim/error.h"
+
+namespace darkmatter::apps {
+namespace {
+
+// A task flag as shown per episode: "success" counts at the final step, every other
+// info key (diverged, collision, ...) counts when it happened at any step.
+bool EpisodeFlag(const sim::Episode& episode, const std::string& key) {
+  return key == "success" ? episode.FinalInfo(key) != 0.0 : episode.AnyInfo(key);
+}
+
+nlohmann::json Summarise(const std::string& path) {
+  sim::EpisodeReader reader(path);
+  const sim::EpisodeFileHeader& header = reader.Header();
+  nlohmann::json config = nlohmann::json::parse(header.config_json, nullptr, false);
+  nlohmann::json summary = {{"file", path},
+                            {"format_version", header.format_version},
+                            {"task", header.task},
+                            {"creator", header.creator},
+                            {"config", config.is_discarded() ? nlohmann::json(header.config_json)
+                                                             : config}};
+  nlohmann::json episodes = nlohmann::json::array();
+  int64_t total_steps = 0;
+  for (int64_t k = 0; k < reader.NumEpisodes(); ++k) {
+    const sim::Episode episode = reader.Read(k);
+    nlohmann::json row = {{"index", k},
+                          {"seed", episode.seed},
+                          {"length", episode.Length()},
+                          {"return", episode.Return()},
+                          {"terminated", episode.Length() > 0 && episode.terminations.back()},
+                          {"truncated", episode.Length() > 0 && episode.truncations.back()}};
+    for (const std::string& key : episode.info_keys) row[key] = EpisodeFlag(episode, key);
+    episodes.push_back(row);
+    total_steps += episode.Length();
+  }
+  nlohmann::json datasets = nlohmann::json::object();
+  if (reader.NumEpisodes() > 0) {
+    for (const auto& [name, shape] : reader.DatasetShapes(0)) datasets[name] = shape;
+  }
+  summary["num_episodes"] = reader.NumEpisodes();
+  summary["total_steps"] = total_steps;
+  summary["datasets"] = datasets;
+  summary["episodes"] = episodes;
+  return summary;
+}
+
+std::string ShapeText(const nlohmann::json& shape) {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    text += std::to_string(shape[i].get<int64_t>()) + (i + 1 < shape.size() ? ", " : "");
+  }
+  return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+void PrintText(const nlohmann::json& s) {
+  std::printf("file:     %s\n", s["file"].get<std::string>().c_str());
+  std::printf("task:     %s\n", s["task"].get<std::string>().c_str());
+  std::printf("format:   version %d, written by %s\n", s["format_version"].get<int>(),
+              s["creator"].get<std::string>().c_str());
+  std::printf("config:   %s\n", s["config"].dump().c_str());
+  std::printf("episodes: %lld, steps: %lld\n",
+              static_cast<long long>(s["num_episodes"].get<int64_t>()),
+              static_cast<long long>(s["total_steps"].get<int64_t>()));
+  std::printf("datasets (episode 0):\n");
+  for (const auto& [name, shape] : s["datasets"].items()) {
+    std::printf("  %-16s %s\n", name.c_str(), ShapeText(shape).c_str());
+  }
+  std::printf("%7s %20s %7s %12s  %s\n", "episode", "seed", "length", "return", "flags");
+  for (const auto& e : s["episodes"]) {
+    std::string flags;
+    for (const auto& [key, value] : e.items()) {
+      if (value.is_boolean() && value.get<bool>()) flags += key + " ";
+    }
+    std::printf("%7lld %20llu %7lld %12.4g  %s\n", static_cast<long long>(e["index"].get<int64_t>()),
+                static_cast<unsigned long long>(e["seed"].get<uint64_t>()),
+                static_cast<long long>(e["length"].get<int64_t>()), e["return"].get<double>(),
+                flags.c_str());
+  }
+}
+
+}  // namespace
+
+void AddInfoCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("info", "Validate and summarise an episode file");
+  auto file = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("file", *file, "Episode file (.h5)")->required();
+  cmd->add_flag("--json", *json, "Print JSON");
+  cmd->callback([file, json] {
+    const nlohmann::json summary = Summarise(*file);
+    if (*json) {
+      std::printf("%s\n", summary.dump(2).c_str());
+    } else {
+      PrintText(summary);
+    }
+  });
+}
+
+}  // namespace darkmatter::apps

@@ -1,0 +1,24 @@
+// The `darkmatter` subcommands; each Add*Command registers one on the CLI11 app.
+// Callbacks throw sim::BadInput for bad usage or input (exit 2), anything else exits 1.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace darkmatter::apps {
+
+// darkmatter tasks [--json]
+void AddTasksCommand(CLI::App& app);
+// darkmatter rollout --task NAME | --mjcf FILE --policy random --episodes N --seed S ...
+void AddRolloutCommand(CLI::App& app);
+// darkmatter info FILE.h5 [--json]
+void AddInfoCommand(CLI::App& app);
+// darkmatter bench env|pool ...
+void AddBenchCommand(CLI::App& app);
+// darkmatter bench env: bare backend stepping vs the Env API on the same model.
+void AddBenchEnvCommand(CLI::App& bench);
+// darkmatter bench pool: EnvPool throughput for 1..nproc threads.
+void AddBenchPoolCommand(CLI::App& bench);
+
+}  // namespace darkmatter::apps

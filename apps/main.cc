@@ -1,0 +1,34 @@
+// darkmatter: the command-line interface. Exit codes: 0 success, 2 bad usage or input,
+// 1 any other failure.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/commands.h"
+#include "sim/error.h"
+#include "sim/mujoco_model.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"darkmatter: watch physics, learn world models, compare them fairly",
+               "darkmatter"};
+  app.set_version_flag("--version", "darkmatter " DARKMATTER_VERSION);
+  app.require_subcommand(1);
+  darkmatter::apps::AddTasksCommand(app);
+  darkmatter::apps::AddRolloutCommand(app);
+  darkmatter::apps::AddInfoCommand(app);
+  darkmatter::apps::AddBenchCommand(app);
+  darkmatter::sim::InstallMujocoHandlers();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const darkmatter::sim::BadInput& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+#include "sim/env.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+
+#include "sim/error.h"
+
+namespace darkmatter::sim {
+
+int64_t BoxSpec::Size() const {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+}
+
+std::string BoxSpec::ShapeString() const {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    text += std::to_string(shape[i]);
+    if (shape.size() == 1 || i + 1 < shape.size()) text += ",";
+  }
+  return text + ")";
+}
+
+void ValidateAction(const BoxSpec& spec, std::span<const double> action) {
+  if (static_cast<int64_t>(action.size()) != spec.Size()) {
+    throw BadInput("action has " + std::to_string(action.size()) + " elements, expected " +
+                   std::to_string(spec.Size()) + " (action shape " + spec.ShapeString() + ")");
+  }
+  for (size_t i = 0; i < action.size(); ++i) {
+    if (!std::isfinite(action[i])) {
+      throw BadInput("action element " + std::to_string(i) + " is " +
+                     (std::isnan(action[i]) ? "NaN" : "infinite") +
+                     "; actions must be finite");
+    }
+  }
+}
+
+void ClipAction(const BoxSpec& spec, std::span<const double> action, std::span<double> out) {
+  for (size_t i = 0; i < action.size(); ++i) {
+    out[i] = std::clamp(action[i], spec.low[i], spec.high[i]);
+  }
+}
+
+int FindInfoKey(const std::vector<std::string>& keys, const std::string& key) {
+  auto it = std::find(keys.begin(), keys.end(), key);
+  return it == keys.end() ? -1 : static_cast<int>(it - keys.begin());
+}
+
+}  // namespace darkmatter::sim

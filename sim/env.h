@@ -1,0 +1,102 @@
+// The Env API (Gymnasium semantics): reset/step, specs, and exact state capture/restore.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sim/rng.h"
+
+namespace darkmatter::sim {
+
+// A box space: `shape` with per-element bounds (±inf where unbounded).
+struct BoxSpec {
+  std::vector<int64_t> shape;    // dimensions, e.g. {17}
+  std::vector<double> low;       // (prod(shape)) lower bounds
+  std::vector<double> high;      // (prod(shape)) upper bounds
+  std::string dtype = "float64"; // element type as stored and returned
+
+  // Number of elements (product of shape).
+  int64_t Size() const;
+  // "(17,)" style description of the shape.
+  std::string ShapeString() const;
+};
+
+// Settings common to every env; filled from defaults, presets and key=value overrides.
+struct EnvSettings {
+  int frame_skip = 0;             // physics steps per control step; 0 = the task's default
+  int max_episode_steps = 0;      // control steps before `truncated`; 0 = the task's default
+  double reset_noise_scale = -1;  // scale of the uniform reset noise; <0 = the task's default
+};
+
+// What reset and step return. Views point into the env's own buffers and stay valid
+// until the next call on the same env.
+struct StepResult {
+  std::span<const double> observation;  // (obs_dim)
+  double reward = 0.0;                  // 0 after reset
+  bool terminated = false;              // the task reached a terminal state
+  bool truncated = false;               // time limit reached or the simulation diverged
+  std::span<const double> info;         // (InfoKeys().size()) values, 0/1 for flags
+};
+
+// Everything that determines the future of an env: same state + same actions give a
+// bit-identical trajectory.
+struct EnvState {
+  std::vector<double> physics;  // (StateSize()) backend physics state, then task state
+  RngState rng{};               // the env's random stream
+  int64_t elapsed_steps = 0;    // control steps since reset
+  bool needs_reset = true;      // true before the first reset and after an episode ended
+};
+
+// A single environment. Not thread-safe; one thread per env at a time.
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // Name of the task ("mjcf:<file>" for generic MJCF envs).
+  virtual const std::string& Name() const = 0;
+  // Backend name: "mujoco" or "bullet".
+  virtual const char* Backend() const = 0;
+  // Observation space.
+  virtual const BoxSpec& ObservationSpec() const = 0;
+  // Action space; out-of-bounds actions are clipped.
+  virtual const BoxSpec& ActionSpec() const = 0;
+  // Names of the per-step info values; always includes "diverged".
+  virtual const std::vector<std::string>& InfoKeys() const = 0;
+
+  // Starts an episode. With a seed the env's RNG is re-seeded; without, it continues.
+  virtual StepResult Reset(std::optional<uint64_t> seed) = 0;
+  // Advances one control step. Throws BadInput on a wrong-sized or non-finite action and
+  // std::logic_error when called before Reset or after the episode ended.
+  virtual StepResult Step(std::span<const double> action) = 0;
+
+  // Size of EnvState::physics.
+  virtual int64_t StateSize() const = 0;
+  // Copies the full state into *state (reusing its storage).
+  virtual void GetState(EnvState* state) const = 0;
+  // Restores a state captured by GetState on an env of the same task and settings.
+  virtual void SetState(const EnvState& state) = 0;
+
+  // Physics steps per control step.
+  virtual int FrameSkip() const = 0;
+  // Control steps before truncation.
+  virtual int MaxEpisodeSteps() const = 0;
+
+  // Convenience: GetState into a new object.
+  EnvState GetState() const {
+    EnvState state;
+    GetState(&state);
+    return state;
+  }
+};
+
+// Throws BadInput unless `action` has spec.Size() elements, all finite.
+void ValidateAction(const BoxSpec& spec, std::span<const double> action);
+// Clips `action` into the spec's bounds, writing to `out` (same size).
+void ClipAction(const BoxSpec& spec, std::span<const double> action, std::span<double> out);
+// Index of `key` in `keys`, or -1.
+int FindInfoKey(const std::vector<std::string>& keys, const std::string& key);
+
+}  // namespace darkmatter::sim

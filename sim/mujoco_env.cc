@@ -1,0 +1,210 @@
+#include "sim/mujoco_env.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "sim/error.h"
+
+namespace darkmatter::sim {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Copies n values and advances the cursor (state packing).
+void Pack(double*& cursor, const mjtNum* from, int n) {
+  for (int i = 0; i < n; ++i) *cursor++ = from[i];
+}
+void Unpack(const double*& cursor, mjtNum* to, int n) {
+  for (int i = 0; i < n; ++i) to[i] = *cursor++;
+}
+
+}  // namespace
+
+// The generic env: MujocoEnv's default hooks, finalized on construction.
+class MjcfEnv final : public MujocoEnv {
+ public:
+  MjcfEnv(const std::string& name, ModelPtr model, const EnvSettings& settings)
+      : MujocoEnv(name, std::move(model), settings) {
+    Finalize();
+  }
+};
+
+MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settings,
+                     const MujocoDefaults& defaults)
+    : name_(std::move(name)),
+      model_(std::move(model)),
+      frame_skip_(settings.frame_skip > 0 ? settings.frame_skip : defaults.frame_skip),
+      max_episode_steps_(settings.max_episode_steps > 0 ? settings.max_episode_steps
+                                                        : defaults.max_episode_steps),
+      reset_noise_scale_(settings.reset_noise_scale >= 0 ? settings.reset_noise_scale
+                                                         : defaults.reset_noise_scale) {
+  if (settings.frame_skip < 0) throw BadInput("frame_skip must be >= 1");
+  if (settings.max_episode_steps < 0) throw BadInput("max_episode_steps must be >= 1");
+  InstallMujocoHandlers();
+  data_ = mj_makeData(model_.get());
+  if (!data_) throw std::runtime_error(name_ + ": mj_makeData failed");
+}
+
+MujocoEnv::~MujocoEnv() { mj_deleteData(data_); }
+
+void MujocoEnv::Finalize() {
+  const mjModel* m = model_.get();
+  const int64_t obs_dim = ObservationSize();
+  observation_spec_ = {{obs_dim}, std::vector<double>(obs_dim, -kInf),
+                       std::vector<double>(obs_dim, kInf), "float64"};
+  action_spec_ = {{m->nu}, std::vector<double>(m->nu, -kInf),
+                  std::vector<double>(m->nu, kInf), "float64"};
+  for (int i = 0; i < m->nu; ++i) {
+    if (m->actuator_ctrllimited[i]) {
+      action_spec_.low[i] = m->actuator_ctrlrange[2 * i];
+      action_spec_.high[i] = m->actuator_ctrlrange[2 * i + 1];
+    }
+  }
+  info_keys_ = {"diverged"};
+  for (auto& key : TaskInfoKeys()) info_keys_.push_back(key);
+  observation_.assign(obs_dim, 0.0);
+  info_.assign(info_keys_.size(), 0.0);
+  finalized_ = true;
+}
+
+int64_t MujocoEnv::ObservationSize() const { return model_->nq + model_->nv; }
+
+void MujocoEnv::WriteObservation(std::span<double> out) const {
+  const mjModel* m = model_.get();
+  for (int i = 0; i < m->nq; ++i) out[i] = data_->qpos[i];
+  for (int i = 0; i < m->nv; ++i) out[m->nq + i] = data_->qvel[i];
+}
+
+void MujocoEnv::ResetTask(Rng& rng) {
+  const mjModel* m = model_.get();
+  const double scale = reset_noise_scale_;
+  if (scale <= 0) return;
+  for (int j = 0; j < m->njnt; ++j) {  // quaternions of free/ball joints stay unit
+    const int type = m->jnt_type[j];
+    if (type == mjJNT_HINGE || type == mjJNT_SLIDE) {
+      data_->qpos[m->jnt_qposadr[j]] += rng.Uniform(-scale, scale);
+    }
+  }
+  for (int i = 0; i < m->nv; ++i) data_->qvel[i] += rng.Uniform(-scale, scale);
+}
+
+StepResult MujocoEnv::Reset(std::optional<uint64_t> seed) {
+  if (!finalized_) throw std::logic_error(name_ + ": Finalize() was not called");
+  if (seed) rng_.Seed(*seed);
+  mj_resetData(model_.get(), data_);
+  ResetTask(rng_);
+  mj_forward(model_.get(), data_);
+  elapsed_steps_ = 0;
+  needs_reset_ = false;
+  warnings_seen_ = TotalWarnings(data_);
+  return MakeResult(0.0, false, false, false);
+}
+
+StepResult MujocoEnv::Step(std::span<const double> action) {
+  if (needs_reset_) {
+    throw std::logic_error(name_ + ": Step called before Reset or after the episode ended");
+  }
+  ValidateAction(action_spec_, action);
+  ClipAction(action_spec_, action, std::span<double>(data_->ctrl, model_->nu));
+  bool diverged = false;
+  for (int k = 0; k < frame_skip_ && !diverged; ++k) {
+    mj_step(model_.get(), data_);
+    diverged = TotalWarnings(data_) != warnings_seen_;
+  }
+  diverged = diverged || !StateIsFinite();
+  ++elapsed_steps_;
+  const double reward = diverged ? 0.0 : ComputeReward();
+  const bool terminated = !diverged && ComputeTerminated();
+  const bool truncated = diverged || elapsed_steps_ >= max_episode_steps_;
+  if (diverged) ++diverged_count_;
+  needs_reset_ = terminated || truncated;
+  return MakeResult(reward, terminated, truncated, diverged);
+}
+
+StepResult MujocoEnv::MakeResult(double reward, bool terminated, bool truncated,
+                                 bool diverged) {
+  WriteObservation(observation_);
+  info_[0] = diverged ? 1.0 : 0.0;
+  WriteTaskInfo(std::span<double>(info_).subspan(1));
+  return {observation_, reward, terminated, truncated, info_};
+}
+
+bool MujocoEnv::StateIsFinite() const {
+  for (int i = 0; i < model_->nq; ++i) {
+    if (!std::isfinite(data_->qpos[i])) return false;
+  }
+  for (int i = 0; i < model_->nv; ++i) {
+    if (!std::isfinite(data_->qvel[i])) return false;
+  }
+  return true;
+}
+
+int64_t MujocoEnv::PhysicsStateSize() const {
+  const mjModel* m = model_.get();
+  // time, qpos, qvel, act, ctrl, qacc_warmstart, qfrc_applied, xfrc_applied, mocap, userdata
+  return 1 + m->nq + 2 * m->nv + m->na + m->nu + m->nv + 6 * m->nbody + 7 * m->nmocap +
+         m->nuserdata;
+}
+
+int64_t MujocoEnv::StateSize() const { return PhysicsStateSize() + TaskStateSize(); }
+
+void MujocoEnv::GetState(EnvState* state) const {
+  const mjModel* m = model_.get();
+  state->physics.resize(StateSize());
+  double* cursor = state->physics.data();
+  *cursor++ = data_->time;
+  Pack(cursor, data_->qpos, m->nq);
+  Pack(cursor, data_->qvel, m->nv);
+  Pack(cursor, data_->act, m->na);
+  Pack(cursor, data_->ctrl, m->nu);
+  Pack(cursor, data_->qacc_warmstart, m->nv);
+  Pack(cursor, data_->qfrc_applied, m->nv);
+  Pack(cursor, data_->xfrc_applied, 6 * m->nbody);
+  Pack(cursor, data_->mocap_pos, 3 * m->nmocap);
+  Pack(cursor, data_->mocap_quat, 4 * m->nmocap);
+  Pack(cursor, data_->userdata, m->nuserdata);
+  GetTaskState(std::span<double>(cursor, TaskStateSize()));
+  state->rng = rng_.State();
+  state->elapsed_steps = elapsed_steps_;
+  state->needs_reset = needs_reset_;
+}
+
+void MujocoEnv::SetState(const EnvState& state) {
+  if (static_cast<int64_t>(state.physics.size()) != StateSize()) {
+    throw BadInput(name_ + ": state has " + std::to_string(state.physics.size()) +
+                   " values, expected " + std::to_string(StateSize()));
+  }
+  const mjModel* m = model_.get();
+  const double* cursor = state.physics.data();
+  data_->time = *cursor++;
+  Unpack(cursor, data_->qpos, m->nq);
+  Unpack(cursor, data_->qvel, m->nv);
+  Unpack(cursor, data_->act, m->na);
+  Unpack(cursor, data_->ctrl, m->nu);
+  const double* warmstart = cursor;
+  Unpack(cursor, data_->qacc_warmstart, m->nv);
+  Unpack(cursor, data_->qfrc_applied, m->nv);
+  Unpack(cursor, data_->xfrc_applied, 6 * m->nbody);
+  Unpack(cursor, data_->mocap_pos, 3 * m->nmocap);
+  Unpack(cursor, data_->mocap_quat, 4 * m->nmocap);
+  Unpack(cursor, data_->userdata, m->nuserdata);
+  SetTaskState(std::span<const double>(cursor, TaskStateSize()));
+  mj_forward(m, data_);  // derived quantities (positions, contacts) for obs and reward
+  Unpack(warmstart, data_->qacc_warmstart, m->nv);  // mj_forward may touch the warmstart
+  rng_.SetState(state.rng);
+  elapsed_steps_ = state.elapsed_steps;
+  needs_reset_ = state.needs_reset;
+  warnings_seen_ = TotalWarnings(data_);
+}
+
+std::unique_ptr<Env> MakeMjcfEnv(const std::string& name, ModelPtr model,
+                                 const EnvSettings& settings) {
+  return std::make_unique<MjcfEnv>(name, std::move(model), settings);
+}
+
+std::unique_ptr<Env> MakeMjcfEnv(const std::string& path, const EnvSettings& settings) {
+  return MakeMjcfEnv("mjcf:" + path, LoadModelFile(path), settings);
+}
+
+}  // namespace darkmatter::sim
