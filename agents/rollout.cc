@@ -28,9 +28,15 @@ sim::Episode RecordEpisode(sim::Env& env, Agent& agent, uint64_t seed) {
   std::vector<double> action(episode.act_dim), applied(episode.act_dim);
   sim::EnvState scratch;
 
+  const sim::BoxSpec& pixel_spec = env.PixelSpec();
+  if (pixel_spec.Size() > 0) {
+    episode.frame_height = pixel_spec.shape[0];
+    episode.frame_width = pixel_spec.shape[1];
+  }
   agent.Reset(seed, 0);
   sim::StepResult result = env.Reset(seed);
   episode.observations.assign(result.observation.begin(), result.observation.end());
+  episode.frames.assign(result.pixels.begin(), result.pixels.end());
   AppendState(env, &scratch, &episode);
   while (true) {
     agent.Act(result.observation, action);
@@ -43,6 +49,7 @@ sim::Episode RecordEpisode(sim::Env& env, Agent& agent, uint64_t seed) {
     episode.terminations.push_back(result.terminated);
     episode.truncations.push_back(result.truncated);
     episode.infos.insert(episode.infos.end(), result.info.begin(), result.info.end());
+    episode.frames.insert(episode.frames.end(), result.pixels.begin(), result.pixels.end());
     AppendState(env, &scratch, &episode);
     if (result.terminated || result.truncated) break;
   }

@@ -16,6 +16,7 @@
 #include "apps/commands.h"
 #include "apps/env_source.h"
 #include "apps/progress.h"
+#include "apps/size_option.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
@@ -31,6 +32,8 @@ struct RolloutOptions {
   int threads = 1;
   int frame_skip = 0;
   int max_steps = 0;
+  std::string render;  // "WxH" to store RGB frames
+  std::string camera;  // camera for --render
   std::string out;
   bool json = false;
 };
@@ -84,7 +87,16 @@ void RunRollout(const RolloutOptions& o) {
   const std::string name = o.source.EnvName();
   if (o.episodes < 1) throw sim::BadInput("--episodes must be >= 1");
   if (o.threads < 1) throw sim::BadInput("--threads must be >= 1");
-  const sim::EnvSettings settings{.frame_skip = o.frame_skip, .max_episode_steps = o.max_steps};
+  sim::EnvSettings settings;
+  settings.frame_skip = o.frame_skip;
+  settings.max_episode_steps = o.max_steps;
+  if (!o.render.empty()) {
+    const auto [width, height] = ParseSize(o.render, "--render");
+    settings.observation = "state+pixels";
+    settings.frame_width = width;
+    settings.frame_height = height;
+    settings.camera = o.camera;
+  }
   const int num_workers = std::min(o.threads, o.episodes);
   std::vector<Worker> workers;
   for (int w = 0; w < num_workers; ++w) {
@@ -97,7 +109,9 @@ void RunRollout(const RolloutOptions& o) {
                                  {"episodes", o.episodes},
                                  {"seed", o.seed},
                                  {"frame_skip", workers[0].env->FrameSkip()},
-                                 {"max_episode_steps", workers[0].env->MaxEpisodeSteps()}};
+                                 {"max_episode_steps", workers[0].env->MaxEpisodeSteps()},
+                                 {"render", o.render},
+                                 {"camera", o.camera}};
   sim::EpisodeWriter writer(o.out, {.task = name,
                                     .creator = "darkmatter " DARKMATTER_VERSION,
                                     .config_json = config.dump()});
@@ -150,6 +164,8 @@ void AddRolloutCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--frame-skip", o->frame_skip, "Physics steps per control step (0: task default)");
   cmd->add_option("--max-steps", o->max_steps, "Control steps per episode (0: task default)");
+  cmd->add_option("--render", o->render, "Store RGB frames of this size, e.g. 64x64");
+  cmd->add_option("--camera", o->camera, "Scene camera for --render (default: free camera)");
   cmd->add_option("--out", o->out, "Output episode file (.h5)")->required();
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   cmd->callback([o] { RunRollout(*o); });

@@ -42,6 +42,19 @@ void ClipAction(const BoxSpec& spec, std::span<const double> action, std::span<d
   }
 }
 
+bool WantsPixels(const EnvSettings& settings) {
+  const std::string& mode = settings.observation;
+  if (mode != "state" && mode != "pixels" && mode != "state+pixels") {
+    throw BadInput("unknown observation mode '" + mode +
+                   "' (expected state, pixels or state+pixels)");
+  }
+  return mode != "state";
+}
+
+bool WantsState(const EnvSettings& settings) {
+  return !WantsPixels(settings) || settings.observation == "state+pixels";
+}
+
 int FindInfoKey(const std::vector<std::string>& keys, const std::string& key) {
   auto it = std::find(keys.begin(), keys.end(), key);
   return it == keys.end() ? -1 : static_cast<int>(it - keys.begin());

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/render_types.h"
 #include "sim/rng.h"
 
 namespace darkmatter::sim {
@@ -29,7 +30,16 @@ struct EnvSettings {
   int frame_skip = 0;             // physics steps per control step; 0 = the task's default
   int max_episode_steps = 0;      // control steps before `truncated`; 0 = the task's default
   double reset_noise_scale = -1;  // scale of the uniform reset noise; <0 = the task's default
+  std::string observation = "state";  // "state", "pixels" or "state+pixels"
+  int frame_width = 64;           // pixel observation width (pixels)
+  int frame_height = 64;          // pixel observation height (pixels)
+  std::string camera;             // scene camera for pixel observations; "" = free camera
 };
+
+// True when the settings ask for pixels; throws BadInput on an unknown observation mode.
+bool WantsPixels(const EnvSettings& settings);
+// True when the settings ask for the state vector.
+bool WantsState(const EnvSettings& settings);
 
 // What reset and step return. Views point into the env's own buffers and stay valid
 // until the next call on the same env.
@@ -39,6 +49,7 @@ struct StepResult {
   bool terminated = false;              // the task reached a terminal state
   bool truncated = false;               // time limit reached or the simulation diverged
   std::span<const double> info;         // (InfoKeys().size()) values, 0/1 for flags
+  std::span<const uint8_t> pixels;      // (H x W x 3) RGB when observing pixels, else empty
 };
 
 // Everything that determines the future of an env: same state + same actions give a
@@ -59,8 +70,10 @@ class Env {
   virtual const std::string& Name() const = 0;
   // Backend name: "mujoco" or "bullet".
   virtual const char* Backend() const = 0;
-  // Observation space.
+  // Observation space of the state vector (shape {0} when observing pixels only).
   virtual const BoxSpec& ObservationSpec() const = 0;
+  // Pixel observation space, uint8 (H, W, 3); shape {0} when not observing pixels.
+  virtual const BoxSpec& PixelSpec() const = 0;
   // Action space; out-of-bounds actions are clipped.
   virtual const BoxSpec& ActionSpec() const = 0;
   // Names of the per-step info values; always includes "diverged".
@@ -78,6 +91,11 @@ class Env {
   virtual void GetState(EnvState* state) const = 0;
   // Restores a state captured by GetState on an env of the same task and settings.
   virtual void SetState(const EnvState& state) = 0;
+
+  // Renders the current state from `camera` at width x height: RGB, and depth (metres) and
+  // segmentation (body ids) when asked. Throws BadInput on an unknown camera or bad size.
+  virtual void Render(const CameraSpec& camera, int width, int height, RenderOutput* out,
+                      bool depth = false, bool segmentation = false) = 0;
 
   // Physics steps per control step.
   virtual int FrameSkip() const = 0;

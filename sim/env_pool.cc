@@ -15,6 +15,7 @@ EnvPool::EnvPool(const EnvFactory& make_env, int num_envs, int num_threads) {
   obs_dim_ = envs_[0]->ObservationSpec().Size();
   act_dim_ = envs_[0]->ActionSpec().Size();
   info_dim_ = static_cast<int64_t>(envs_[0]->InfoKeys().size());
+  pixel_dim_ = envs_[0]->PixelSpec().Size();
   const size_t n = envs_.size();
   actions_.assign(n * act_dim_, 0.0);
   seeds_.assign(n, 0);
@@ -23,6 +24,7 @@ EnvPool::EnvPool(const EnvFactory& make_env, int num_envs, int num_threads) {
   terminated_.assign(n, 0);
   truncated_.assign(n, 0);
   infos_.assign(n * info_dim_, 0.0);
+  pixels_.assign(n * pixel_dim_, 0);
   needs_reset_.assign(n, 1);
   in_flight_.assign(n, 0);
   identity_ids_.resize(n);
@@ -31,6 +33,7 @@ EnvPool::EnvPool(const EnvFactory& make_env, int num_envs, int num_threads) {
   batch_observations_.resize(n * obs_dim_);
   batch_rewards_.resize(n);
   batch_infos_.resize(n * info_dim_);
+  batch_pixels_.resize(n * pixel_dim_);
   batch_terminated_.resize(n);
   batch_truncated_.resize(n);
 
@@ -88,6 +91,7 @@ void EnvPool::RunJob(const Job& job) {
   std::copy(result.observation.begin(), result.observation.end(),
             observations_.begin() + i * obs_dim_);
   std::copy(result.info.begin(), result.info.end(), infos_.begin() + i * info_dim_);
+  std::copy(result.pixels.begin(), result.pixels.end(), pixels_.begin() + i * pixel_dim_);
   rewards_[i] = result.reward;
   terminated_[i] = result.terminated;
   truncated_[i] = result.truncated;
@@ -111,8 +115,8 @@ void EnvPool::WaitForCompleted(int count) {
 }
 
 BatchView EnvPool::SlotView() {
-  return {identity_ids_, observations_, rewards_, terminated_, truncated_, infos_,
-          obs_dim_, info_dim_};
+  return {identity_ids_, observations_, rewards_, terminated_, truncated_, infos_, pixels_,
+          obs_dim_, info_dim_, pixel_dim_};
 }
 
 BatchView EnvPool::Reset(uint64_t seed) {
@@ -187,6 +191,8 @@ BatchView EnvPool::Recv(int batch_size) {
     std::copy_n(observations_.begin() + i * obs_dim_, obs_dim_,
                 batch_observations_.begin() + r * obs_dim_);
     std::copy_n(infos_.begin() + i * info_dim_, info_dim_, batch_infos_.begin() + r * info_dim_);
+    std::copy_n(pixels_.begin() + i * pixel_dim_, pixel_dim_,
+                batch_pixels_.begin() + r * pixel_dim_);
     batch_rewards_[r] = rewards_[i];
     batch_terminated_[r] = terminated_[i];
     batch_truncated_[r] = truncated_[i];
@@ -198,7 +204,8 @@ BatchView EnvPool::Recv(int batch_size) {
           std::span<const uint8_t>(batch_terminated_).first(b),
           std::span<const uint8_t>(batch_truncated_).first(b),
           std::span<const double>(batch_infos_).first(b * info_dim_),
-          obs_dim_, info_dim_};
+          std::span<const uint8_t>(batch_pixels_).first(b * pixel_dim_),
+          obs_dim_, info_dim_, pixel_dim_};
 }
 
 }  // namespace darkmatter::sim

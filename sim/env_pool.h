@@ -26,8 +26,10 @@ struct BatchView {
   std::span<const uint8_t> terminated;   // (B)
   std::span<const uint8_t> truncated;    // (B)
   std::span<const double> infos;         // (B x info_dim)
+  std::span<const uint8_t> pixels;       // (B x pixel_dim) RGB frames; empty without pixels
   int64_t obs_dim = 0;                   // observation size
   int64_t info_dim = 0;                  // number of info values per env
+  int64_t pixel_dim = 0;                 // H * W * 3, or 0
 
   // Number of rows B.
   int64_t Size() const { return static_cast<int64_t>(env_ids.size()); }
@@ -83,7 +85,7 @@ class EnvPool {
   BatchView SlotView();
 
   std::vector<std::unique_ptr<Env>> envs_;
-  int64_t obs_dim_, act_dim_, info_dim_;
+  int64_t obs_dim_, act_dim_, info_dim_, pixel_dim_;
   // Per-env slots, written by the worker that ran the env.
   std::vector<double> actions_;        // (N x act_dim)
   std::vector<uint64_t> seeds_;        // (N) seed for a pending kReset job
@@ -92,12 +94,14 @@ class EnvPool {
   std::vector<uint8_t> terminated_;    // (N)
   std::vector<uint8_t> truncated_;     // (N)
   std::vector<double> infos_;          // (N x info_dim)
+  std::vector<uint8_t> pixels_;        // (N x pixel_dim)
   std::vector<uint8_t> needs_reset_;   // (N) next step autoresets
   std::vector<uint8_t> in_flight_;     // (N) queued or running
   std::vector<int> identity_ids_;      // (N) 0..N-1
   // Gathered batch for Recv.
   std::vector<int> batch_ids_;
   std::vector<double> batch_observations_, batch_rewards_, batch_infos_;
+  std::vector<uint8_t> batch_pixels_;
   std::vector<uint8_t> batch_terminated_, batch_truncated_;
 
   std::mutex mutex_;

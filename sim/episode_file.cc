@@ -736,6 +736,10 @@ EpisodeWriter::EpisodeWriter(const std::string& path, const EpisodeFileHeader& h
   Hid file_props = UntimedCreationProps(H5P_FILE_CREATE, impl->site);
   Hid access_props(impl->site.Check(H5Pcreate(H5P_FILE_ACCESS), "cannot create property list"),
                    H5Pclose);
+  // HDF5 1.8 file format: checksummed metadata, so that a corrupt file is reported, not
+  // followed into a crash; readable by every HDF5 since 1.8 (2008).
+  impl->site.Check(H5Pset_libver_bounds(access_props.get(), H5F_LIBVER_V18, H5F_LIBVER_V18),
+                   "cannot create property list");
   impl->site.Check(H5Pset_fclose_degree(access_props.get(), H5F_CLOSE_SEMI),
                    "cannot create property list");
   const hid_t file = H5Fcreate(impl->temp_path.c_str(), H5F_ACC_TRUNC, file_props.get(),

@@ -1,5 +1,6 @@
 #include "sim/mujoco_env.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -38,9 +39,20 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
       max_episode_steps_(settings.max_episode_steps > 0 ? settings.max_episode_steps
                                                         : defaults.max_episode_steps),
       reset_noise_scale_(settings.reset_noise_scale >= 0 ? settings.reset_noise_scale
-                                                         : defaults.reset_noise_scale) {
+                                                         : defaults.reset_noise_scale),
+      observe_state_(WantsState(settings)),
+      observe_pixels_(WantsPixels(settings)) {
   if (settings.frame_skip < 0) throw BadInput("frame_skip must be >= 1");
   if (settings.max_episode_steps < 0) throw BadInput("max_episode_steps must be >= 1");
+  pixel_options_.width = settings.frame_width;
+  pixel_options_.height = settings.frame_height;
+  pixel_options_.camera.name = settings.camera;
+  if (observe_pixels_) {
+    if (settings.frame_width < 1 || settings.frame_height < 1) {
+      throw BadInput("frame size must be at least 1x1");
+    }
+    FindCamera(model_.get(), settings.camera);  // unknown camera -> BadInput now, not later
+  }
   InstallMujocoHandlers();
   data_ = mj_makeData(model_.get());
   if (!data_) throw std::runtime_error(name_ + ": mj_makeData failed");
@@ -50,9 +62,17 @@ MujocoEnv::~MujocoEnv() { mj_deleteData(data_); }
 
 void MujocoEnv::Finalize() {
   const mjModel* m = model_.get();
-  const int64_t obs_dim = ObservationSize();
+  const int64_t obs_dim = observe_state_ ? ObservationSize() : 0;
   observation_spec_ = {{obs_dim}, std::vector<double>(obs_dim, -kInf),
                        std::vector<double>(obs_dim, kInf), "float64"};
+  if (observe_pixels_) {
+    const int64_t size = int64_t{pixel_options_.height} * pixel_options_.width * 3;
+    pixel_spec_ = {{pixel_options_.height, pixel_options_.width, 3},
+                   std::vector<double>(size, 0.0), std::vector<double>(size, 255.0), "uint8"};
+    pixels_.assign(size, 0);
+  } else {
+    pixel_spec_ = {{0}, {}, {}, "uint8"};
+  }
   action_spec_ = {{m->nu}, std::vector<double>(m->nu, -kInf),
                   std::vector<double>(m->nu, kInf), "float64"};
   for (int i = 0; i < m->nu; ++i) {
@@ -124,10 +144,29 @@ StepResult MujocoEnv::Step(std::span<const double> action) {
 
 StepResult MujocoEnv::MakeResult(double reward, bool terminated, bool truncated,
                                  bool diverged) {
-  WriteObservation(observation_);
+  if (observe_state_) WriteObservation(observation_);
+  if (observe_pixels_) {
+    if (!pixel_renderer_) pixel_renderer_ = std::make_unique<Renderer>(model_, pixel_options_);
+    pixel_renderer_->Render(data_, pixels_.data(), nullptr, nullptr);
+  }
   info_[0] = diverged ? 1.0 : 0.0;
   WriteTaskInfo(std::span<double>(info_).subspan(1));
-  return {observation_, reward, terminated, truncated, info_};
+  return {observation_, reward, terminated, truncated, info_, pixels_};
+}
+
+void MujocoEnv::Render(const CameraSpec& camera, int width, int height, RenderOutput* out,
+                       bool depth, bool segmentation) {
+  const RenderOptions* current = view_renderer_ ? &view_renderer_->options() : nullptr;
+  const bool same = current && current->width == width && current->height == height &&
+                    current->camera == camera;
+  if (!same) {
+    RenderOptions options;
+    options.width = width;
+    options.height = height;
+    options.camera = camera;
+    view_renderer_ = std::make_unique<Renderer>(model_, options);
+  }
+  view_renderer_->Render(data_, out, depth, segmentation);
 }
 
 bool MujocoEnv::StateIsFinite() const {

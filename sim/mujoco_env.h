@@ -9,6 +9,7 @@
 
 #include "sim/env.h"
 #include "sim/mujoco_model.h"
+#include "sim/renderer.h"
 
 namespace darkmatter::sim {
 
@@ -31,6 +32,7 @@ class MujocoEnv : public Env {
   const std::string& Name() const override { return name_; }
   const char* Backend() const override { return "mujoco"; }
   const BoxSpec& ObservationSpec() const override { return observation_spec_; }
+  const BoxSpec& PixelSpec() const override { return pixel_spec_; }
   const BoxSpec& ActionSpec() const override { return action_spec_; }
   const std::vector<std::string>& InfoKeys() const override { return info_keys_; }
   StepResult Reset(std::optional<uint64_t> seed) override;
@@ -38,6 +40,8 @@ class MujocoEnv : public Env {
   int64_t StateSize() const override;
   void GetState(EnvState* state) const override;
   void SetState(const EnvState& state) override;
+  void Render(const CameraSpec& camera, int width, int height, RenderOutput* out,
+              bool depth = false, bool segmentation = false) override;
   int FrameSkip() const override { return frame_skip_; }
   int MaxEpisodeSteps() const override { return max_episode_steps_; }
 
@@ -84,7 +88,14 @@ class MujocoEnv : public Env {
   int frame_skip_;
   int max_episode_steps_;
   double reset_noise_scale_;
+  bool observe_state_;
+  bool observe_pixels_;
+  RenderOptions pixel_options_;      // size and camera of pixel observations
   BoxSpec observation_spec_;
+  BoxSpec pixel_spec_;
+  std::vector<uint8_t> pixels_;      // (H x W x 3)
+  std::unique_ptr<Renderer> pixel_renderer_;  // created on first use (needs GL)
+  std::unique_ptr<Renderer> view_renderer_;   // for Render(); rebuilt when options change
   BoxSpec action_spec_;
   std::vector<std::string> info_keys_;
   std::vector<double> observation_;  // (obs_dim)
