@@ -10,6 +10,7 @@ void AddBenchCommand(CLI::App& app) {
   bench->require_subcommand(1);
   AddBenchEnvCommand(*bench);
   AddBenchPoolCommand(*bench);
+  AddBenchRenderCommand(*bench);
 }
 
 }  // namespace darkmatter::apps

@@ -20,5 +20,7 @@ void AddBenchCommand(CLI::App& app);
 void AddBenchEnvCommand(CLI::App& bench);
 // darkmatter bench pool: EnvPool throughput for 1..nproc threads.
 void AddBenchPoolCommand(CLI::App& bench);
+// darkmatter bench render: headless frames/s at 64x64 and 256x256, 1 and all threads.
+void AddBenchRenderCommand(CLI::App& bench);
 
 }  // namespace darkmatter::apps

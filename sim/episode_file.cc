@@ -1,7 +1,7 @@
 // HDF5 episode files through the HDF5 C API. Layout: docs/episode-format.md.
 //
-// The Debian HDF5 build is not thread-safe: every HDF5 call in this file runs under one
-// global mutex (LockHdf5), including the ones made by destructors of HDF5 handles.
+// HDF5 builds need not be thread-safe: every HDF5 call in this file runs under one global
+// mutex (LockHdf5), including the ones made by destructors of HDF5 handles.
 #include "sim/episode_file.h"
 
 #include <fcntl.h>
@@ -15,7 +15,6 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
-#include <type_traits>
 #include <utility>
 
 #include "sim/error.h"
@@ -673,7 +672,9 @@ void CheckIsHdf5File(const std::string& path, const Site& site) {
   std::error_code error;
   if (!fs::exists(path, error)) site.Fail("no such file");
   if (fs::is_directory(path, error)) site.Fail("is a directory, not an episode file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) site.Fail("not an HDF5 file (truncated or corrupt?)");
+  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+  if (is_hdf5 < 0) site.FailHdf5("cannot read the file");
+  if (is_hdf5 == 0) site.Fail("not an HDF5 file (truncated or corrupt?)");
 }
 
 // Reads and checks the root attributes.
@@ -716,13 +717,31 @@ struct EpisodeWriter::Impl {
   Hid file;
   bool file_created = false;
   bool committed = false;
-  bool failed = false;  // an Append failed half-way: the file must not be committed
+  bool failed = false;  // an Append or Commit failed half-way: the file is unusable
   int64_t num_episodes = 0;
   int64_t num_steps = 0;
+
+  // Writes the totals, closes, syncs and renames the temporary file to `path`.
+  void Publish() {
+    WriteScalarAttribute<int64_t>(file.get(), "/", "total_episodes", num_episodes, site);
+    WriteScalarAttribute<int64_t>(file.get(), "/", "total_steps", num_steps, site);
+    site.Check(file.Close(), "cannot close temporary file " + temp_path);
+    SyncFile(temp_path, site);
+    std::error_code error;
+    fs::rename(temp_path, path, error);
+    if (error) {
+      Site(path, /*bad_input=*/true)
+          .Fail("cannot rename " + temp_path + " into place: " + error.message());
+    }
+  }
 };
 
 EpisodeWriter::EpisodeWriter(const std::string& path, const EpisodeFileHeader& header) {
   auto lock = LockHdf5();
+  if (header.format_version != kEpisodeFormatVersion) {
+    throw std::invalid_argument("EpisodeWriter(" + path + "): this build writes format_version " +
+                                std::to_string(kEpisodeFormatVersion) + " only");
+  }
   auto impl = std::make_unique<Impl>(path);
   const Site bad_path(path, /*bad_input=*/true);
   std::error_code error;
@@ -765,7 +784,7 @@ EpisodeWriter::~EpisodeWriter() {
 void EpisodeWriter::Append(const Episode& episode) {
   auto lock = LockHdf5();
   if (impl_->committed) throw std::logic_error("EpisodeWriter::Append after Commit");
-  if (impl_->failed) throw std::logic_error("EpisodeWriter::Append after a failed Append");
+  if (impl_->failed) throw std::logic_error("EpisodeWriter::Append after a failed write");
   CheckEpisodeBuffers(impl_->path, episode);
   try {
     WriteEpisodeGroup(impl_->file.get(), EpisodeLabel(impl_->num_episodes), episode,
@@ -780,21 +799,15 @@ void EpisodeWriter::Append(const Episode& episode) {
 
 void EpisodeWriter::Commit() {
   auto lock = LockHdf5();
-  Impl& impl = *impl_;
-  if (impl.committed) throw std::logic_error("EpisodeWriter::Commit called twice");
-  if (impl.failed) throw std::logic_error("EpisodeWriter::Commit after a failed Append");
-  const hid_t file = impl.file.get();
-  WriteScalarAttribute<int64_t>(file, "/", "total_episodes", impl.num_episodes, impl.site);
-  WriteScalarAttribute<int64_t>(file, "/", "total_steps", impl.num_steps, impl.site);
-  impl.site.Check(impl.file.Close(), "cannot close temporary file " + impl.temp_path);
-  SyncFile(impl.temp_path, impl.site);
-  std::error_code error;
-  fs::rename(impl.temp_path, impl.path, error);
-  if (error) {
-    Site(impl.path, /*bad_input=*/true)
-        .Fail("cannot rename " + impl.temp_path + " into place: " + error.message());
+  if (impl_->committed) throw std::logic_error("EpisodeWriter::Commit called twice");
+  if (impl_->failed) throw std::logic_error("EpisodeWriter::Commit after a failed write");
+  try {
+    impl_->Publish();
+  } catch (...) {
+    impl_->failed = true;
+    throw;
   }
-  impl.committed = true;
+  impl_->committed = true;
 }
 
 // =======================================================================================

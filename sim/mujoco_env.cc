@@ -147,6 +147,7 @@ StepResult MujocoEnv::MakeResult(double reward, bool terminated, bool truncated,
   if (observe_state_) WriteObservation(observation_);
   if (observe_pixels_) {
     if (!pixel_renderer_) pixel_renderer_ = std::make_unique<Renderer>(model_, pixel_options_);
+    SyncKinematics();
     pixel_renderer_->Render(data_, pixels_.data(), nullptr, nullptr);
   }
   info_[0] = diverged ? 1.0 : 0.0;
@@ -166,7 +167,15 @@ void MujocoEnv::Render(const CameraSpec& camera, int width, int height, RenderOu
     options.camera = camera;
     view_renderer_ = std::make_unique<Renderer>(model_, options);
   }
+  SyncKinematics();
   view_renderer_->Render(data_, out, depth, segmentation);
+}
+
+void MujocoEnv::SyncKinematics() {
+  // After mj_step, poses in mjData belong to the state before the last integration; images
+  // must show the current qpos. mj_step recomputes all of these, so physics is unaffected.
+  mj_kinematics(model_.get(), data_);
+  mj_camlight(model_.get(), data_);
 }
 
 bool MujocoEnv::StateIsFinite() const {

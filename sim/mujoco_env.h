@@ -80,6 +80,8 @@ class MujocoEnv : public Env {
  private:
   StepResult MakeResult(double reward, bool terminated, bool truncated, bool diverged);
   bool StateIsFinite() const;
+  // Recomputes body/geom/camera poses from the current qpos (for rendering).
+  void SyncKinematics();
   int64_t PhysicsStateSize() const;
 
   std::string name_;

@@ -26,6 +26,7 @@ struct RenderOptions {
   bool shadows = false;      // off for learning views (~20x cheaper on a CPU)
   bool reflections = false;  // off for learning views
   bool skybox = false;       // off for learning views
+  int multisamples = 0;      // MSAA samples; 0 for learning views (4x costs ~3x on a CPU)
 };
 
 // Rendered images, rows top to bottom.

@@ -20,9 +20,10 @@ class ThreadRenderContexts {
     MakeThreadGlContextCurrent();
     for (auto& [model, entry] : contexts_) mjr_freeContext(&entry.context);
   }
-  // The context for `model` with an offscreen buffer of at least width x height.
-  mjrContext* Get(const ModelPtr& model, int width, int height) {
-    Entry& entry = contexts_[model.get()];
+  // The context for `model` with an offscreen buffer of at least width x height and
+  // `samples` multisamples.
+  mjrContext* Get(const ModelPtr& model, int width, int height, int samples) {
+    Entry& entry = contexts_[{model.get(), samples}];
     const bool stale = entry.model.lock() != model;  // a new model at a reused address
     if (stale || entry.width < width || entry.height < height) {
       if (entry.created) mjr_freeContext(&entry.context);
@@ -31,6 +32,7 @@ class ThreadRenderContexts {
       mjModel sized = *model;  // shallow copy: only the offscreen size differs
       sized.vis.global.offwidth = entry.width;
       sized.vis.global.offheight = entry.height;
+      sized.vis.quality.offsamples = samples;
       mjr_defaultContext(&entry.context);
       mjr_makeContext(&sized, &entry.context, mjFONTSCALE_100);
       entry.created = true;
@@ -47,7 +49,7 @@ class ThreadRenderContexts {
     int width = 0, height = 0;
     bool created = false;
   };
-  std::map<const mjModel*, Entry> contexts_;
+  std::map<std::pair<const mjModel*, int>, Entry> contexts_;
 };
 
 thread_local ThreadRenderContexts thread_contexts;
@@ -79,6 +81,9 @@ int FindCamera(const mjModel* model, const std::string& name) {
 Renderer::Renderer(ModelPtr model, const RenderOptions& options)
     : model_(std::move(model)), options_(options) {
   const mjModel* m = model_.get();
+  if (options_.multisamples < 0 || options_.multisamples > 16) {
+    throw BadInput("multisamples must be in [0, 16]");
+  }
   if (options_.width < 1 || options_.height < 1 || options_.width > 4096 ||
       options_.height > 4096) {
     throw BadInput("render size " + std::to_string(options_.width) + "x" +
@@ -120,7 +125,7 @@ void Renderer::UpdateScene(const mjData* data) {
 void Renderer::Render(const mjData* data, uint8_t* rgb, float* depth, int32_t* segmentation) {
   const int w = options_.width, h = options_.height;
   MakeThreadGlContextCurrent();
-  mjrContext* context = thread_contexts.Get(model_, w, h);
+  mjrContext* context = thread_contexts.Get(model_, w, h, options_.multisamples);
   const mjrRect viewport = {0, 0, w, h};
   UpdateScene(data);
   if (rgb || depth) {

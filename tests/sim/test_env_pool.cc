@@ -139,3 +139,25 @@ TEST_CASE_METHOD(NoMujocoWarnings, "EnvPool: bad actions and ids are rejected",
   // The pool still works after rejected input.
   CHECK(pool.Step(std::vector<double>{0.0, 0.0}).Size() == 2);
 }
+
+TEST_CASE_METHOD(NoMujocoWarnings, "EnvPool: workers render pixel observations in parallel, "
+                 "identically for any thread count", "[sim][pool][render]") {
+  auto pixels_hash = [](int threads) {
+    sim::EnvSettings settings;
+    settings.observation = "state+pixels";
+    settings.frame_width = 24;
+    settings.frame_height = 16;
+    sim::EnvPool pool([&] { return tasks::MakeEnv(kTask, settings); }, 4, threads);
+    sim::Hasher hasher;
+    sim::BatchView b = pool.Reset(5);
+    REQUIRE(b.pixel_dim == 24 * 16 * 3);
+    REQUIRE(b.pixels.size() == 4 * 24 * 16 * 3);
+    hasher.Add(b.pixels);
+    const std::vector<double> actions = {1.0, -1.0, 0.5, -0.5};
+    for (int t = 0; t < 20; ++t) hasher.Add(pool.Step(actions).pixels);
+    return hasher.Value();
+  };
+  const uint64_t one = pixels_hash(1);
+  CHECK(pixels_hash(2) == one);
+  CHECK(pixels_hash(4) == one);
+}

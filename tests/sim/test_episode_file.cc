@@ -340,6 +340,40 @@ TEST_CASE("Commit replaces an existing file atomically", "[episode]") {
   RequireSameEpisode(reader.Read(2), episodes[2]);
 }
 
+TEST_CASE("A failed Commit keeps what is at the path and removes the temporary", "[episode]") {
+  TempDir dir;
+  const std::string path = dir.File("episodes.h5");
+  {
+    EpisodeWriter writer(path, MakeHeader());
+    writer.Append(MakeEpisode(2, 1));
+    fs::create_directories(fs::path(path) / "occupied");  // rename cannot replace it
+    RequireBadInput([&] { writer.Commit(); }, {path, "rename"});
+    CHECK_THROWS_AS(writer.Commit(), std::logic_error);
+    CHECK_THROWS_AS(writer.Append(MakeEpisode(2, 1)), std::logic_error);
+  }
+  CHECK(dir.Entries() == std::vector<std::string>{"episodes.h5"});
+  CHECK(fs::is_directory(fs::path(path) / "occupied"));
+}
+
+TEST_CASE("Writer misuse is a programming error", "[episode]") {
+  TempDir dir;
+  const std::string path = dir.File("episodes.h5");
+  EpisodeFileHeader future = MakeHeader();
+  future.format_version = kEpisodeFormatVersion + 1;
+  CHECK_THROWS_AS(EpisodeWriter(path, future), std::invalid_argument);
+  EpisodeWriter writer(path, MakeHeader());
+  Episode bad = MakeEpisode(2, 1);
+  bad.frame_height = 4;  // but no frames
+  CHECK_THROWS_AS(writer.Append(bad), std::invalid_argument);
+  bad = MakeEpisode(2, 1);
+  bad.info_keys[1] = bad.info_keys[0];
+  CHECK_THROWS_WITH(writer.Append(bad), Catch::Contains("repeated"));
+  writer.Commit();
+  CHECK_THROWS_AS(writer.Append(MakeEpisode(2, 1)), std::logic_error);
+  CHECK_THROWS_AS(writer.Commit(), std::logic_error);
+  CHECK(EpisodeReader(path).NumEpisodes() == 0);
+}
+
 TEST_CASE("A writer for a path in a missing directory throws BadInput", "[episode]") {
   TempDir dir;
   const std::string path = dir.File("missing/episodes.h5");
@@ -352,6 +386,10 @@ TEST_CASE("Bad episode files are rejected with the file and dataset named", "[ep
   const std::string path = dir.File("bad.h5");
 
   SECTION("missing file") { RequireRejected(path, {path, "no such file"}); }
+  SECTION("empty file") {
+    WriteBytes(path, "");
+    RequireRejected(path, {path, "not an HDF5 file"});
+  }
   SECTION("random bytes") {
     std::mt19937 rng(7);
     std::string bytes(4096, '\0');
