@@ -26,42 +26,50 @@ struct BenchEnvOptions {
   bool json = false;
 };
 
-// Bare MuJoCo: mj_step with random ctrl held for frame_skip steps, reset every episode.
-double RawStepsPerSecond(const sim::MujocoEnv& env, int64_t physics_steps) {
+// Bare MuJoCo: mj_step with random ctrl held for frame_skip steps, resetting (mj_resetData
+// + mj_forward) after the same control steps at which the Env API run reset, so both do the
+// same work.
+double RawStepsPerSecond(const sim::MujocoEnv& env, int64_t control_steps,
+                         const std::vector<uint8_t>& reset_after) {
   const mjModel* m = env.model();
   mjData* d = mj_makeData(m);
   agents::RandomAgent agent(env.ActionSpec());
   agent.Reset(1, 0);
   std::vector<double> action(m->nu);
-  const int64_t episode_steps = int64_t{env.FrameSkip()} * env.MaxEpisodeSteps();
+  const int frame_skip = env.FrameSkip();
   const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < physics_steps; ++i) {
-    if (i % episode_steps == 0) {
+  mj_resetData(m, d);
+  mj_forward(m, d);
+  for (int64_t i = 0; i < control_steps; ++i) {
+    agent.Act({}, action);
+    std::copy(action.begin(), action.end(), d->ctrl);
+    for (int k = 0; k < frame_skip; ++k) mj_step(m, d);
+    if (reset_after[i]) {
       mj_resetData(m, d);
       mj_forward(m, d);
     }
-    if (i % env.FrameSkip() == 0) {
-      agent.Act({}, action);
-      std::copy(action.begin(), action.end(), d->ctrl);
-    }
-    mj_step(m, d);
   }
   const double seconds = SecondsSince(start);
   mj_deleteData(d);
-  return physics_steps / seconds;
+  return control_steps * frame_skip / seconds;
 }
 
-// The Env API with random actions; returns control steps per second.
-double EnvStepsPerSecond(sim::Env& env, int64_t control_steps) {
+// The Env API with random actions; returns control steps per second and marks the control
+// steps after which an episode ended (and the env was reset).
+double EnvStepsPerSecond(sim::Env& env, int64_t control_steps, std::vector<uint8_t>* reset_after) {
   agents::RandomAgent agent(env.ActionSpec());
   agent.Reset(1, 0);
   std::vector<double> action(env.ActionSpec().Size());
+  reset_after->assign(control_steps, 0);
   sim::StepResult result = env.Reset(1);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < control_steps; ++i) {
     agent.Act(result.observation, action);
     result = env.Step(action);
-    if (result.terminated || result.truncated) result = env.Reset(std::nullopt);
+    if (result.terminated || result.truncated) {
+      (*reset_after)[i] = 1;
+      result = env.Reset(std::nullopt);
+    }
   }
   return control_steps / SecondsSince(start);
 }
@@ -77,9 +85,10 @@ void RunBenchEnv(const BenchEnvOptions& o) {
   const int frame_skip = env->FrameSkip();
   const int64_t control_steps = std::max<int64_t>(1, o.physics_steps / frame_skip);
   double raw = 0.0, control = 0.0;
+  std::vector<uint8_t> reset_after;
   for (int r = 0; r < o.repeats; ++r) {  // interleaved; best of each (least disturbed run)
-    raw = std::max(raw, RawStepsPerSecond(*mujoco_env, control_steps * frame_skip));
-    control = std::max(control, EnvStepsPerSecond(*env, control_steps));
+    control = std::max(control, EnvStepsPerSecond(*env, control_steps, &reset_after));
+    raw = std::max(raw, RawStepsPerSecond(*mujoco_env, control_steps, reset_after));
   }
   const double physics = control * frame_skip;
   const nlohmann::json result = {{"task", name},

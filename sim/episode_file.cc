@@ -114,9 +114,9 @@ class Site {
 // How an element type is stored in the file and described in messages.
 struct TypeInfo {
   H5T_class_t type_class;
-  size_t size;           // bytes
-  bool is_signed;        // integers only
-  const char* name;      // numpy-style name for messages
+  size_t size;       // bytes
+  bool is_signed;    // integers only
+  const char* name;  // numpy-style name for messages
 };
 
 template <typename T>
@@ -202,8 +202,7 @@ Hid Dataspace(const std::vector<int64_t>& dims, const Site& site) {
     return Hid(site.Check(H5Screate(H5S_SCALAR), "cannot create dataspace"), H5Sclose);
   }
   const std::vector<hsize_t> extents(dims.begin(), dims.end());
-  return Hid(site.Check(H5Screate_simple(static_cast<int>(extents.size()), extents.data(),
-                                         nullptr),
+  return Hid(site.Check(H5Screate_simple(static_cast<int>(extents.size()), extents.data(), nullptr),
                         "cannot create dataspace"),
              H5Sclose);
 }
@@ -230,31 +229,30 @@ Hid UntimedCreationProps(hid_t cls, const Site& site) {
 
 // Creates attribute `name` on `obj` with the given shape (scalar when empty) and writes
 // `buffer` (skipped when the attribute has no elements).
-void WriteAttribute(hid_t obj, const std::string& label, const std::string& name,
-                    hid_t file_type, hid_t memory_type, const std::vector<int64_t>& dims,
-                    const void* buffer, const Site& site) {
+void WriteAttribute(hid_t obj, const std::string& label, const std::string& name, hid_t file_type,
+                    hid_t memory_type, const std::vector<int64_t>& dims, const void* buffer,
+                    const Site& site) {
   const std::string what = "attribute '" + name + "' of " + label;
   Hid space = Dataspace(dims, site);
-  Hid attribute(site.Check(H5Acreate2(obj, name.c_str(), file_type, space.get(), H5P_DEFAULT,
-                                      H5P_DEFAULT),
-                           "cannot create " + what),
-                H5Aclose);
+  Hid attribute(
+      site.Check(H5Acreate2(obj, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                 "cannot create " + what),
+      H5Aclose);
   if (NumElements(dims) == 0) return;
   site.Check(H5Awrite(attribute.get(), memory_type, buffer), "cannot write " + what);
 }
 
 // Writes a scalar numeric attribute.
 template <typename T>
-void WriteScalarAttribute(hid_t obj, const std::string& label, const std::string& name,
-                          T value, const Site& site) {
+void WriteScalarAttribute(hid_t obj, const std::string& label, const std::string& name, T value,
+                          const Site& site) {
   WriteAttribute(obj, label, name, Traits<T>::File(), Traits<T>::Memory(), {}, &value, site);
 }
 
 // Writes a 1-D array of fixed-length strings (a scalar string when `scalar`), each padded
 // with NULs to the longest one (at least 1 byte).
 void WriteStringsAttribute(hid_t obj, const std::string& label, const std::string& name,
-                           const std::vector<std::string>& values, bool scalar,
-                           const Site& site) {
+                           const std::vector<std::string>& values, bool scalar, const Site& site) {
   size_t size = 1;
   for (const std::string& value : values) size = std::max(size, value.size());
   std::vector<char> buffer(values.size() * size, '\0');
@@ -277,8 +275,8 @@ void WriteStringAttribute(hid_t obj, const std::string& label, const std::string
 // Contiguous when `chunk` is empty; otherwise chunked with `chunk` and gzip-compressed.
 template <typename T>
 void WriteDataset(hid_t group, const std::string& label, const char* name,
-                  const std::vector<int64_t>& dims, const std::vector<T>& data,
-                  const Site& site, const std::vector<int64_t>& chunk = {}) {
+                  const std::vector<int64_t>& dims, const std::vector<T>& data, const Site& site,
+                  const std::vector<int64_t>& chunk = {}) {
   const std::string what = "dataset " + label + "/" + name;
   Hid props = UntimedCreationProps(H5P_DATASET_CREATE, site);
   if (!chunk.empty()) {
@@ -293,14 +291,14 @@ void WriteDataset(hid_t group, const std::string& label, const char* name,
                          "cannot create " + what),
               H5Dclose);
   if (data.empty()) return;
-  site.Check(H5Dwrite(dataset.get(), Traits<T>::Memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                      data.data()),
-             "cannot write " + what);
+  site.Check(
+      H5Dwrite(dataset.get(), Traits<T>::Memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
+      "cannot write " + what);
 }
 
 // Throws std::invalid_argument unless buffer `name` holds `expected` elements.
-void CheckBufferSize(const std::string& path, const char* name, size_t actual,
-                     int64_t expected, const std::string& formula) {
+void CheckBufferSize(const std::string& path, const char* name, size_t actual, int64_t expected,
+                     const std::string& formula) {
   if (static_cast<int64_t>(actual) == expected) return;
   throw std::invalid_argument("EpisodeWriter::Append(" + path + "): " + name + " has " +
                               std::to_string(actual) + " values, expected " + formula + " = " +
@@ -318,8 +316,8 @@ void CheckEpisodeBuffers(const std::string& path, const Episode& episode) {
   }
   const int64_t t = episode.Length();
   const int64_t num_keys = static_cast<int64_t>(episode.info_keys.size());
-  CheckBufferSize(path, "observations", episode.observations.size(),
-                  (t + 1) * episode.obs_dim, "(T+1) x obs_dim");
+  CheckBufferSize(path, "observations", episode.observations.size(), (t + 1) * episode.obs_dim,
+                  "(T+1) x obs_dim");
   CheckBufferSize(path, "actions", episode.actions.size(), t * episode.act_dim, "T x act_dim");
   CheckBufferSize(path, "terminations", episode.terminations.size(), t, "T");
   CheckBufferSize(path, "truncations", episode.truncations.size(), t, "T");
@@ -357,8 +355,7 @@ void WriteEpisodeAttributes(hid_t group, const std::string& label, const Episode
   WriteStringsAttribute(group, label, "info_keys", episode.info_keys, /*scalar=*/false, site);
   for (const std::string& key : episode.info_keys) {
     WriteScalarAttribute<double>(group, label, "final_" + key, episode.FinalInfo(key), site);
-    WriteScalarAttribute<uint8_t>(group, label, "any_" + key, episode.AnyInfo(key) ? 1 : 0,
-                                  site);
+    WriteScalarAttribute<uint8_t>(group, label, "any_" + key, episode.AnyInfo(key) ? 1 : 0, site);
   }
 }
 
@@ -414,27 +411,24 @@ struct OpenedAttribute {
 
 // Opens attribute `name` of `obj` and checks its type class; `what` names it in messages.
 OpenedAttribute OpenAttribute(hid_t obj, const std::string& name, const std::string& what,
-                              H5T_class_t type_class, const char* class_name,
-                              const Site& site) {
+                              H5T_class_t type_class, const char* class_name, const Site& site) {
   if (site.Check(H5Aexists(obj, name.c_str()), "cannot read " + what) == 0) {
     site.Fail(what + " is missing");
   }
   OpenedAttribute opened;
-  opened.attribute = Hid(site.Check(H5Aopen(obj, name.c_str(), H5P_DEFAULT),
-                                    "cannot open " + what),
-                         H5Aclose);
-  opened.type = Hid(site.Check(H5Aget_type(opened.attribute.get()), "cannot read " + what),
-                    H5Tclose);
+  opened.attribute =
+      Hid(site.Check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "cannot open " + what), H5Aclose);
+  opened.type =
+      Hid(site.Check(H5Aget_type(opened.attribute.get()), "cannot read " + what), H5Tclose);
   if (H5Tget_class(opened.type.get()) != type_class) {
-    site.Fail(what + " has type " + DescribeType(opened.type.get()) + ", expected " +
-              class_name);
+    site.Fail(what + " has type " + DescribeType(opened.type.get()) + ", expected " + class_name);
   }
-  opened.space = Hid(site.Check(H5Aget_space(opened.attribute.get()), "cannot read " + what),
-                     H5Sclose);
-  opened.rank = site.Check(H5Sget_simple_extent_ndims(opened.space.get()),
-                           "cannot read shape of " + what);
-  opened.num_elements = site.Check(H5Sget_simple_extent_npoints(opened.space.get()),
-                                   "cannot read shape of " + what);
+  opened.space =
+      Hid(site.Check(H5Aget_space(opened.attribute.get()), "cannot read " + what), H5Sclose);
+  opened.rank =
+      site.Check(H5Sget_simple_extent_ndims(opened.space.get()), "cannot read shape of " + what);
+  opened.num_elements =
+      site.Check(H5Sget_simple_extent_npoints(opened.space.get()), "cannot read shape of " + what);
   return opened;
 }
 
@@ -447,8 +441,7 @@ T ReadScalarAttribute(hid_t obj, const std::string& name, const std::string& wha
   OpenedAttribute opened = OpenAttribute(obj, name, what, info.type_class, class_name, site);
   if (opened.num_elements != 1) site.Fail(what + " is not a scalar");
   T value{};
-  site.Check(H5Aread(opened.attribute.get(), Traits<T>::Memory(), &value),
-             "cannot read " + what);
+  site.Check(H5Aread(opened.attribute.get(), Traits<T>::Memory(), &value), "cannot read " + what);
   return value;
 }
 
@@ -461,10 +454,10 @@ std::vector<std::string> ReadStrings(const OpenedAttribute& opened, const std::s
     site.Fail(what + " is a variable-length string, expected fixed-length");
   }
   const auto count = static_cast<size_t>(opened.num_elements);
-  const size_t size = H5Tget_size(type);
-  std::vector<char> buffer(count * size);
   std::vector<std::string> values;
   if (count == 0) return values;
+  const size_t size = H5Tget_size(type);
+  std::vector<char> buffer(count * size);
   site.Check(H5Aread(opened.attribute.get(), type, buffer.data()), "cannot read " + what);
   for (size_t i = 0; i < count; ++i) {
     const char* begin = buffer.data() + i * size;
@@ -536,8 +529,8 @@ std::vector<int64_t> DatasetShape(hid_t dataset, const std::string& what, const 
 }
 
 // Checks presence, element type and shape of a dataset; returns its actual shape.
-std::vector<int64_t> ValidateDataset(hid_t group, const std::string& label,
-                                     const DatasetSpec& spec, int64_t t, const Site& site) {
+std::vector<int64_t> ValidateDataset(hid_t group, const std::string& label, const DatasetSpec& spec,
+                                     int64_t t, const Site& site) {
   const std::string what = "dataset " + label + "/" + spec.name;
   Hid dataset = OpenDataset(group, label, spec.name, site);
   Hid type(site.Check(H5Dget_type(dataset.get()), "cannot read type of " + what), H5Tclose);
@@ -553,9 +546,8 @@ std::vector<int64_t> ValidateDataset(hid_t group, const std::string& label,
     matches = spec.shape[i] == kAnyExtent || spec.shape[i] == shape[i];
   }
   if (!matches) {
-    site.Fail(what + " has shape " + FormatShape(shape) + ", expected " +
-              FormatShape(spec.shape) + " (T = " + std::to_string(t) +
-              " from attribute 'length')");
+    site.Fail(what + " has shape " + FormatShape(shape) + ", expected " + FormatShape(spec.shape) +
+              " (T = " + std::to_string(t) + " from attribute 'length')");
   }
   return shape;
 }
@@ -563,8 +555,7 @@ std::vector<int64_t> ValidateDataset(hid_t group, const std::string& label,
 // Paths (relative to `group`, in name order) of every dataset below `group`.
 std::vector<std::string> DatasetPaths(hid_t group, const std::string& label, const Site& site) {
   std::vector<std::string> paths;
-  auto collect = [](hid_t parent, const char* name, const H5L_info_t* info,
-                    void* data) -> herr_t {
+  auto collect = [](hid_t parent, const char* name, const H5L_info_t* info, void* data) -> herr_t {
     if (info->type != H5L_TYPE_HARD) return 0;
     const hid_t object = H5Oopen(parent, name, H5P_DEFAULT);
     if (object < 0) return -1;
@@ -585,9 +576,9 @@ void ReadDataset(hid_t group, const std::string& label, const char* name, int64_
   Hid dataset = OpenDataset(group, label, name, site);
   out->assign(static_cast<size_t>(count), T{});
   if (count == 0) return;
-  site.Check(H5Dread(dataset.get(), Traits<T>::Memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                     out->data()),
-             "cannot read dataset " + label + "/" + name + " (truncated or corrupt?)");
+  site.Check(
+      H5Dread(dataset.get(), Traits<T>::Memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data()),
+      "cannot read dataset " + label + "/" + name + " (truncated or corrupt?)");
 }
 
 // Group name of episode k.
@@ -595,9 +586,9 @@ std::string EpisodeLabel(int64_t k) { return "episode_" + std::to_string(k); }
 
 // Everything validated about one episode when the file is opened.
 struct EpisodeMeta {
-  std::string label;  // group name, "episode_<k>"
-  int64_t length = 0; // T
-  Episode scalars;    // task, seed, dims, info keys, frame size; buffers empty
+  std::string label;   // group name, "episode_<k>"
+  int64_t length = 0;  // T
+  Episode scalars;     // task, seed, dims, info keys, frame size; buffers empty
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;  // every dataset
 
   // Shape of a validated dataset (empty when the episode has no such dataset).
@@ -626,6 +617,8 @@ void ReadEpisodeAttributes(hid_t group, EpisodeMeta* meta, const Site& site) {
   scalars.task = ReadStringAttribute(group, "task", what("task"), site);
   scalars.info_keys = ReadStringArrayAttribute(group, "info_keys", what("info_keys"), site);
   ReadScalarAttribute<double>(group, "return", what("return"), site);  // presence and type
+  meta->length = ReadScalarAttribute<int64_t>(group, "length", what("length"), site);
+  if (meta->length < 0) site.Fail(what("length") + " is negative");
 }
 
 // Validates episode group k (attributes, datasets, shapes) and returns what it learned.
@@ -634,11 +627,7 @@ EpisodeMeta ValidateEpisodeGroup(hid_t file, int64_t k, const Site& site) {
   meta.label = EpisodeLabel(k);
   Hid group = OpenGroup(file, meta.label, site);
   ReadEpisodeAttributes(group.get(), &meta, site);
-  const std::string length_what = "attribute 'length' of " + meta.label;
-  const auto t = ReadScalarAttribute<int64_t>(group.get(), "length", length_what, site);
-  if (t < 0) site.Fail(length_what + " is negative (" + std::to_string(t) + ")");
-  meta.length = t;
-
+  const int64_t t = meta.length;
   std::vector<DatasetSpec> specs =
       RequiredDatasets(t, static_cast<int64_t>(meta.scalars.info_keys.size()));
   if (HasLink(group.get(), meta.label, "frames", site)) specs.push_back(FramesDataset(t));
@@ -681,8 +670,8 @@ void CheckIsHdf5File(const std::string& path, const Site& site) {
 EpisodeFileHeader ReadHeader(hid_t file, const Site& site) {
   auto what = [](const char* name) { return "root attribute '" + std::string(name) + "'"; };
   EpisodeFileHeader header;
-  const auto version = ReadScalarAttribute<int64_t>(file, "format_version",
-                                                    what("format_version"), site);
+  const auto version =
+      ReadScalarAttribute<int64_t>(file, "format_version", what("format_version"), site);
   if (version != kEpisodeFormatVersion) {
     site.Fail("unsupported episode format_version " + std::to_string(version) +
               " (this build reads version " + std::to_string(kEpisodeFormatVersion) + ")");
@@ -747,8 +736,7 @@ EpisodeWriter::EpisodeWriter(const std::string& path, const EpisodeFileHeader& h
   std::error_code error;
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::is_directory(parent, error)) {
-    bad_path.Fail("cannot create episode file: directory " + parent.string() +
-                  " does not exist");
+    bad_path.Fail("cannot create episode file: directory " + parent.string() + " does not exist");
   }
   if (fs::is_directory(path, error)) bad_path.Fail("is a directory");
 
@@ -761,8 +749,8 @@ EpisodeWriter::EpisodeWriter(const std::string& path, const EpisodeFileHeader& h
                    "cannot create property list");
   impl->site.Check(H5Pset_fclose_degree(access_props.get(), H5F_CLOSE_SEMI),
                    "cannot create property list");
-  const hid_t file = H5Fcreate(impl->temp_path.c_str(), H5F_ACC_TRUNC, file_props.get(),
-                               access_props.get());
+  const hid_t file =
+      H5Fcreate(impl->temp_path.c_str(), H5F_ACC_TRUNC, file_props.get(), access_props.get());
   if (file < 0) {
     bad_path.FailHdf5("cannot create episode file (temporary file " + impl->temp_path + ")");
   }
@@ -787,8 +775,7 @@ void EpisodeWriter::Append(const Episode& episode) {
   if (impl_->failed) throw std::logic_error("EpisodeWriter::Append after a failed write");
   CheckEpisodeBuffers(impl_->path, episode);
   try {
-    WriteEpisodeGroup(impl_->file.get(), EpisodeLabel(impl_->num_episodes), episode,
-                      impl_->site);
+    WriteEpisodeGroup(impl_->file.get(), EpisodeLabel(impl_->num_episodes), episode, impl_->site);
   } catch (...) {
     impl_->failed = true;
     throw;
@@ -841,10 +828,10 @@ EpisodeReader::EpisodeReader(const std::string& path) {
                    H5Fclose);
   const hid_t file = impl->file.get();
   impl->header = ReadHeader(file, site);
-  const auto total_episodes = ReadScalarAttribute<int64_t>(
-      file, "total_episodes", "root attribute 'total_episodes'", site);
-  const auto total_steps = ReadScalarAttribute<int64_t>(
-      file, "total_steps", "root attribute 'total_steps'", site);
+  const auto total_episodes =
+      ReadScalarAttribute<int64_t>(file, "total_episodes", "root attribute 'total_episodes'", site);
+  const auto total_steps =
+      ReadScalarAttribute<int64_t>(file, "total_steps", "root attribute 'total_steps'", site);
   if (total_episodes < 0) site.Fail("root attribute 'total_episodes' is negative");
   int64_t steps = 0;
   for (int64_t k = 0; k < total_episodes; ++k) {
@@ -865,9 +852,7 @@ EpisodeReader::~EpisodeReader() {
 
 const EpisodeFileHeader& EpisodeReader::Header() const { return impl_->header; }
 
-int64_t EpisodeReader::NumEpisodes() const {
-  return static_cast<int64_t>(impl_->episodes.size());
-}
+int64_t EpisodeReader::NumEpisodes() const { return static_cast<int64_t>(impl_->episodes.size()); }
 
 Episode EpisodeReader::Read(int64_t k) const {
   auto lock = LockHdf5();
@@ -889,8 +874,8 @@ Episode EpisodeReader::Read(int64_t k) const {
   ReadDataset(g, label, "elapsed_steps", t + 1, &episode.elapsed_steps, site);
   ReadDataset(g, label, "infos", t * num_keys, &episode.infos, site);
   if (episode.frame_height > 0) {
-    ReadDataset(g, label, "frames",
-                (t + 1) * episode.frame_height * episode.frame_width * 3, &episode.frames, site);
+    ReadDataset(g, label, "frames", (t + 1) * episode.frame_height * episode.frame_width * 3,
+                &episode.frames, site);
   }
   return episode;
 }

@@ -113,8 +113,8 @@ def dataset(check, group, where, name, dtype, shape):
                       f"dtype {ds.dtype}, expected {np.dtype(dtype)}")
     shape_ok = len(ds.shape) == len(shape) and all(
         want is None or want == got for want, got in zip(shape, ds.shape))
-    ok &= check.expect(shape_ok, f"{where}/{name}",
-                       f"shape {ds.shape}, expected {tuple('*' if s is None else s for s in shape)}")
+    wanted = tuple("*" if s is None else s for s in shape)
+    ok &= check.expect(shape_ok, f"{where}/{name}", f"shape {ds.shape}, expected {wanted}")
     return ds[()] if ok else None
 
 
@@ -181,14 +181,16 @@ def check_episode(check, g, where):
         scalar_attr(check, g, where, name, kind)
     for name, dtype in (("seed", np.uint64), ("length", np.int64), ("return", np.float64)):
         if name in g.attrs:
-            check.expect(g.attrs[name].dtype == dtype, where, f"attribute '{name}' is not {np.dtype(dtype)}")
+            check.expect(g.attrs[name].dtype == dtype, where,
+                         f"attribute '{name}' is not {np.dtype(dtype)}")
     scalar_attr(check, g, where, "task", "S")
     if "info_keys" not in g.attrs:
         check.fail(where, "missing attribute 'info_keys'")
         return None, False
     raw_keys = np.asarray(g.attrs["info_keys"])
     if not check.expect(raw_keys.ndim == 1 and raw_keys.dtype.kind == "S", where,
-                        f"info_keys is {raw_keys.dtype} {raw_keys.shape}, expected 1-D fixed-length strings"):
+                        f"info_keys is {raw_keys.dtype} {raw_keys.shape}, "
+                        "expected 1-D fixed-length strings"):
         return None, False
     keys = [as_text(k) for k in raw_keys]
     check.expect(len(set(keys)) == len(keys) and all(keys), where, f"bad info_keys {keys}")
@@ -197,7 +199,8 @@ def check_episode(check, g, where):
         return None, False
     t = g["rewards"].shape[0] if g["rewards"].ndim == 1 else -1
     if "length" in g.attrs:
-        check.expect(int(g.attrs["length"]) == t, where, f"length = {g.attrs['length']}, rewards has {t} rows")
+        check.expect(int(g.attrs["length"]) == t, where,
+                     f"length = {g.attrs['length']}, rewards has {t} rows")
 
     arrays = {
         "observations": dataset(check, g, where, "observations", np.float64, (t + 1, None)),

@@ -1,4 +1,6 @@
 // Episode files: round trips, determinism, atomic writes and rejection of bad files.
+#include <catch2/catch.hpp>
+#include <hdf5.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,9 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <hdf5.h>
 
 #include "sim/episode.h"
 #include "sim/episode_file.h"
@@ -31,9 +30,9 @@ class TempDir {
   TempDir() {
     static std::atomic<int> counter{0};
     std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("darkmatter-episode-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++) + "-" + std::to_string(random()));
+    path_ =
+        fs::temp_directory_path() / ("darkmatter-episode-test-" + std::to_string(::getpid()) + "-" +
+                                     std::to_string(counter++) + "-" + std::to_string(random()));
     fs::create_directories(path_);
   }
   ~TempDir() {
@@ -149,7 +148,8 @@ void RequireBadInput(const std::function<void()>& action,
   } catch (const BadInput& error) {
     const std::string message = error.what();
     INFO("message: " << message);
-    for (const std::string& fragment : fragments) CHECK(message.find(fragment) != std::string::npos);
+    for (const std::string& fragment : fragments)
+      CHECK(message.find(fragment) != std::string::npos);
   }
 }
 
@@ -276,8 +276,8 @@ TEST_CASE("Episode files carry summary attributes and compressed frames", "[epis
   unsigned flags = 0;
   size_t num_values = 1;
   unsigned level = 0;
-  CHECK(H5Pget_filter_by_id2(props, H5Z_FILTER_DEFLATE, &flags, &num_values, &level, 0,
-                             nullptr, nullptr) >= 0);
+  CHECK(H5Pget_filter_by_id2(props, H5Z_FILTER_DEFLATE, &flags, &num_values, &level, 0, nullptr,
+                             nullptr) >= 0);
   CHECK(level == 4);
   H5Pclose(props);
   H5Dclose(frames);
@@ -413,8 +413,8 @@ TEST_CASE("Bad episode files are rejected with the file and dataset named", "[ep
       const hid_t dataset = H5Dcreate2(file, "episode_0/rewards", H5T_IEEE_F64LE, space,
                                        H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
       REQUIRE(dataset >= 0);
-      REQUIRE(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                       rewards.data()) >= 0);
+      REQUIRE(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rewards.data()) >=
+              0);
       H5Dclose(dataset);
       H5Sclose(space);
     });
@@ -422,9 +422,8 @@ TEST_CASE("Bad episode files are rejected with the file and dataset named", "[ep
   }
   SECTION("actions missing") {
     WriteValidFile(path);
-    EditFile(path, [](hid_t file) {
-      REQUIRE(H5Ldelete(file, "episode_2/actions", H5P_DEFAULT) >= 0);
-    });
+    EditFile(path,
+             [](hid_t file) { REQUIRE(H5Ldelete(file, "episode_2/actions", H5P_DEFAULT) >= 0); });
     RequireRejected(path, {path, "episode_2/actions", "missing"});
   }
   SECTION("unsupported format version") {
@@ -439,9 +438,7 @@ TEST_CASE("Bad episode files are rejected with the file and dataset named", "[ep
   }
   SECTION("an episode group missing") {
     WriteValidFile(path);
-    EditFile(path, [](hid_t file) {
-      REQUIRE(H5Ldelete(file, "episode_1", H5P_DEFAULT) >= 0);
-    });
+    EditFile(path, [](hid_t file) { REQUIRE(H5Ldelete(file, "episode_1", H5P_DEFAULT) >= 0); });
     RequireRejected(path, {path, "episode_1"});
   }
 }
