@@ -7,7 +7,8 @@ namespace darkmatter::apps {
 namespace {
 
 // The built-in 5x7 font for ASCII 32..126: seven rows per glyph, top to bottom; bit 4 of
-// each row is the leftmost column.
+// each row is the leftmost column. Glyphs with descenders (g j p q y) are drawn one row
+// lower, into the eighth row of the cell.
 constexpr uint8_t kFont[95][kGlyphHeight] = {
     {0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000},  // ' '
     {0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00000, 0b00100},  // '!'
@@ -89,8 +90,8 @@ constexpr uint8_t kFont[95][kGlyphHeight] = {
     {0b00000, 0b00000, 0b11010, 0b10101, 0b10101, 0b10001, 0b10001},  // 'm'
     {0b00000, 0b00000, 0b10110, 0b11001, 0b10001, 0b10001, 0b10001},  // 'n'
     {0b00000, 0b00000, 0b01110, 0b10001, 0b10001, 0b10001, 0b01110},  // 'o'
-    {0b00000, 0b00000, 0b11110, 0b10001, 0b11110, 0b10000, 0b10000},  // 'p'
-    {0b00000, 0b00000, 0b01101, 0b10011, 0b01111, 0b00001, 0b00001},  // 'q'
+    {0b00000, 0b11110, 0b10001, 0b10001, 0b11110, 0b10000, 0b10000},  // 'p'
+    {0b00000, 0b01111, 0b10001, 0b10001, 0b01111, 0b00001, 0b00001},  // 'q'
     {0b00000, 0b00000, 0b10110, 0b11001, 0b10000, 0b10000, 0b10000},  // 'r'
     {0b00000, 0b00000, 0b01110, 0b10000, 0b01110, 0b00001, 0b11110},  // 's'
     {0b01000, 0b01000, 0b11100, 0b01000, 0b01000, 0b01001, 0b00110},  // 't'
@@ -98,13 +99,15 @@ constexpr uint8_t kFont[95][kGlyphHeight] = {
     {0b00000, 0b00000, 0b10001, 0b10001, 0b10001, 0b01010, 0b00100},  // 'v'
     {0b00000, 0b00000, 0b10001, 0b10001, 0b10101, 0b10101, 0b01010},  // 'w'
     {0b00000, 0b00000, 0b10001, 0b01010, 0b00100, 0b01010, 0b10001},  // 'x'
-    {0b00000, 0b00000, 0b10001, 0b10001, 0b01111, 0b00001, 0b01110},  // 'y'
+    {0b00000, 0b10001, 0b10001, 0b10001, 0b01111, 0b00001, 0b01110},  // 'y'
     {0b00000, 0b00000, 0b11111, 0b00010, 0b00100, 0b01000, 0b11111},  // 'z'
     {0b00010, 0b00100, 0b00100, 0b01000, 0b00100, 0b00100, 0b00010},  // '{'
     {0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100},  // '|'
     {0b01000, 0b00100, 0b00100, 0b00010, 0b00100, 0b00100, 0b01000},  // '}'
     {0b00000, 0b00000, 0b01000, 0b10101, 0b00010, 0b00000, 0b00000},  // '~'
 };
+
+bool HasDescender(char c) { return c == 'g' || c == 'j' || c == 'p' || c == 'q' || c == 'y'; }
 
 const uint8_t* Glyph(char c) {
   const unsigned char u = static_cast<unsigned char>(c);
@@ -190,10 +193,11 @@ int Canvas::DrawText(int x, int y, std::string_view text, Rgb color, int scale) 
   int pen = x;
   for (const char c : text) {
     const uint8_t* glyph = Glyph(c);
+    const int top = y + (HasDescender(c) ? scale : 0);
     for (int row = 0; row < kGlyphHeight; ++row) {
       for (int col = 0; col < kGlyphWidth; ++col) {
         if (glyph[row] & (0x10 >> col)) {
-          FillRect({pen + col * scale, y + row * scale, scale, scale}, color);
+          FillRect({pen + col * scale, top + row * scale, scale, scale}, color);
         }
       }
     }

@@ -21,10 +21,12 @@ struct Rect {
   bool operator==(const Rect&) const = default;
 };
 
-// Glyph cell of the built-in font: 5x7 pixels plus one pixel of spacing on each axis.
+// Glyph cell of the built-in font: 5x7 pixels (descenders reach one row lower, so a line
+// of text is 8 pixels tall) and an advance of 6 pixels per character.
 inline constexpr int kGlyphWidth = 5;
 inline constexpr int kGlyphHeight = 7;
 inline constexpr int kGlyphAdvance = 6;
+inline constexpr int kLineHeight = 8;
 
 class Canvas {
  public:
@@ -57,8 +59,8 @@ class Canvas {
 
   // Width of `text` in pixels at `scale` (advance per character, no trailing gap).
   static int TextWidth(std::string_view text, int scale = 1);
-  // Height of one line of text in pixels at `scale` (glyph height, no spacing).
-  static int TextHeight(int scale = 1) { return kGlyphHeight * scale; }
+  // Height of one line of text in pixels at `scale` (including descenders, no spacing).
+  static int TextHeight(int scale = 1) { return kLineHeight * scale; }
 
  private:
   int width_, height_;

@@ -19,6 +19,7 @@
 #include "apps/size_option.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
@@ -34,6 +35,9 @@ struct RolloutOptions {
   int max_steps = 0;
   std::string render;  // "WxH" to store RGB frames
   std::string camera;  // camera for --render
+  std::string config;                  // YAML preset
+  std::vector<std::string> overrides;  // key=value
+  bool show_config = false;
   std::string out;
   bool json = false;
 };
@@ -83,20 +87,35 @@ std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, uint64_t see
   return episodes;
 }
 
-void RunRollout(const RolloutOptions& o) {
-  const std::string name = o.source.EnvName();
-  if (o.episodes < 1) throw sim::BadInput("--episodes must be >= 1");
-  if (o.threads < 1) throw sim::BadInput("--threads must be >= 1");
-  sim::EnvSettings settings;
-  settings.frame_skip = o.frame_skip;
-  settings.max_episode_steps = o.max_steps;
+// Env settings from defaults, then the YAML preset, then key=value, then explicit flags.
+void ResolveSettings(const RolloutOptions& o, sim::SettingsBinder* binder,
+                     sim::EnvSettings* settings) {
+  sim::BindEnvSettings(settings, binder);
+  if (!o.config.empty()) binder->ApplyYamlFile(o.config);
+  binder->ApplyOverrides(o.overrides);
+  if (o.frame_skip != 0) settings->frame_skip = o.frame_skip;
+  if (o.max_steps != 0) settings->max_episode_steps = o.max_steps;
   if (!o.render.empty()) {
     const auto [width, height] = ParseSize(o.render, "--render");
-    settings.observation = "state+pixels";
-    settings.frame_width = width;
-    settings.frame_height = height;
-    settings.camera = o.camera;
+    settings->observation = "state+pixels";
+    settings->frame_width = width;
+    settings->frame_height = height;
+    settings->camera = o.camera;
   }
+}
+
+void RunRollout(const RolloutOptions& o) {
+  sim::SettingsBinder binder;
+  sim::EnvSettings settings;
+  ResolveSettings(o, &binder, &settings);
+  if (o.show_config) {
+    std::printf("%s", binder.Describe().c_str());
+    return;
+  }
+  const std::string name = o.source.EnvName();
+  if (o.out.empty()) throw sim::BadInput("--out FILE.h5 is required");
+  if (o.episodes < 1) throw sim::BadInput("--episodes must be >= 1");
+  if (o.threads < 1) throw sim::BadInput("--threads must be >= 1");
   const int num_workers = std::min(o.threads, o.episodes);
   std::vector<Worker> workers;
   for (int w = 0; w < num_workers; ++w) {
@@ -111,7 +130,8 @@ void RunRollout(const RolloutOptions& o) {
                                  {"frame_skip", workers[0].env->FrameSkip()},
                                  {"max_episode_steps", workers[0].env->MaxEpisodeSteps()},
                                  {"render", o.render},
-                                 {"camera", o.camera}};
+                                 {"camera", o.camera},
+                                 {"env", binder.Values()}};
   sim::EpisodeWriter writer(o.out, {.task = name,
                                     .creator = "darkmatter " DARKMATTER_VERSION,
                                     .config_json = config.dump()});
@@ -166,7 +186,10 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--max-steps", o->max_steps, "Control steps per episode (0: task default)");
   cmd->add_option("--render", o->render, "Store RGB frames of this size, e.g. 64x64");
   cmd->add_option("--camera", o->camera, "Scene camera for --render (default: free camera)");
-  cmd->add_option("--out", o->out, "Output episode file (.h5)")->required();
+  cmd->add_option("--config", o->config, "YAML preset of settings (see --show-config)");
+  cmd->add_option("overrides", o->overrides, "Settings as key=value, e.g. env.frame_skip=4");
+  cmd->add_flag("--show-config", o->show_config, "Print every settings key and value, then exit");
+  cmd->add_option("--out", o->out, "Output episode file (.h5)");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   cmd->callback([o] { RunRollout(*o); });
 }

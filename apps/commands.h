@@ -22,5 +22,7 @@ void AddBenchEnvCommand(CLI::App& bench);
 void AddBenchPoolCommand(CLI::App& bench);
 // darkmatter bench render: headless frames/s at 64x64 and 256x256, 1 and all threads.
 void AddBenchRenderCommand(CLI::App& bench);
+// darkmatter play FILE.h5 [--episode K] [--video OUT.mp4 [--grid N --fps F --size WxH]] ...
+void AddPlayCommand(CLI::App& app);
 
 }  // namespace darkmatter::apps

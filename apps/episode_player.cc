@@ -40,11 +40,11 @@ int64_t ParseIndexKey(const std::string& key, const std::string& prefix, int64_t
   const std::string digits = key.substr(prefix.size() + 1);
   if (digits.empty() || digits.size() > 9 ||
       !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    throw sim::BadInput("chart key '" + key + "': expected " + prefix + ":INDEX");
+    throw sim::BadInput("--chart key '" + key + "': expected " + prefix + ":INDEX");
   }
   const int64_t index = std::stoll(digits);
   if (index >= size) {
-    throw sim::BadInput("chart key '" + key + "': index out of range (" + prefix + " has " +
+    throw sim::BadInput("--chart key '" + key + "': index out of range (" + prefix + " has " +
                         std::to_string(size) + " values)");
   }
   return index;
@@ -144,7 +144,7 @@ std::vector<double> EpisodePlayer::Series(const std::string& key) const {
   for (const std::string& info_key : episode_.info_keys) known += ", " + info_key;
   known += ", observation:0.." + std::to_string(episode_.obs_dim - 1) + ", action:0.." +
            std::to_string(episode_.act_dim - 1);
-  throw sim::BadInput("unknown chart key '" + key + "' (available: " + known + ")");
+  throw sim::BadInput("unknown --chart key '" + key + "' (available: " + known + ")");
 }
 
 std::string EpisodePlayer::Caption() const {

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   darkmatter::apps::AddRolloutCommand(app);
   darkmatter::apps::AddInfoCommand(app);
   darkmatter::apps::AddBenchCommand(app);
+  darkmatter::apps::AddPlayCommand(app);
   darkmatter::sim::InstallMujocoHandlers();
   try {
     app.parse(argc, argv);

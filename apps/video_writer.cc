@@ -1,6 +1,7 @@
 #include "apps/video_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +143,10 @@ void VideoWriter::Finish() {
     throw std::runtime_error("ffmpeg failed (" + status + ") writing '" + path_ +
                              "'; no video written");
   }
+  // mkstemp made the file private (0600); give the video the usual permissions.
+  const mode_t mask = umask(0);
+  umask(mask);
+  chmod(temp_path_.c_str(), 0666 & ~mask);
   std::error_code error;
   fs::rename(temp_path_, path_, error);
   if (error) {

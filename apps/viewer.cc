@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,6 +39,7 @@ struct Viewer {
   double last_x = 0, last_y = 0;
   Canvas canvas{0, 0};
   std::vector<uint8_t> flipped;  // canvas rows bottom-up for mjr_drawPixels
+  std::exception_ptr error;      // thrown in a callback, rethrown by the frame loop
 
   void Step(int delta) {
     playing = false;
@@ -52,7 +54,7 @@ struct Viewer {
 
 Viewer& From(GLFWwindow* window) { return *static_cast<Viewer*>(glfwGetWindowUserPointer(window)); }
 
-void OnKey(GLFWwindow* window, int key, int scancode, int action, int mods) {
+void HandleKey(GLFWwindow* window, int key, int action) {
   if (action == GLFW_RELEASE) return;
   Viewer& v = From(window);
   const int64_t page = v.group->size();
@@ -72,6 +74,17 @@ void OnKey(GLFWwindow* window, int key, int scancode, int action, int mods) {
     case GLFW_KEY_END: v.position = static_cast<double>(v.group->NumFrames() - 1); break;
     case GLFW_KEY_ESCAPE: case GLFW_KEY_Q: glfwSetWindowShouldClose(window, GLFW_TRUE); break;
     default: break;
+  }
+}
+
+// Exceptions must not cross GLFW's C frames: keep the first one for the frame loop.
+void OnKey(GLFWwindow* window, int key, int scancode, int action, int mods) {
+  try {
+    HandleKey(window, key, action);
+  } catch (...) {
+    Viewer& v = From(window);
+    if (!v.error) v.error = std::current_exception();
+    glfwSetWindowShouldClose(window, GLFW_TRUE);
   }
 }
 
@@ -185,9 +198,16 @@ void RunViewer(EpisodeGroup& group, const ViewerOptions& options) {
   struct Terminate {
     ~Terminate() { glfwTerminate(); }
   } terminate;
+  // Shrink the requested size, keeping its aspect, to fit 90% of the screen.
+  int width = std::max(options.width, 1), height = std::max(options.height, 1);
+  GLFWmonitor* monitor = glfwGetPrimaryMonitor();
+  if (const GLFWvidmode* mode = monitor ? glfwGetVideoMode(monitor) : nullptr) {
+    const double fit = std::min({1.0, 0.9 * mode->width / width, 0.9 * mode->height / height});
+    width = std::max(static_cast<int>(width * fit), 1);
+    height = std::max(static_cast<int>(height * fit), 1);
+  }
   glfwWindowHint(GLFW_VISIBLE, GLFW_TRUE);
-  v.window = glfwCreateWindow(options.width, options.height, options.title.c_str(), nullptr,
-                              nullptr);
+  v.window = glfwCreateWindow(width, height, options.title.c_str(), nullptr, nullptr);
   if (!v.window) throw std::runtime_error("cannot create a window: " + glfw_error);
   glfwMakeContextCurrent(v.window);
   glfwSwapInterval(1);
@@ -237,6 +257,7 @@ void RunViewer(EpisodeGroup& group, const ViewerOptions& options) {
     glfwSwapBuffers(v.window);
     glfwPollEvents();
   }
+  if (v.error) std::rethrow_exception(v.error);
 }
 
 }  // namespace darkmatter::apps

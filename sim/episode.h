@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,16 @@ struct Episode {
   int64_t frame_height = 0;           // 0 when no frames were rendered
   int64_t frame_width = 0;            // 0 when no frames were rendered
   std::vector<uint8_t> frames;        // ((T+1) x H x W x 3) RGB, empty when not rendered
+  std::vector<std::string> truth_names;            // privileged truth fields, e.g. "positions"
+  std::vector<std::vector<int64_t>> truth_shapes;  // per-step shape of each field, e.g. {4, 3}
+  std::vector<double> truth;          // ((T+1) x truth_dim), fields concatenated in order
+  std::map<std::string, double> scalars;       // episode labels, e.g. "violation_frame" -> 12
+  std::map<std::string, std::string> strings;  // episode tags, e.g. "principle" -> "solidity"
 
   // Number of control steps T.
   int64_t Length() const { return static_cast<int64_t>(rewards.size()); }
+  // Elements per step of all truth fields together.
+  int64_t TruthDim() const;
   // Sum of rewards.
   double Return() const;
   // Value of an info key at the last step (0 when absent or T == 0).

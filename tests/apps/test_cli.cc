@@ -153,6 +153,27 @@ TEST_CASE("cli: bad rollout inputs exit 2, name the problem, and write nothing",
   CHECK(nan.code == 2);
   CHECK_THAT(nan.output, Catch::Contains("nan.csv line 2") && Catch::Contains("not finite"));
 
+  Run key = Darkmatter("rollout " + kTask + " env.frame_skp=2 --out " + out);
+  CHECK(key.code == 2);
+  CHECK_THAT(key.output, Catch::Contains("'env.frame_skp'"));
+
+  Run value = Darkmatter("rollout " + kTask + " env.observation=smell --out " + out);
+  CHECK(value.code == 2);
+  CHECK_THAT(value.output, Catch::Contains("'smell'"));
+
+  WriteFile(s / "preset.yaml", "env: {frame_skip: two}\n");
+  Run preset = Darkmatter("rollout " + kTask + " --config " + s / "preset.yaml" + " --out " + out);
+  CHECK(preset.code == 2);
+  CHECK_THAT(preset.output, Catch::Contains("preset.yaml") && Catch::Contains("'two'"));
+
+  Run render = Darkmatter("rollout " + kTask + " --render 64by64 --out " + out);
+  CHECK(render.code == 2);
+  CHECK_THAT(render.output, Catch::Contains("'64by64'"));
+
+  Run camera = Darkmatter("rollout " + kTask + " --render 8x8 --camera nope --out " + out);
+  CHECK(camera.code == 2);
+  CHECK_THAT(camera.output, Catch::Contains("'nope'"));
+
   Run episodes = Darkmatter("rollout " + kTask + " --episodes 0 --out " + out);
   CHECK(episodes.code == 2);
   CHECK_THAT(episodes.output, Catch::Contains("--episodes"));
@@ -162,7 +183,7 @@ TEST_CASE("cli: bad rollout inputs exit 2, name the problem, and write nothing",
   CHECK_THAT(no_dir.output, Catch::Contains("no/such/dir/x.h5"));
 
   CHECK(ReadFile(out) == "precious");
-  CheckOnlyFiles(s, {"out.h5", "bad.xml", "wide.csv", "nan.csv"});
+  CheckOnlyFiles(s, {"out.h5", "bad.xml", "wide.csv", "nan.csv", "preset.yaml"});
 }
 
 TEST_CASE("cli: open-loop actions replay and are clipped", "[cli][rollout]") {

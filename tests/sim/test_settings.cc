@@ -1,0 +1,67 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "sim/error.h"
+#include "sim/settings.h"
+
+namespace sim = darkmatter::sim;
+
+namespace {
+
+std::string WritePreset(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("dm_settings_" + std::to_string(getpid()) + "_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("SettingsBinder: defaults, YAML preset, then key=value overrides", "[sim][settings]") {
+  sim::EnvSettings settings;
+  sim::SettingsBinder binder;
+  sim::BindEnvSettings(&settings, &binder);
+  CHECK(binder.Values().at("env.observation") == "state");  // defaults untouched
+  const std::string preset =
+      WritePreset("a.yaml", "env:\n  frame_skip: 3\n  observation: state+pixels\n  camera: top\n");
+  binder.ApplyYamlFile(preset);
+  binder.ApplyOverrides({"env.frame_skip=7", "env.reset_noise_scale=0.25"});
+  std::filesystem::remove(preset);
+  CHECK(settings.frame_skip == 7);  // the override wins over the preset
+  CHECK(settings.observation == "state+pixels");
+  CHECK(settings.camera == "top");
+  CHECK(settings.reset_noise_scale == 0.25);
+  CHECK(settings.max_episode_steps == 0);
+  CHECK(binder.Values().at("env.frame_skip") == "7");
+}
+
+TEST_CASE("SettingsBinder: unknown keys and bad values name the source, key and value",
+          "[sim][settings][errors]") {
+  sim::EnvSettings settings;
+  sim::SettingsBinder binder;
+  sim::BindEnvSettings(&settings, &binder);
+  CHECK_THROWS_WITH(binder.ApplyOverrides({"env.frame_skp=3"}),
+                    Catch::Contains("command line") && Catch::Contains("'env.frame_skp'") &&
+                        Catch::Contains("env.frame_skip"));
+  CHECK_THROWS_WITH(binder.ApplyOverrides({"env.frame_skip=3.5"}),
+                    Catch::Contains("'3.5'") && Catch::Contains("integer"));
+  CHECK_THROWS_WITH(binder.ApplyOverrides({"env.reset_noise_scale=nan"}),
+                    Catch::Contains("'nan'"));
+  CHECK_THROWS_WITH(binder.ApplyOverrides({"frame_skip"}), Catch::Contains("key=value"));
+  const std::string bad_key = WritePreset("b.yaml", "env:\n  bogus: 1\n");
+  CHECK_THROWS_WITH(binder.ApplyYamlFile(bad_key),
+                    Catch::Contains(bad_key) && Catch::Contains("'env.bogus'"));
+  const std::string bad_yaml = WritePreset("c.yaml", "env: [1, 2\n");
+  CHECK_THROWS_WITH(binder.ApplyYamlFile(bad_yaml),
+                    Catch::Contains(bad_yaml) && Catch::Contains("YAML"));
+  const std::string list = WritePreset("d.yaml", "env:\n  frame_skip: [1, 2]\n");
+  CHECK_THROWS_WITH(binder.ApplyYamlFile(list), Catch::Contains("env.frame_skip"));
+  CHECK_THROWS_WITH(binder.ApplyYamlFile("/nonexistent/preset.yaml"),
+                    Catch::Contains("/nonexistent/preset.yaml"));
+  for (const auto& path : {bad_key, bad_yaml, list}) std::filesystem::remove(path);
+  CHECK(settings.frame_skip == 0);  // nothing was applied by the failed calls
+}
