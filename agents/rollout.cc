@@ -6,8 +6,13 @@
 namespace darkmatter::agents {
 namespace {
 
-// Appends the env's current state to the episode's state buffers.
+// Appends the env's current state and truth to the episode's buffers.
 void AppendState(const sim::Env& env, sim::EnvState* scratch, sim::Episode* episode) {
+  const int64_t truth_dim = episode->TruthDim();
+  if (truth_dim > 0) {
+    episode->truth.resize(episode->truth.size() + truth_dim);
+    env.WriteTruth(std::span<double>(episode->truth).last(truth_dim));
+  }
   env.GetState(scratch);
   episode->states.insert(episode->states.end(), scratch->physics.begin(), scratch->physics.end());
   episode->rng_states.insert(episode->rng_states.end(), scratch->rng.begin(), scratch->rng.end());
@@ -24,6 +29,10 @@ sim::Episode RecordEpisode(sim::Env& env, Agent& agent, uint64_t seed) {
   episode.act_dim = env.ActionSpec().Size();
   episode.state_dim = env.StateSize();
   episode.info_keys = env.InfoKeys();
+  for (const sim::TruthField& field : env.TruthFields()) {
+    episode.truth_names.push_back(field.name);
+    episode.truth_shapes.push_back(field.shape);
+  }
   const sim::BoxSpec& action_spec = env.ActionSpec();
   std::vector<double> action(episode.act_dim), applied(episode.act_dim);
   sim::EnvState scratch;
@@ -53,6 +62,7 @@ sim::Episode RecordEpisode(sim::Env& env, Agent& agent, uint64_t seed) {
     AppendState(env, &scratch, &episode);
     if (result.terminated || result.truncated) break;
   }
+  env.EpisodeLabels(&episode.scalars, &episode.strings);
   return episode;
 }
 

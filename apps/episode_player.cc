@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "sim/error.h"
+#include "sim/settings.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
@@ -15,12 +17,24 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// The env settings the file was recorded with (frame_skip, max_episode_steps).
+// The env settings the file was recorded with: every known key of its "env" block (as
+// written by rollout), then the resolved frame_skip and max_episode_steps. Playback needs
+// no pixel observations, so the observation mode is reset to "state".
 sim::EnvSettings SettingsFromConfig(const std::string& path, const std::string& config_json) {
   sim::EnvSettings settings;
   const nlohmann::json config = nlohmann::json::parse(config_json, nullptr, false);
   if (config.is_discarded() || !config.is_object()) {
     throw sim::BadInput("'" + path + "': config attribute is not a JSON object");
+  }
+  if (config.contains("env") && config["env"].is_object()) {
+    sim::SettingsBinder binder;
+    sim::BindEnvSettings(&settings, &binder);
+    const std::map<std::string, std::string> known = binder.Values();
+    for (const auto& [key, value] : config["env"].items()) {
+      if (!known.count(key)) continue;  // written by a newer version; not needed to replay
+      binder.Set(key, value.is_string() ? value.get<std::string>() : value.dump(),
+                 "'" + path + "' config");
+    }
   }
   for (const auto& [key, field] : {std::pair{"frame_skip", &settings.frame_skip},
                                    std::pair{"max_episode_steps", &settings.max_episode_steps}}) {
@@ -31,6 +45,7 @@ sim::EnvSettings SettingsFromConfig(const std::string& path, const std::string& 
     }
     *field = config[key].get<int>();
   }
+  settings.observation = "state";
   return settings;
 }
 

@@ -123,21 +123,24 @@ void PaneLayout::DrawChart(const ChartContent& chart, Canvas* canvas) const {
     lo -= 0.5;
     hi += 0.5;
   }
-  // Title row: "title  [lo, hi]" and, for several curves, a coloured legend.
+  // Title row: the title and, for several curves, a coloured legend.
   int x = area.x + 2 * pad;
   const int text_y = area.y + pad;
   x += canvas->DrawText(x, text_y, chart.title, kText, scale_) + 3 * kGlyphAdvance * scale_;
-  x += canvas->DrawText(x, text_y, "[" + FormatValue(lo) + ", " + FormatValue(hi) + "]", kDim,
-                        scale_) + 3 * kGlyphAdvance * scale_;
   if (chart.series.size() > 1) {
     for (const ChartSeries& s : chart.series) {
       x += canvas->DrawText(x, text_y, s.label, s.color, scale_) + 2 * kGlyphAdvance * scale_;
     }
   }
-  // Plot area under the title row.
-  const Rect plot{area.x + pad, area.y + line_height() + pad, area.width - 2 * pad,
-                  area.height - line_height() - 2 * pad};
+  // Plot area under the title row, right of a margin with the y range (small labels).
+  const std::string hi_text = FormatValue(hi), lo_text = FormatValue(lo);
+  const int margin = std::max(Canvas::TextWidth(hi_text), Canvas::TextWidth(lo_text)) + 3;
+  const Rect plot{area.x + pad + margin, area.y + line_height() + pad,
+                  area.width - 2 * pad - margin, area.height - line_height() - 2 * pad};
   if (plot.width < 2 || plot.height < 2) return;
+  canvas->DrawText(area.x + pad, plot.y, hi_text, kDim);
+  canvas->DrawText(area.x + pad, plot.y + plot.height - Canvas::TextHeight(), lo_text, kDim);
+  canvas->DrawLine(plot.x - 1, plot.y, plot.x - 1, plot.y + plot.height - 1, kFrame);
   const auto px = [&](double frame) {
     const double span = std::max<double>(static_cast<double>(num_frames) - 1, 1);
     return plot.x + static_cast<int>(std::lround(frame / span * (plot.width - 1)));

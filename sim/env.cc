@@ -42,6 +42,11 @@ void ClipAction(const BoxSpec& spec, std::span<const double> action, std::span<d
   }
 }
 
+const std::vector<TruthField>& Env::TruthFields() const {
+  static const std::vector<TruthField> none;
+  return none;
+}
+
 bool WantsPixels(const EnvSettings& settings) {
   const std::string& mode = settings.observation;
   if (mode != "state" && mode != "pixels" && mode != "state+pixels") {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +26,12 @@ struct BoxSpec {
   std::string ShapeString() const;
 };
 
+// A named block of privileged per-step ground truth, e.g. {"positions", {4, 3}}.
+struct TruthField {
+  std::string name;            // dataset name under truth/ in episode files
+  std::vector<int64_t> shape;  // per-step shape; {} for a scalar
+};
+
 // Settings common to every env; filled from defaults, presets and key=value overrides.
 struct EnvSettings {
   int frame_skip = 0;             // physics steps per control step; 0 = the task's default
@@ -34,6 +41,8 @@ struct EnvSettings {
   int frame_width = 64;           // pixel observation width (pixels)
   int frame_height = 64;          // pixel observation height (pixels)
   std::string camera;             // scene camera for pixel observations; "" = free camera
+  std::string violation = "none"; // physics scenes: principle the impossible twin breaks
+  std::string split = "train";    // physics scenes: "train" ranges or "ood" (outside them)
 };
 
 // True when the settings ask for pixels; throws BadInput on an unknown observation mode.
@@ -96,6 +105,15 @@ class Env {
   // segmentation (body ids) when asked. Throws BadInput on an unknown camera or bad size.
   virtual void Render(const CameraSpec& camera, int width, int height, RenderOutput* out,
                       bool depth = false, bool segmentation = false) = 0;
+
+  // Privileged ground-truth fields (none by default).
+  virtual const std::vector<TruthField>& TruthFields() const;
+  // Writes the current truth, fields concatenated in TruthFields() order.
+  virtual void WriteTruth(std::span<double> out) const {}
+  // Episode-level labels (e.g. violation frame, outcome) and tags (e.g. principle), valid
+  // once the episode has ended.
+  virtual void EpisodeLabels(std::map<std::string, double>* scalars,
+                             std::map<std::string, std::string>* strings) const {}
 
   // Physics steps per control step.
   virtual int FrameSkip() const = 0;

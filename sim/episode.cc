@@ -16,6 +16,16 @@ int64_t InfoColumn(const Episode& episode, const std::string& key) {
 
 }  // namespace
 
+int64_t Episode::TruthDim() const {
+  int64_t dim = 0;
+  for (const std::vector<int64_t>& shape : truth_shapes) {
+    int64_t size = 1;  // an empty shape is a scalar
+    for (int64_t extent : shape) size *= extent;
+    dim += size;
+  }
+  return dim;
+}
+
 double Episode::Return() const {
   double total = 0.0;
   for (double reward : rewards) total += reward;

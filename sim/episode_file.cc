@@ -1,318 +1,110 @@
-// HDF5 episode files through the HDF5 C API. Layout: docs/episode-format.md.
+// HDF5 episode files: the episode layout (writer, reader, validation). Layout:
+// docs/episode-format.md; the generic HDF5 helpers live in sim/hdf5_io.h.
 //
-// HDF5 builds need not be thread-safe: every HDF5 call in this file runs under one global
-// mutex (LockHdf5), including the ones made by destructors of HDF5 handles.
+// HDF5 builds need not be thread-safe: every public function here holds hdf5::Lock() for
+// all its HDF5 calls, including the ones made by destructors of HDF5 handles.
 #include "sim/episode_file.h"
 
-#include <fcntl.h>
-#include <hdf5.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <utility>
 
 #include "sim/error.h"
+#include "sim/hdf5_io.h"
 
 namespace darkmatter::sim {
 namespace {
 
 namespace fs = std::filesystem;
+using hdf5::DatasetSpec;
+using hdf5::Hid;
+using hdf5::ReadScalarAttribute;
+using hdf5::Site;
+using hdf5::Traits;
+using hdf5::WriteScalarAttribute;
 
 constexpr int kFramesGzipLevel = 4;
-constexpr int64_t kAnyExtent = -1;  // a dataset dimension that is not prescribed
+constexpr char kTruthGroup[] = "truth";  // subgroup of an episode group holding truth/<name>
 
-// Takes the global HDF5 lock and silences HDF5's own error printing (we throw instead).
-std::unique_lock<std::mutex> LockHdf5() {
-  static std::mutex mutex;
-  std::unique_lock<std::mutex> lock(mutex);
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  return lock;
+// Group name of episode k.
+std::string EpisodeLabel(int64_t k) { return "episode_" + std::to_string(k); }
+
+// True when `name` is an episode-group attribute of the layout itself (not a label key).
+bool IsReservedAttribute(const std::string& name) {
+  static const std::set<std::string> kReserved = {
+      "seed", "task", "length", "return", "info_keys", "scalar_keys", "string_keys"};
+  return kReserved.count(name) > 0 || name.rfind("final_", 0) == 0 || name.rfind("any_", 0) == 0;
 }
 
-// Owns an HDF5 identifier and closes it with the matching H5?close function.
-class Hid {
- public:
-  using Closer = herr_t (*)(hid_t);
-  Hid() = default;
-  Hid(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  Hid(Hid&& other) noexcept : id_(std::exchange(other.id_, -1)), closer_(other.closer_) {}
-  Hid& operator=(Hid&& other) noexcept {
-    if (this != &other) {
-      Close();
-      id_ = std::exchange(other.id_, -1);
-      closer_ = other.closer_;
-    }
-    return *this;
-  }
-  ~Hid() { Close(); }
-
-  // The raw identifier (negative when empty).
-  hid_t get() const { return id_; }
-  // Closes the identifier now; returns HDF5's status (0 when there was nothing to close).
-  herr_t Close() {
-    const herr_t status = id_ >= 0 ? closer_(id_) : 0;
-    id_ = -1;
-    return status;
-  }
-
- private:
-  hid_t id_ = -1;
-  Closer closer_ = nullptr;
-};
-
-// The innermost description on HDF5's error stack ("" when the stack is empty).
-std::string Hdf5Reason() {
-  std::string reason;
-  auto keep_last = [](unsigned, const H5E_error2_t* error, void* data) -> herr_t {
-    if (error->desc != nullptr && error->desc[0] != '\0') {
-      *static_cast<std::string*>(data) = error->desc;
-    }
-    return 0;
-  };
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_last, &reason);
-  return reason;
-}
-
-// Names the file in error messages. Reading errors are BadInput (the file is bad);
-// writing errors are std::runtime_error (the machine failed us).
-class Site {
- public:
-  Site(std::string path, bool bad_input) : path_(std::move(path)), bad_input_(bad_input) {}
-
-  // Throws "<path>: <what>".
-  [[noreturn]] void Fail(const std::string& what) const {
-    const std::string message = path_ + ": " + what;
-    if (bad_input_) throw BadInput(message);
-    throw std::runtime_error(message);
-  }
-  // Throws "<path>: <what> (HDF5: <reason>)" for a failed HDF5 call.
-  [[noreturn]] void FailHdf5(const std::string& what) const {
-    const std::string reason = Hdf5Reason();
-    Fail(reason.empty() ? what : what + " (HDF5: " + reason + ")");
-  }
-  // Returns `result` of an HDF5 call, or throws naming `what` when it is negative.
-  template <typename R>
-  R Check(R result, const std::string& what) const {
-    if (result < 0) FailHdf5(what);
-    return result;
-  }
-
- private:
-  std::string path_;
-  bool bad_input_;
-};
-
-// ---------------------------------------------------------------------------------------
-// Element types.
-
-// How an element type is stored in the file and described in messages.
-struct TypeInfo {
-  H5T_class_t type_class;
-  size_t size;       // bytes
-  bool is_signed;    // integers only
-  const char* name;  // numpy-style name for messages
-};
-
-template <typename T>
-struct Traits;
-template <>
-struct Traits<double> {
-  static hid_t File() { return H5T_IEEE_F64LE; }
-  static hid_t Memory() { return H5T_NATIVE_DOUBLE; }
-  static TypeInfo Info() { return {H5T_FLOAT, 8, true, "float64"}; }
-};
-template <>
-struct Traits<uint8_t> {
-  static hid_t File() { return H5T_STD_U8LE; }
-  static hid_t Memory() { return H5T_NATIVE_UINT8; }
-  static TypeInfo Info() { return {H5T_INTEGER, 1, false, "uint8"}; }
-};
-template <>
-struct Traits<int32_t> {
-  static hid_t File() { return H5T_STD_I32LE; }
-  static hid_t Memory() { return H5T_NATIVE_INT32; }
-  static TypeInfo Info() { return {H5T_INTEGER, 4, true, "int32"}; }
-};
-template <>
-struct Traits<int64_t> {
-  static hid_t File() { return H5T_STD_I64LE; }
-  static hid_t Memory() { return H5T_NATIVE_INT64; }
-  static TypeInfo Info() { return {H5T_INTEGER, 8, true, "int64"}; }
-};
-template <>
-struct Traits<uint64_t> {
-  static hid_t File() { return H5T_STD_U64LE; }
-  static hid_t Memory() { return H5T_NATIVE_UINT64; }
-  static TypeInfo Info() { return {H5T_INTEGER, 8, false, "uint64"}; }
-};
-
-// Fixed-length, null-padded UTF-8 string type of `size` bytes (numpy "S<size>").
-Hid FixedStringType(size_t size, const Site& site) {
-  Hid type(site.Check(H5Tcopy(H5T_C_S1), "cannot create string type"), H5Tclose);
-  site.Check(H5Tset_size(type.get(), size), "cannot create string type");
-  site.Check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "cannot create string type");
-  site.Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot create string type");
-  return type;
-}
-
-// Numpy-style description of an HDF5 type, e.g. "float32", "int64", "string".
-std::string DescribeType(hid_t type) {
-  const size_t bits = 8 * H5Tget_size(type);
-  switch (H5Tget_class(type)) {
-    case H5T_INTEGER:
-      return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
-    case H5T_FLOAT:
-      return "float" + std::to_string(bits);
-    case H5T_STRING:
-      return "string";
-    default:
-      return "HDF5 type class " + std::to_string(static_cast<int>(H5Tget_class(type)));
-  }
+// True when `name` can name a truth field or label: non-empty, not ".", no '/'.
+bool IsPlainName(const std::string& name) {
+  return !name.empty() && name != "." && name.find('/') == std::string::npos;
 }
 
 // ---------------------------------------------------------------------------------------
-// Shapes and property lists.
+// Checking an episode before it is written.
 
-// "(3, 4)"; kAnyExtent prints as "*".
-std::string FormatShape(const std::vector<int64_t>& shape) {
-  std::string text = "(";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += shape[i] == kAnyExtent ? "*" : std::to_string(shape[i]);
-  }
-  return text + (shape.size() == 1 ? ",)" : ")");
-}
-
-// Product of the extents (number of elements).
-int64_t NumElements(const std::vector<int64_t>& shape) {
-  int64_t count = 1;
-  for (int64_t extent : shape) count *= extent;
-  return count;
-}
-
-// A dataspace: scalar when `dims` is empty, simple otherwise.
-Hid Dataspace(const std::vector<int64_t>& dims, const Site& site) {
-  if (dims.empty()) {
-    return Hid(site.Check(H5Screate(H5S_SCALAR), "cannot create dataspace"), H5Sclose);
-  }
-  const std::vector<hsize_t> extents(dims.begin(), dims.end());
-  return Hid(site.Check(H5Screate_simple(static_cast<int>(extents.size()), extents.data(), nullptr),
-                        "cannot create dataspace"),
-             H5Sclose);
-}
-
-// Extents of a dataspace.
-std::vector<int64_t> Extents(hid_t space, const Site& site, const std::string& what) {
-  const int rank = site.Check(H5Sget_simple_extent_ndims(space), "cannot read shape of " + what);
-  std::vector<hsize_t> dims(static_cast<size_t>(rank));
-  site.Check(H5Sget_simple_extent_dims(space, dims.data(), nullptr),
-             "cannot read shape of " + what);
-  return std::vector<int64_t>(dims.begin(), dims.end());
-}
-
-// An object-creation property list of class `cls` that records no timestamps, so that
-// identical episodes give identical files.
-Hid UntimedCreationProps(hid_t cls, const Site& site) {
-  Hid props(site.Check(H5Pcreate(cls), "cannot create property list"), H5Pclose);
-  site.Check(H5Pset_obj_track_times(props.get(), 0), "cannot create property list");
-  return props;
-}
-
-// ---------------------------------------------------------------------------------------
-// Writing.
-
-// Creates attribute `name` on `obj` with the given shape (scalar when empty) and writes
-// `buffer` (skipped when the attribute has no elements).
-void WriteAttribute(hid_t obj, const std::string& label, const std::string& name, hid_t file_type,
-                    hid_t memory_type, const std::vector<int64_t>& dims, const void* buffer,
-                    const Site& site) {
-  const std::string what = "attribute '" + name + "' of " + label;
-  Hid space = Dataspace(dims, site);
-  Hid attribute(
-      site.Check(H5Acreate2(obj, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                 "cannot create " + what),
-      H5Aclose);
-  if (NumElements(dims) == 0) return;
-  site.Check(H5Awrite(attribute.get(), memory_type, buffer), "cannot write " + what);
-}
-
-// Writes a scalar numeric attribute.
-template <typename T>
-void WriteScalarAttribute(hid_t obj, const std::string& label, const std::string& name, T value,
-                          const Site& site) {
-  WriteAttribute(obj, label, name, Traits<T>::File(), Traits<T>::Memory(), {}, &value, site);
-}
-
-// Writes a 1-D array of fixed-length strings (a scalar string when `scalar`), each padded
-// with NULs to the longest one (at least 1 byte).
-void WriteStringsAttribute(hid_t obj, const std::string& label, const std::string& name,
-                           const std::vector<std::string>& values, bool scalar, const Site& site) {
-  size_t size = 1;
-  for (const std::string& value : values) size = std::max(size, value.size());
-  std::vector<char> buffer(values.size() * size, '\0');
-  for (size_t i = 0; i < values.size(); ++i) {
-    std::copy(values[i].begin(), values[i].end(), buffer.begin() + i * size);
-  }
-  Hid type = FixedStringType(size, site);
-  const std::vector<int64_t> dims =
-      scalar ? std::vector<int64_t>{} : std::vector<int64_t>{static_cast<int64_t>(values.size())};
-  WriteAttribute(obj, label, name, type.get(), type.get(), dims, buffer.data(), site);
-}
-
-// Writes a scalar fixed-length string attribute.
-void WriteStringAttribute(hid_t obj, const std::string& label, const std::string& name,
-                          const std::string& value, const Site& site) {
-  WriteStringsAttribute(obj, label, name, {value}, /*scalar=*/true, site);
-}
-
-// Creates dataset `name` in `group` with shape `dims` and writes `data` (row-major).
-// Contiguous when `chunk` is empty; otherwise chunked with `chunk` and gzip-compressed.
-template <typename T>
-void WriteDataset(hid_t group, const std::string& label, const char* name,
-                  const std::vector<int64_t>& dims, const std::vector<T>& data, const Site& site,
-                  const std::vector<int64_t>& chunk = {}) {
-  const std::string what = "dataset " + label + "/" + name;
-  Hid props = UntimedCreationProps(H5P_DATASET_CREATE, site);
-  if (!chunk.empty()) {
-    const std::vector<hsize_t> chunk_dims(chunk.begin(), chunk.end());
-    site.Check(H5Pset_chunk(props.get(), static_cast<int>(chunk_dims.size()), chunk_dims.data()),
-               "cannot set chunking of " + what);
-    site.Check(H5Pset_deflate(props.get(), kFramesGzipLevel), "cannot set gzip on " + what);
-  }
-  Hid space = Dataspace(dims, site);
-  Hid dataset(site.Check(H5Dcreate2(group, name, Traits<T>::File(), space.get(), H5P_DEFAULT,
-                                    props.get(), H5P_DEFAULT),
-                         "cannot create " + what),
-              H5Dclose);
-  if (data.empty()) return;
-  site.Check(
-      H5Dwrite(dataset.get(), Traits<T>::Memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
-      "cannot write " + what);
+// Throws std::invalid_argument "EpisodeWriter::Append(<path>): <what>".
+[[noreturn]] void FailAppend(const std::string& path, const std::string& what) {
+  throw std::invalid_argument("EpisodeWriter::Append(" + path + "): " + what);
 }
 
 // Throws std::invalid_argument unless buffer `name` holds `expected` elements.
 void CheckBufferSize(const std::string& path, const char* name, size_t actual, int64_t expected,
                      const std::string& formula) {
   if (static_cast<int64_t>(actual) == expected) return;
-  throw std::invalid_argument("EpisodeWriter::Append(" + path + "): " + name + " has " +
-                              std::to_string(actual) + " values, expected " + formula + " = " +
-                              std::to_string(expected));
+  FailAppend(path, std::string(name) + " has " + std::to_string(actual) + " values, expected " +
+                       formula + " = " + std::to_string(expected));
+}
+
+// Checks truth names and shapes and the size of the truth buffer.
+void CheckTruth(const std::string& path, const Episode& episode) {
+  if (episode.truth_shapes.size() != episode.truth_names.size()) {
+    FailAppend(path, "truth_shapes has " + std::to_string(episode.truth_shapes.size()) +
+                         " shapes for " + std::to_string(episode.truth_names.size()) +
+                         " truth_names");
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < episode.truth_names.size(); ++i) {
+    const std::string& name = episode.truth_names[i];
+    if (!IsPlainName(name) || !seen.insert(name).second) {
+      FailAppend(path, "truth name '" + name + "' is empty, contains '/' or is repeated");
+    }
+    for (int64_t extent : episode.truth_shapes[i]) {
+      if (extent < 0) FailAppend(path, "truth field '" + name + "' has a negative extent");
+    }
+  }
+  CheckBufferSize(path, "truth", episode.truth.size(), (episode.Length() + 1) * episode.TruthDim(),
+                  "(T+1) x truth_dim");
+}
+
+// Checks that scalar and string label keys are plain, unreserved and not shared.
+void CheckLabels(const std::string& path, const Episode& episode) {
+  auto check = [&](const char* kind, const std::string& key) {
+    if (!IsPlainName(key) || IsReservedAttribute(key)) {
+      FailAppend(path, std::string(kind) + " key '" + key +
+                           "' is empty, contains '/' or collides with a reserved attribute");
+    }
+  };
+  for (const auto& [key, value] : episode.scalars) check("scalar", key);
+  for (const auto& [key, value] : episode.strings) {
+    check("string", key);
+    if (episode.scalars.count(key) > 0) {
+      FailAppend(path, "key '" + key + "' is both in scalars and in strings");
+    }
+  }
 }
 
 // Checks that every buffer of `episode` matches its length T and dimensions.
 void CheckEpisodeBuffers(const std::string& path, const Episode& episode) {
-  auto fail = [&](const std::string& what) {
-    throw std::invalid_argument("EpisodeWriter::Append(" + path + "): " + what);
-  };
   if (episode.obs_dim < 0 || episode.act_dim < 0 || episode.state_dim < 0 ||
       episode.frame_height < 0 || episode.frame_width < 0) {
-    fail("negative dimension");
+    FailAppend(path, "negative dimension");
   }
   const int64_t t = episode.Length();
   const int64_t num_keys = static_cast<int64_t>(episode.info_keys.size());
@@ -329,175 +121,128 @@ void CheckEpisodeBuffers(const std::string& path, const Episode& episode) {
   std::set<std::string> seen;
   for (const std::string& key : episode.info_keys) {
     if (key.empty() || key.find('/') != std::string::npos || !seen.insert(key).second) {
-      fail("info key '" + key + "' is empty, contains '/' or is repeated");
+      FailAppend(path, "info key '" + key + "' is empty, contains '/' or is repeated");
     }
   }
+  CheckTruth(path, episode);
+  CheckLabels(path, episode);
   if (episode.frames.empty()) {
     if (episode.frame_height != 0 || episode.frame_width != 0) {
-      fail("frame_height/frame_width must be 0 when frames is empty");
+      FailAppend(path, "frame_height/frame_width must be 0 when frames is empty");
     }
     return;
   }
   if (episode.frame_height == 0 || episode.frame_width == 0) {
-    fail("frames given but frame_height or frame_width is 0");
+    FailAppend(path, "frames given but frame_height or frame_width is 0");
   }
   CheckBufferSize(path, "frames", episode.frames.size(),
                   (t + 1) * episode.frame_height * episode.frame_width * 3, "(T+1) x H x W x 3");
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing.
+
+// Writes the scalar and string labels and their key lists (only when non-empty).
+void WriteLabels(hid_t group, const std::string& label, const Episode& episode, const Site& site) {
+  std::vector<std::string> scalar_keys;
+  for (const auto& [key, value] : episode.scalars) {
+    WriteScalarAttribute<double>(group, label, key, value, site);
+    scalar_keys.push_back(key);
+  }
+  std::vector<std::string> string_keys;
+  for (const auto& [key, value] : episode.strings) {
+    hdf5::WriteStringAttribute(group, label, key, value, site);
+    string_keys.push_back(key);
+  }
+  if (!scalar_keys.empty()) {
+    hdf5::WriteStringsAttribute(group, label, "scalar_keys", scalar_keys, /*scalar=*/false, site);
+  }
+  if (!string_keys.empty()) {
+    hdf5::WriteStringsAttribute(group, label, "string_keys", string_keys, /*scalar=*/false, site);
+  }
 }
 
 // Writes the attributes of an episode group (see docs/episode-format.md).
 void WriteEpisodeAttributes(hid_t group, const std::string& label, const Episode& episode,
                             const Site& site) {
   WriteScalarAttribute<uint64_t>(group, label, "seed", episode.seed, site);
-  WriteStringAttribute(group, label, "task", episode.task, site);
+  hdf5::WriteStringAttribute(group, label, "task", episode.task, site);
   WriteScalarAttribute<int64_t>(group, label, "length", episode.Length(), site);
   WriteScalarAttribute<double>(group, label, "return", episode.Return(), site);
-  WriteStringsAttribute(group, label, "info_keys", episode.info_keys, /*scalar=*/false, site);
+  hdf5::WriteStringsAttribute(group, label, "info_keys", episode.info_keys, /*scalar=*/false, site);
   for (const std::string& key : episode.info_keys) {
     WriteScalarAttribute<double>(group, label, "final_" + key, episode.FinalInfo(key), site);
     WriteScalarAttribute<uint8_t>(group, label, "any_" + key, episode.AnyInfo(key) ? 1 : 0, site);
+  }
+  WriteLabels(group, label, episode, site);
+}
+
+// Writes subgroup "truth" with one (T+1, *shape) dataset per field (none without fields).
+void WriteTruth(hid_t group, const std::string& label, const Episode& episode, const Site& site) {
+  if (episode.truth_names.empty()) return;
+  const std::string truth_label = label + "/" + kTruthGroup;
+  Hid truth = hdf5::CreateGroup(group, kTruthGroup, "group " + truth_label, site);
+  hdf5::WriteStringsAttribute(truth.get(), truth_label, "truth_names", episode.truth_names,
+                              /*scalar=*/false, site);
+  const int64_t rows = episode.Length() + 1;
+  const int64_t dim = episode.TruthDim();
+  int64_t offset = 0;
+  for (size_t i = 0; i < episode.truth_names.size(); ++i) {
+    const std::vector<int64_t>& shape = episode.truth_shapes[i];
+    const int64_t size = hdf5::NumElements(shape);
+    std::vector<double> field;
+    field.reserve(static_cast<size_t>(rows * size));
+    for (int64_t row = 0; row < rows; ++row) {
+      const auto begin = episode.truth.begin() + row * dim + offset;
+      field.insert(field.end(), begin, begin + size);
+    }
+    std::vector<int64_t> dims = {rows};
+    dims.insert(dims.end(), shape.begin(), shape.end());
+    hdf5::WriteDataset(truth.get(), truth_label, episode.truth_names[i], dims, field, site);
+    offset += size;
   }
 }
 
 // Writes episode group `label` with its attributes and datasets.
 void WriteEpisodeGroup(hid_t file, const std::string& label, const Episode& episode,
                        const Site& site) {
-  Hid props = UntimedCreationProps(H5P_GROUP_CREATE, site);
-  Hid group(site.Check(H5Gcreate2(file, label.c_str(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
-                       "cannot create group " + label),
-            H5Gclose);
+  Hid group = hdf5::CreateGroup(file, label, "group " + label, site);
   const hid_t g = group.get();
   const int64_t t = episode.Length();
   const auto num_keys = static_cast<int64_t>(episode.info_keys.size());
   WriteEpisodeAttributes(g, label, episode, site);
-  WriteDataset(g, label, "observations", {t + 1, episode.obs_dim}, episode.observations, site);
-  WriteDataset(g, label, "actions", {t, episode.act_dim}, episode.actions, site);
-  WriteDataset(g, label, "rewards", {t}, episode.rewards, site);
-  WriteDataset(g, label, "terminations", {t}, episode.terminations, site);
-  WriteDataset(g, label, "truncations", {t}, episode.truncations, site);
-  WriteDataset(g, label, "states", {t + 1, episode.state_dim}, episode.states, site);
-  WriteDataset(g, label, "rng_states", {t + 1, 4}, episode.rng_states, site);
-  WriteDataset(g, label, "elapsed_steps", {t + 1}, episode.elapsed_steps, site);
-  WriteDataset(g, label, "infos", {t, num_keys}, episode.infos, site);
+  hdf5::WriteDataset(g, label, "observations", {t + 1, episode.obs_dim}, episode.observations,
+                     site);
+  hdf5::WriteDataset(g, label, "actions", {t, episode.act_dim}, episode.actions, site);
+  hdf5::WriteDataset(g, label, "rewards", {t}, episode.rewards, site);
+  hdf5::WriteDataset(g, label, "terminations", {t}, episode.terminations, site);
+  hdf5::WriteDataset(g, label, "truncations", {t}, episode.truncations, site);
+  hdf5::WriteDataset(g, label, "states", {t + 1, episode.state_dim}, episode.states, site);
+  hdf5::WriteDataset(g, label, "rng_states", {t + 1, 4}, episode.rng_states, site);
+  hdf5::WriteDataset(g, label, "elapsed_steps", {t + 1}, episode.elapsed_steps, site);
+  hdf5::WriteDataset(g, label, "infos", {t, num_keys}, episode.infos, site);
   if (!episode.frames.empty()) {
     const int64_t h = episode.frame_height;
     const int64_t w = episode.frame_width;
-    WriteDataset(g, label, "frames", {t + 1, h, w, 3}, episode.frames, site, {1, h, w, 3});
+    hdf5::WriteDataset(g, label, "frames", {t + 1, h, w, 3}, episode.frames, site, {1, h, w, 3},
+                       kFramesGzipLevel);
   }
-}
-
-// Flushes a closed file's data to disk so that the rename publishes complete contents.
-void SyncFile(const std::string& path, const Site& site) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    const std::string reason = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    site.Fail("cannot sync " + path + ": " + reason);
-  }
-  ::close(fd);
+  WriteTruth(g, label, episode, site);
 }
 
 // ---------------------------------------------------------------------------------------
-// Reading.
-
-// An open attribute with its type and dataspace.
-struct OpenedAttribute {
-  Hid attribute;
-  Hid type;
-  Hid space;
-  int rank = 0;
-  int64_t num_elements = 0;
-};
-
-// Opens attribute `name` of `obj` and checks its type class; `what` names it in messages.
-OpenedAttribute OpenAttribute(hid_t obj, const std::string& name, const std::string& what,
-                              H5T_class_t type_class, const char* class_name, const Site& site) {
-  if (site.Check(H5Aexists(obj, name.c_str()), "cannot read " + what) == 0) {
-    site.Fail(what + " is missing");
-  }
-  OpenedAttribute opened;
-  opened.attribute =
-      Hid(site.Check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "cannot open " + what), H5Aclose);
-  opened.type =
-      Hid(site.Check(H5Aget_type(opened.attribute.get()), "cannot read " + what), H5Tclose);
-  if (H5Tget_class(opened.type.get()) != type_class) {
-    site.Fail(what + " has type " + DescribeType(opened.type.get()) + ", expected " + class_name);
-  }
-  opened.space =
-      Hid(site.Check(H5Aget_space(opened.attribute.get()), "cannot read " + what), H5Sclose);
-  opened.rank =
-      site.Check(H5Sget_simple_extent_ndims(opened.space.get()), "cannot read shape of " + what);
-  opened.num_elements =
-      site.Check(H5Sget_simple_extent_npoints(opened.space.get()), "cannot read shape of " + what);
-  return opened;
-}
-
-// Reads a scalar numeric attribute, converting to T (integer or float class required).
-template <typename T>
-T ReadScalarAttribute(hid_t obj, const std::string& name, const std::string& what,
-                      const Site& site) {
-  const TypeInfo info = Traits<T>::Info();
-  const char* class_name = info.type_class == H5T_FLOAT ? "a float" : "an integer";
-  OpenedAttribute opened = OpenAttribute(obj, name, what, info.type_class, class_name, site);
-  if (opened.num_elements != 1) site.Fail(what + " is not a scalar");
-  T value{};
-  site.Check(H5Aread(opened.attribute.get(), Traits<T>::Memory(), &value), "cannot read " + what);
-  return value;
-}
-
-// Reads every string of a fixed-length string attribute, dropping the NUL padding.
-// Variable-length strings are refused: reading them from a corrupt file can crash HDF5.
-std::vector<std::string> ReadStrings(const OpenedAttribute& opened, const std::string& what,
-                                     const Site& site) {
-  const hid_t type = opened.type.get();
-  if (site.Check(H5Tis_variable_str(type), "cannot read " + what) > 0) {
-    site.Fail(what + " is a variable-length string, expected fixed-length");
-  }
-  const auto count = static_cast<size_t>(opened.num_elements);
-  std::vector<std::string> values;
-  if (count == 0) return values;
-  const size_t size = H5Tget_size(type);
-  std::vector<char> buffer(count * size);
-  site.Check(H5Aread(opened.attribute.get(), type, buffer.data()), "cannot read " + what);
-  for (size_t i = 0; i < count; ++i) {
-    const char* begin = buffer.data() + i * size;
-    values.emplace_back(begin, strnlen(begin, size));
-  }
-  return values;
-}
-
-// Reads a scalar string attribute.
-std::string ReadStringAttribute(hid_t obj, const std::string& name, const std::string& what,
-                                const Site& site) {
-  OpenedAttribute opened = OpenAttribute(obj, name, what, H5T_STRING, "a string", site);
-  if (opened.num_elements != 1) site.Fail(what + " is not a scalar string");
-  return ReadStrings(opened, what, site).front();
-}
-
-// Reads a 1-D string array attribute.
-std::vector<std::string> ReadStringArrayAttribute(hid_t obj, const std::string& name,
-                                                  const std::string& what, const Site& site) {
-  OpenedAttribute opened = OpenAttribute(obj, name, what, H5T_STRING, "strings", site);
-  if (opened.rank != 1) site.Fail(what + " is not a 1-D array of strings");
-  return ReadStrings(opened, what, site);
-}
-
-// A dataset the layout requires: name, element type and shape (kAnyExtent = free).
-struct DatasetSpec {
-  const char* name;
-  TypeInfo type;
-  std::vector<int64_t> shape;
-};
+// Reading and validation.
 
 // The required datasets of an episode of `t` steps with `num_keys` info keys.
 std::vector<DatasetSpec> RequiredDatasets(int64_t t, int64_t num_keys) {
+  constexpr int64_t kAny = hdf5::kAnyExtent;
   return {
-      {"observations", Traits<double>::Info(), {t + 1, kAnyExtent}},
-      {"actions", Traits<double>::Info(), {t, kAnyExtent}},
+      {"observations", Traits<double>::Info(), {t + 1, kAny}},
+      {"actions", Traits<double>::Info(), {t, kAny}},
       {"rewards", Traits<double>::Info(), {t}},
       {"terminations", Traits<uint8_t>::Info(), {t}},
       {"truncations", Traits<uint8_t>::Info(), {t}},
-      {"states", Traits<double>::Info(), {t + 1, kAnyExtent}},
+      {"states", Traits<double>::Info(), {t + 1, kAny}},
       {"rng_states", Traits<uint64_t>::Info(), {t + 1, 4}},
       {"elapsed_steps", Traits<int64_t>::Info(), {t + 1}},
       {"infos", Traits<double>::Info(), {t, num_keys}},
@@ -506,89 +251,20 @@ std::vector<DatasetSpec> RequiredDatasets(int64_t t, int64_t num_keys) {
 
 // The optional frames dataset of an episode of `t` steps.
 DatasetSpec FramesDataset(int64_t t) {
-  return {"frames", Traits<uint8_t>::Info(), {t + 1, kAnyExtent, kAnyExtent, 3}};
+  constexpr int64_t kAny = hdf5::kAnyExtent;
+  return {"frames", Traits<uint8_t>::Info(), {t + 1, kAny, kAny, 3}};
 }
 
-// True when `group` has a link called `name`.
-bool HasLink(hid_t group, const std::string& label, const char* name, const Site& site) {
-  const std::string what = label + "/" + name;
-  return site.Check(H5Lexists(group, name, H5P_DEFAULT), "cannot look up " + what) > 0;
+// Where T came from, appended to dataset shape mismatches.
+std::string LengthNote(int64_t t) {
+  return " (T = " + std::to_string(t) + " from attribute 'length')";
 }
-
-// Opens dataset `name` of `group`, failing with "<label>/<name> is missing" when absent.
-Hid OpenDataset(hid_t group, const std::string& label, const char* name, const Site& site) {
-  const std::string what = "dataset " + label + "/" + name;
-  if (!HasLink(group, label, name, site)) site.Fail(what + " is missing");
-  return Hid(site.Check(H5Dopen2(group, name, H5P_DEFAULT), "cannot open " + what), H5Dclose);
-}
-
-// Shape of an open dataset.
-std::vector<int64_t> DatasetShape(hid_t dataset, const std::string& what, const Site& site) {
-  Hid space(site.Check(H5Dget_space(dataset), "cannot read shape of " + what), H5Sclose);
-  return Extents(space.get(), site, what);
-}
-
-// Checks presence, element type and shape of a dataset; returns its actual shape.
-std::vector<int64_t> ValidateDataset(hid_t group, const std::string& label, const DatasetSpec& spec,
-                                     int64_t t, const Site& site) {
-  const std::string what = "dataset " + label + "/" + spec.name;
-  Hid dataset = OpenDataset(group, label, spec.name, site);
-  Hid type(site.Check(H5Dget_type(dataset.get()), "cannot read type of " + what), H5Tclose);
-  const bool is_integer = spec.type.type_class == H5T_INTEGER;
-  if (H5Tget_class(type.get()) != spec.type.type_class ||
-      H5Tget_size(type.get()) != spec.type.size ||
-      (is_integer && (H5Tget_sign(type.get()) != H5T_SGN_NONE) != spec.type.is_signed)) {
-    site.Fail(what + " has dtype " + DescribeType(type.get()) + ", expected " + spec.type.name);
-  }
-  const std::vector<int64_t> shape = DatasetShape(dataset.get(), what, site);
-  bool matches = shape.size() == spec.shape.size();
-  for (size_t i = 0; matches && i < shape.size(); ++i) {
-    matches = spec.shape[i] == kAnyExtent || spec.shape[i] == shape[i];
-  }
-  if (!matches) {
-    site.Fail(what + " has shape " + FormatShape(shape) + ", expected " + FormatShape(spec.shape) +
-              " (T = " + std::to_string(t) + " from attribute 'length')");
-  }
-  return shape;
-}
-
-// Paths (relative to `group`, in name order) of every dataset below `group`.
-std::vector<std::string> DatasetPaths(hid_t group, const std::string& label, const Site& site) {
-  std::vector<std::string> paths;
-  auto collect = [](hid_t parent, const char* name, const H5L_info_t* info, void* data) -> herr_t {
-    if (info->type != H5L_TYPE_HARD) return 0;
-    const hid_t object = H5Oopen(parent, name, H5P_DEFAULT);
-    if (object < 0) return -1;
-    if (H5Iget_type(object) == H5I_DATASET) {
-      static_cast<std::vector<std::string>*>(data)->push_back(name);
-    }
-    return H5Oclose(object);
-  };
-  site.Check(H5Lvisit(group, H5_INDEX_NAME, H5_ITER_INC, collect, &paths),
-             "cannot list the datasets of " + label);
-  return paths;
-}
-
-// Reads a whole dataset of `count` elements into `out`.
-template <typename T>
-void ReadDataset(hid_t group, const std::string& label, const char* name, int64_t count,
-                 std::vector<T>* out, const Site& site) {
-  Hid dataset = OpenDataset(group, label, name, site);
-  out->assign(static_cast<size_t>(count), T{});
-  if (count == 0) return;
-  site.Check(
-      H5Dread(dataset.get(), Traits<T>::Memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data()),
-      "cannot read dataset " + label + "/" + name + " (truncated or corrupt?)");
-}
-
-// Group name of episode k.
-std::string EpisodeLabel(int64_t k) { return "episode_" + std::to_string(k); }
 
 // Everything validated about one episode when the file is opened.
 struct EpisodeMeta {
   std::string label;   // group name, "episode_<k>"
   int64_t length = 0;  // T
-  Episode scalars;     // task, seed, dims, info keys, frame size; buffers empty
+  Episode base;        // task, seed, dims, keys, frame size, truth shapes, labels; no buffers
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;  // every dataset
 
   // Shape of a validated dataset (empty when the episode has no such dataset).
@@ -600,70 +276,133 @@ struct EpisodeMeta {
   }
 };
 
-// Opens episode group `label`, failing when it is missing.
-Hid OpenGroup(hid_t file, const std::string& label, const Site& site) {
-  if (!HasLink(file, "", label.c_str(), site)) site.Fail("group " + label + " is missing");
-  return Hid(site.Check(H5Gopen2(file, label.c_str(), H5P_DEFAULT), "cannot open " + label),
-             H5Gclose);
+// Reads key list attribute `list` (absent = none), checking that each key is plain,
+// unreserved and not in `seen`.
+std::vector<std::string> ReadLabelKeys(hid_t group, const std::string& label, const char* list,
+                                       std::set<std::string>* seen, const Site& site) {
+  const std::string what = "attribute '" + std::string(list) + "' of " + label;
+  if (!hdf5::HasAttribute(group, list, what, site)) return {};
+  std::vector<std::string> keys = hdf5::ReadStringArrayAttribute(group, list, what, site);
+  for (const std::string& key : keys) {
+    if (!IsPlainName(key) || IsReservedAttribute(key) || !seen->insert(key).second) {
+      site.Fail(what + " lists a bad, reserved or repeated key '" + key + "'");
+    }
+  }
+  return keys;
 }
 
-// Reads the attributes of an episode group into the scalar fields of `meta`.
+// Reads the scalar and string labels listed in 'scalar_keys' and 'string_keys'.
+void ReadLabels(hid_t group, EpisodeMeta* meta, const Site& site) {
+  auto what = [&](const std::string& key, const char* list) {
+    return "attribute '" + key + "' of " + meta->label + " (listed in '" + list + "')";
+  };
+  std::set<std::string> seen;
+  for (const std::string& key : ReadLabelKeys(group, meta->label, "scalar_keys", &seen, site)) {
+    meta->base.scalars[key] =
+        ReadScalarAttribute<double>(group, key, what(key, "scalar_keys"), site);
+  }
+  for (const std::string& key : ReadLabelKeys(group, meta->label, "string_keys", &seen, site)) {
+    meta->base.strings[key] = hdf5::ReadStringAttribute(group, key, what(key, "string_keys"), site);
+  }
+}
+
+// Reads the attributes of an episode group into the fields of `meta`.
 void ReadEpisodeAttributes(hid_t group, EpisodeMeta* meta, const Site& site) {
   auto what = [&](const char* name) {
     return "attribute '" + std::string(name) + "' of " + meta->label;
   };
-  Episode& scalars = meta->scalars;
-  scalars.seed = ReadScalarAttribute<uint64_t>(group, "seed", what("seed"), site);
-  scalars.task = ReadStringAttribute(group, "task", what("task"), site);
-  scalars.info_keys = ReadStringArrayAttribute(group, "info_keys", what("info_keys"), site);
+  Episode& base = meta->base;
+  base.seed = ReadScalarAttribute<uint64_t>(group, "seed", what("seed"), site);
+  base.task = hdf5::ReadStringAttribute(group, "task", what("task"), site);
+  base.info_keys = hdf5::ReadStringArrayAttribute(group, "info_keys", what("info_keys"), site);
   ReadScalarAttribute<double>(group, "return", what("return"), site);  // presence and type
   meta->length = ReadScalarAttribute<int64_t>(group, "length", what("length"), site);
   if (meta->length < 0) site.Fail(what("length") + " is negative");
+  ReadLabels(group, meta, site);
+}
+
+// Validates the optional truth subgroup: the 'truth_names' attribute and one float64
+// dataset of shape (T+1, ...) per name; records names, shapes and dataset shapes in order.
+void ValidateTruth(hid_t group, EpisodeMeta* meta, const Site& site) {
+  if (!hdf5::HasLink(group, meta->label, kTruthGroup, site)) return;
+  const std::string truth_label = meta->label + "/" + kTruthGroup;
+  Hid truth = hdf5::OpenGroup(group, kTruthGroup, "group " + truth_label, site);
+  const std::string what = "attribute 'truth_names' of " + truth_label;
+  const std::vector<std::string> names =
+      hdf5::ReadStringArrayAttribute(truth.get(), "truth_names", what, site);
+  std::set<std::string> seen;
+  for (const std::string& name : names) {
+    if (!IsPlainName(name) || !seen.insert(name).second) {
+      site.Fail(what + " lists a bad or repeated name '" + name + "'");
+    }
+    const std::string path = std::string(kTruthGroup) + "/" + name;
+    Hid dataset = hdf5::OpenDataset(group, meta->label, path, site);
+    const size_t rank =
+        hdf5::DatasetShape(dataset.get(), "dataset " + meta->label + "/" + path, site).size();
+    std::vector<int64_t> expected(std::max<size_t>(rank, 1), hdf5::kAnyExtent);
+    expected[0] = meta->length + 1;
+    const std::vector<int64_t> shape =
+        hdf5::ValidateDataset(group, meta->label, {path, Traits<double>::Info(), expected},
+                              LengthNote(meta->length), site);
+    meta->base.truth_names.push_back(name);
+    meta->base.truth_shapes.emplace_back(shape.begin() + 1, shape.end());
+    meta->shapes.emplace_back(path, shape);
+  }
 }
 
 // Validates episode group k (attributes, datasets, shapes) and returns what it learned.
 EpisodeMeta ValidateEpisodeGroup(hid_t file, int64_t k, const Site& site) {
   EpisodeMeta meta;
   meta.label = EpisodeLabel(k);
-  Hid group = OpenGroup(file, meta.label, site);
+  Hid group = hdf5::OpenGroup(file, meta.label, "group " + meta.label, site);
   ReadEpisodeAttributes(group.get(), &meta, site);
   const int64_t t = meta.length;
   std::vector<DatasetSpec> specs =
-      RequiredDatasets(t, static_cast<int64_t>(meta.scalars.info_keys.size()));
-  if (HasLink(group.get(), meta.label, "frames", site)) specs.push_back(FramesDataset(t));
+      RequiredDatasets(t, static_cast<int64_t>(meta.base.info_keys.size()));
+  if (hdf5::HasLink(group.get(), meta.label, "frames", site)) specs.push_back(FramesDataset(t));
   for (const DatasetSpec& spec : specs) {
-    meta.shapes.emplace_back(spec.name, ValidateDataset(group.get(), meta.label, spec, t, site));
+    meta.shapes.emplace_back(
+        spec.name, hdf5::ValidateDataset(group.get(), meta.label, spec, LengthNote(t), site));
   }
-  Episode& scalars = meta.scalars;
-  scalars.obs_dim = meta.Shape("observations")[1];
-  scalars.act_dim = meta.Shape("actions")[1];
-  scalars.state_dim = meta.Shape("states")[1];
+  Episode& base = meta.base;
+  base.obs_dim = meta.Shape("observations")[1];
+  base.act_dim = meta.Shape("actions")[1];
+  base.state_dim = meta.Shape("states")[1];
   const std::vector<int64_t> frames = meta.Shape("frames");
   if (!frames.empty()) {
     if (frames[1] == 0 || frames[2] == 0) {
-      site.Fail("dataset " + meta.label + "/frames has empty frames " + FormatShape(frames));
+      site.Fail("dataset " + meta.label + "/frames has empty frames " + hdf5::FormatShape(frames));
     }
-    scalars.frame_height = frames[1];
-    scalars.frame_width = frames[2];
+    base.frame_height = frames[1];
+    base.frame_width = frames[2];
   }
-  for (const std::string& path : DatasetPaths(group.get(), meta.label, site)) {
+  ValidateTruth(group.get(), &meta, site);
+  for (const std::string& path : hdf5::DatasetPaths(group.get(), meta.label, site)) {
     const auto known = [&](const auto& entry) { return entry.first == path; };
     if (std::any_of(meta.shapes.begin(), meta.shapes.end(), known)) continue;
-    Hid dataset = OpenDataset(group.get(), meta.label, path.c_str(), site);
+    Hid dataset = hdf5::OpenDataset(group.get(), meta.label, path, site);
     meta.shapes.emplace_back(
-        path, DatasetShape(dataset.get(), "dataset " + meta.label + "/" + path, site));
+        path, hdf5::DatasetShape(dataset.get(), "dataset " + meta.label + "/" + path, site));
   }
   return meta;
 }
 
-// Checks that `path` names an existing HDF5 file before HDF5 is asked to open it.
-void CheckIsHdf5File(const std::string& path, const Site& site) {
-  std::error_code error;
-  if (!fs::exists(path, error)) site.Fail("no such file");
-  if (fs::is_directory(path, error)) site.Fail("is a directory, not an episode file");
-  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
-  if (is_hdf5 < 0) site.FailHdf5("cannot read the file");
-  if (is_hdf5 == 0) site.Fail("not an HDF5 file (truncated or corrupt?)");
+// Reads the truth datasets of a validated episode into `episode->truth` (rows interleaved).
+void ReadTruth(hid_t group, const EpisodeMeta& meta, Episode* episode, const Site& site) {
+  const int64_t rows = meta.length + 1;
+  const int64_t dim = episode->TruthDim();
+  episode->truth.assign(static_cast<size_t>(rows * dim), 0.0);
+  int64_t offset = 0;
+  std::vector<double> field;
+  for (size_t i = 0; i < episode->truth_names.size(); ++i) {
+    const int64_t size = hdf5::NumElements(episode->truth_shapes[i]);
+    const std::string path = std::string(kTruthGroup) + "/" + episode->truth_names[i];
+    hdf5::ReadDataset(group, meta.label, path, rows * size, &field, site);
+    for (int64_t row = 0; row < rows; ++row) {
+      std::copy_n(field.begin() + row * size, size, episode->truth.begin() + row * dim + offset);
+    }
+    offset += size;
+  }
 }
 
 // Reads and checks the root attributes.
@@ -677,9 +416,9 @@ EpisodeFileHeader ReadHeader(hid_t file, const Site& site) {
               " (this build reads version " + std::to_string(kEpisodeFormatVersion) + ")");
   }
   header.format_version = static_cast<int>(version);
-  header.task = ReadStringAttribute(file, "task", what("task"), site);
-  header.creator = ReadStringAttribute(file, "creator", what("creator"), site);
-  header.config_json = ReadStringAttribute(file, "config", what("config"), site);
+  header.task = hdf5::ReadStringAttribute(file, "task", what("task"), site);
+  header.creator = hdf5::ReadStringAttribute(file, "creator", what("creator"), site);
+  header.config_json = hdf5::ReadStringAttribute(file, "config", what("config"), site);
   return header;
 }
 
@@ -715,7 +454,7 @@ struct EpisodeWriter::Impl {
     WriteScalarAttribute<int64_t>(file.get(), "/", "total_episodes", num_episodes, site);
     WriteScalarAttribute<int64_t>(file.get(), "/", "total_steps", num_steps, site);
     site.Check(file.Close(), "cannot close temporary file " + temp_path);
-    SyncFile(temp_path, site);
+    hdf5::SyncFile(temp_path, site);
     std::error_code error;
     fs::rename(temp_path, path, error);
     if (error) {
@@ -726,7 +465,7 @@ struct EpisodeWriter::Impl {
 };
 
 EpisodeWriter::EpisodeWriter(const std::string& path, const EpisodeFileHeader& header) {
-  auto lock = LockHdf5();
+  auto lock = hdf5::Lock();
   if (header.format_version != kEpisodeFormatVersion) {
     throw std::invalid_argument("EpisodeWriter(" + path + "): this build writes format_version " +
                                 std::to_string(kEpisodeFormatVersion) + " only");
@@ -740,7 +479,7 @@ EpisodeWriter::EpisodeWriter(const std::string& path, const EpisodeFileHeader& h
   }
   if (fs::is_directory(path, error)) bad_path.Fail("is a directory");
 
-  Hid file_props = UntimedCreationProps(H5P_FILE_CREATE, impl->site);
+  Hid file_props = hdf5::UntimedCreationProps(H5P_FILE_CREATE, impl->site);
   Hid access_props(impl->site.Check(H5Pcreate(H5P_FILE_ACCESS), "cannot create property list"),
                    H5Pclose);
   // HDF5 1.8 file format: checksummed metadata, so that a corrupt file is reported, not
@@ -758,19 +497,19 @@ EpisodeWriter::EpisodeWriter(const std::string& path, const EpisodeFileHeader& h
   impl->file_created = true;
   const Site& site = impl->site;
   WriteScalarAttribute<int32_t>(file, "/", "format_version", header.format_version, site);
-  WriteStringAttribute(file, "/", "task", header.task, site);
-  WriteStringAttribute(file, "/", "creator", header.creator, site);
-  WriteStringAttribute(file, "/", "config", header.config_json, site);
+  hdf5::WriteStringAttribute(file, "/", "task", header.task, site);
+  hdf5::WriteStringAttribute(file, "/", "creator", header.creator, site);
+  hdf5::WriteStringAttribute(file, "/", "config", header.config_json, site);
   impl_ = std::move(impl);
 }
 
 EpisodeWriter::~EpisodeWriter() {
-  auto lock = LockHdf5();
+  auto lock = hdf5::Lock();
   impl_.reset();
 }
 
 void EpisodeWriter::Append(const Episode& episode) {
-  auto lock = LockHdf5();
+  auto lock = hdf5::Lock();
   if (impl_->committed) throw std::logic_error("EpisodeWriter::Append after Commit");
   if (impl_->failed) throw std::logic_error("EpisodeWriter::Append after a failed write");
   CheckEpisodeBuffers(impl_->path, episode);
@@ -785,7 +524,7 @@ void EpisodeWriter::Append(const Episode& episode) {
 }
 
 void EpisodeWriter::Commit() {
-  auto lock = LockHdf5();
+  auto lock = hdf5::Lock();
   if (impl_->committed) throw std::logic_error("EpisodeWriter::Commit called twice");
   if (impl_->failed) throw std::logic_error("EpisodeWriter::Commit after a failed write");
   try {
@@ -819,10 +558,10 @@ struct EpisodeReader::Impl {
 };
 
 EpisodeReader::EpisodeReader(const std::string& path) {
-  auto lock = LockHdf5();
+  auto lock = hdf5::Lock();
   auto impl = std::make_unique<Impl>(path);
   const Site& site = impl->site;
-  CheckIsHdf5File(path, site);
+  hdf5::CheckIsHdf5File(path, site);
   impl->file = Hid(site.Check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
                               "cannot open HDF5 file (truncated or corrupt?)"),
                    H5Fclose);
@@ -846,7 +585,7 @@ EpisodeReader::EpisodeReader(const std::string& path) {
 }
 
 EpisodeReader::~EpisodeReader() {
-  auto lock = LockHdf5();
+  auto lock = hdf5::Lock();
   impl_.reset();
 }
 
@@ -855,34 +594,36 @@ const EpisodeFileHeader& EpisodeReader::Header() const { return impl_->header; }
 int64_t EpisodeReader::NumEpisodes() const { return static_cast<int64_t>(impl_->episodes.size()); }
 
 Episode EpisodeReader::Read(int64_t k) const {
-  auto lock = LockHdf5();
+  auto lock = hdf5::Lock();
   const Site& site = impl_->site;
   const EpisodeMeta& meta = impl_->Meta(k);
-  Episode episode = meta.scalars;
-  Hid group = OpenGroup(impl_->file.get(), meta.label, site);
+  Episode episode = meta.base;
+  Hid group = hdf5::OpenGroup(impl_->file.get(), meta.label, "group " + meta.label, site);
   const hid_t g = group.get();
   const std::string& label = meta.label;
   const int64_t t = meta.length;
   const auto num_keys = static_cast<int64_t>(episode.info_keys.size());
-  ReadDataset(g, label, "observations", (t + 1) * episode.obs_dim, &episode.observations, site);
-  ReadDataset(g, label, "actions", t * episode.act_dim, &episode.actions, site);
-  ReadDataset(g, label, "rewards", t, &episode.rewards, site);
-  ReadDataset(g, label, "terminations", t, &episode.terminations, site);
-  ReadDataset(g, label, "truncations", t, &episode.truncations, site);
-  ReadDataset(g, label, "states", (t + 1) * episode.state_dim, &episode.states, site);
-  ReadDataset(g, label, "rng_states", (t + 1) * 4, &episode.rng_states, site);
-  ReadDataset(g, label, "elapsed_steps", t + 1, &episode.elapsed_steps, site);
-  ReadDataset(g, label, "infos", t * num_keys, &episode.infos, site);
+  hdf5::ReadDataset(g, label, "observations", (t + 1) * episode.obs_dim, &episode.observations,
+                    site);
+  hdf5::ReadDataset(g, label, "actions", t * episode.act_dim, &episode.actions, site);
+  hdf5::ReadDataset(g, label, "rewards", t, &episode.rewards, site);
+  hdf5::ReadDataset(g, label, "terminations", t, &episode.terminations, site);
+  hdf5::ReadDataset(g, label, "truncations", t, &episode.truncations, site);
+  hdf5::ReadDataset(g, label, "states", (t + 1) * episode.state_dim, &episode.states, site);
+  hdf5::ReadDataset(g, label, "rng_states", (t + 1) * 4, &episode.rng_states, site);
+  hdf5::ReadDataset(g, label, "elapsed_steps", t + 1, &episode.elapsed_steps, site);
+  hdf5::ReadDataset(g, label, "infos", t * num_keys, &episode.infos, site);
   if (episode.frame_height > 0) {
-    ReadDataset(g, label, "frames", (t + 1) * episode.frame_height * episode.frame_width * 3,
-                &episode.frames, site);
+    hdf5::ReadDataset(g, label, "frames", (t + 1) * episode.frame_height * episode.frame_width * 3,
+                      &episode.frames, site);
   }
+  ReadTruth(g, meta, &episode, site);
   return episode;
 }
 
 std::vector<std::pair<std::string, std::vector<int64_t>>> EpisodeReader::DatasetShapes(
     int64_t k) const {
-  auto lock = LockHdf5();
+  auto lock = hdf5::Lock();
   return impl_->Meta(k).shapes;
 }
 

@@ -56,7 +56,8 @@ class EpisodeReader {
   int64_t NumEpisodes() const;
   // Reads episode k completely (0 <= k < NumEpisodes()).
   Episode Read(int64_t k) const;
-  // Names and shapes of every dataset of episode k, e.g. {"observations", {101, 4}}.
+  // Names and shapes of every dataset of episode k, e.g. {"observations", {101, 4}};
+  // truth fields appear as "truth/<name>" in truth_names order, before undocumented extras.
   std::vector<std::pair<std::string, std::vector<int64_t>>> DatasetShapes(int64_t k) const;
 
  private:

@@ -118,7 +118,7 @@ Hid CreateGroup(hid_t parent, const std::string& name, const std::string& what, 
 }
 
 Hid OpenGroup(hid_t parent, const std::string& name, const std::string& what, const Site& site) {
-  if (site.Check(H5Lexists(parent, name.c_str(), H5P_DEFAULT), "cannot look up " + what) <= 0) {
+  if (site.Check(H5Lexists(parent, name.c_str(), H5P_DEFAULT), "cannot look up " + name) <= 0) {
     site.Fail(what + " is missing");
   }
   return Hid(site.Check(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), "cannot open " + what),

@@ -44,6 +44,7 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
       observe_pixels_(WantsPixels(settings)) {
   if (settings.frame_skip < 0) throw BadInput("frame_skip must be >= 1");
   if (settings.max_episode_steps < 0) throw BadInput("max_episode_steps must be >= 1");
+  scene_settings_given_ = settings.violation != "none" || settings.split != "train";
   pixel_options_.width = settings.frame_width;
   pixel_options_.height = settings.frame_height;
   pixel_options_.camera.name = settings.camera;
@@ -61,6 +62,9 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
 MujocoEnv::~MujocoEnv() { mj_deleteData(data_); }
 
 void MujocoEnv::Finalize() {
+  if (scene_settings_given_ && !AcceptsSceneSettings()) {
+    throw BadInput(name_ + ": env.violation and env.split apply to physics scenes only");
+  }
   const mjModel* m = model_.get();
   const int64_t obs_dim = observe_state_ ? ObservationSize() : 0;
   observation_spec_ = {{obs_dim}, std::vector<double>(obs_dim, -kInf),
@@ -127,6 +131,7 @@ StepResult MujocoEnv::Step(std::span<const double> action) {
   }
   ValidateAction(action_spec_, action);
   ClipAction(action_spec_, action, std::span<double>(data_->ctrl, model_->nu));
+  BeforeStep();
   bool diverged = false;
   for (int k = 0; k < frame_skip_ && !diverged; ++k) {
     mj_step(model_.get(), data_);
@@ -134,6 +139,7 @@ StepResult MujocoEnv::Step(std::span<const double> action) {
   }
   diverged = diverged || !StateIsFinite();
   ++elapsed_steps_;
+  if (!diverged) AfterStep();
   const double reward = diverged ? 0.0 : ComputeReward();
   const bool terminated = !diverged && ComputeTerminated();
   const bool truncated = diverged || elapsed_steps_ >= max_episode_steps_;

@@ -74,6 +74,13 @@ class MujocoEnv : public Env {
   virtual void GetTaskState(std::span<double> out) const {}
   virtual void SetTaskState(std::span<const double> in) {}
 
+  // True for envs that understand EnvSettings::violation and ::split (physics scenes).
+  virtual bool AcceptsSceneSettings() const { return false; }
+  // Called at the start of every Step, after the action was validated and applied to ctrl.
+  virtual void BeforeStep() {}
+  // Called after the physics steps of every Step, before reward and termination.
+  virtual void AfterStep() {}
+
   mjData* mutable_data() { return data_; }
   double reset_noise_scale() const { return reset_noise_scale_; }
 
@@ -108,6 +115,7 @@ class MujocoEnv : public Env {
   int warnings_seen_ = 0;
   int64_t diverged_count_ = 0;
   bool finalized_ = false;
+  bool scene_settings_given_ = false;  // violation/split differ from their defaults
 };
 
 // A generic env from any MJCF file: obs = (qpos, qvel), action = ctrl in ctrlrange, reward 0.

@@ -176,6 +176,9 @@ void BindEnvSettings(EnvSettings* settings, SettingsBinder* binder) {
   binder->Bind("env.frame_width", &settings->frame_width, "pixel observation width (pixels)");
   binder->Bind("env.frame_height", &settings->frame_height, "pixel observation height (pixels)");
   binder->Bind("env.camera", &settings->camera, "scene camera for pixels; empty = free camera");
+  binder->Bind("env.violation", &settings->violation,
+               "physics scenes: none, or the principle the impossible twin breaks");
+  binder->Bind("env.split", &settings->split, "physics scenes: train or ood parameter ranges");
 }
 
 }  // namespace darkmatter::sim

@@ -3,6 +3,7 @@
 #include "sim/error.h"
 #include "sim/mujoco_env.h"
 #include "tasks/control/inverted_pendulum.h"
+#include "tasks/physics/collide.h"
 
 namespace darkmatter::tasks {
 
@@ -10,6 +11,7 @@ const std::vector<TaskInfo>& AllTasks() {
   static const std::vector<TaskInfo> tasks = {
       {"control/inverted_pendulum", "mujoco", "balance a pole on a cart",
        control::MakeInvertedPendulum},
+      {"physics/collide", "mujoco", "a red ball rolls into a block", physics::MakeCollide},
   };
   return tasks;
 }

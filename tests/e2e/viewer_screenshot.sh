@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The interactive viewer under a virtual X server: `darkmatter play FILE.h5` opens a window
 # that shows the scene, captions and chart (a screenshot of the root window has many
-# colours, not a blank screen). Set SCREENSHOT_OUT=path.png to keep the screenshot.
+# colours, not a blank screen) and answers play/pause and step keys.
+# Set SCREENSHOT_OUT=path.png to keep the screenshot.
 set -euo pipefail
 darkmatter=$1
 for tool in Xvfb xdotool xwd ffmpeg python3; do
@@ -69,4 +70,16 @@ print(f"screenshot: {len(counts)} colours, {caption} caption pixels, {chart} cha
 if len(counts) < 50 or caption < 50 or chart < 1000:
     sys.exit("the viewer's screenshot lacks the scene, the captions or the chart")
 PY
-echo "viewer screenshot ok"
+# Keys reach the viewer: while playing the screen changes, after space (pause) it holds
+# still, and the right arrow steps one frame forward.
+xdotool windowfocus --sync "$window" 2>/dev/null || true
+shot() { xwd -root -silent >"$dir/$1.xwd"; }
+shot a; sleep 0.5; shot b
+cmp -s "$dir/a.xwd" "$dir/b.xwd" && { echo "the viewer is not playing" >&2; exit 1; }
+xdotool key space; sleep 0.5
+shot c; sleep 0.5; shot d
+cmp -s "$dir/c.xwd" "$dir/d.xwd" || { echo "space did not pause the viewer" >&2; exit 1; }
+xdotool key Right; sleep 0.5
+shot e
+cmp -s "$dir/d.xwd" "$dir/e.xwd" && { echo "the right arrow did not step" >&2; exit 1; }
+echo "viewer screenshot ok; play, pause and step respond"

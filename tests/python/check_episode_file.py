@@ -29,6 +29,9 @@ except ImportError:
 FORMAT_VERSION = 1
 FRAMES_GZIP_LEVEL = 4
 EPISODE_NAME = re.compile(r"^episode_(\d+)$")
+# Episode-group attributes of the layout itself; label keys may not use them.
+RESERVED_ATTRS = {"seed", "task", "length", "return", "info_keys", "scalar_keys", "string_keys"}
+RESERVED_PREFIXES = ("final_", "any_")
 
 
 class Checker:
@@ -118,12 +121,66 @@ def dataset(check, group, where, name, dtype, shape):
     return ds[()] if ok else None
 
 
+def string_list_attr(check, obj, where, name):
+    """Returns 1-D fixed-length string attribute `name` as a list of str, or None."""
+    raw = np.asarray(obj.attrs[name])
+    if not check.expect(raw.ndim == 1 and raw.dtype.kind == "S", where,
+                        f"{name} is {raw.dtype} {raw.shape}, expected 1-D fixed-length strings"):
+        return None
+    return [as_text(k) for k in raw]
+
+
+def plain_name(name):
+    return bool(name) and name != "." and "/" not in name
+
+
+def check_truth(check, g, where, t, diverged):
+    """Optional truth group: each name in 'truth_names' is a float64 (T+1, ...) dataset."""
+    if "truth" not in g:
+        return False
+    tg, tw = g["truth"], f"{where}/truth"
+    if not check.expect(isinstance(tg, h5py.Group), where, "'truth' is not a group"):
+        return True
+    if "truth_names" not in tg.attrs:
+        check.fail(tw, "missing attribute 'truth_names'")
+        return True
+    names = string_list_attr(check, tg, tw, "truth_names") or []
+    check.expect(len(set(names)) == len(names) and all(map(plain_name, names)), tw,
+                 f"bad truth_names {names}")
+    arrays = {}
+    for name in names:
+        if name not in tg or not isinstance(tg[name], h5py.Dataset):
+            check.fail(tw, f"missing dataset '{name}' listed in truth_names")
+            continue
+        shape = (t + 1,) + (None,) * max(tg[name].ndim - 1, 0)
+        arrays[f"truth/{name}"] = dataset(check, tg, tw, name, np.float64, shape)
+    check_finite(check, where, arrays, diverged)
+    return True
+
+
+def check_labels(check, g, where):
+    """Keys listed in 'scalar_keys' / 'string_keys' exist as float64 / string attributes."""
+    seen = set()
+    for list_name, kind in (("scalar_keys", "f"), ("string_keys", "S")):
+        if list_name not in g.attrs:
+            continue
+        for key in string_list_attr(check, g, where, list_name) or []:
+            check.expect(plain_name(key) and key not in RESERVED_ATTRS and key not in seen
+                         and not key.startswith(RESERVED_PREFIXES), where,
+                         f"{list_name} lists a bad, reserved or repeated key '{key}'")
+            seen.add(key)
+            scalar_attr(check, g, where, key, kind)
+            if kind == "f" and key in g.attrs:
+                check.expect(np.asarray(g.attrs[key]).dtype == np.float64, where,
+                             f"scalar label '{key}' is not float64")
+
+
 def check_finite(check, where, arrays, diverged):
-    """Every float is finite, except the final observation/state of a diverged episode."""
+    """Every float is finite, except the final observation/state/truth of a diverged episode."""
     for name, array in arrays.items():
         if array is None or not array.size:
             continue
-        if diverged and name in ("observations", "states"):
+        if diverged and (name in ("observations", "states") or name.startswith("truth/")):
             array = array[:-1]
         if not np.all(np.isfinite(array)):
             check.fail(f"{where}/{name}", "contains NaN or infinity")
@@ -231,6 +288,8 @@ def check_episode(check, g, where):
         check.expect(abs(float(g.attrs["return"]) - total) <= tolerance, where,
                      f"return = {g.attrs['return']!r}, sum(rewards) = {total!r}")
     check_info_attrs(check, g, where, keys, arrays["infos"])
+    check_truth(check, g, where, t, diverged)
+    check_labels(check, g, where)
     return t, check_frames(check, g, where, t)
 
 

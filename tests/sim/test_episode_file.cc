@@ -96,6 +96,19 @@ Episode MakeEpisode(int64_t t, uint64_t seed, int64_t frame_size = 0) {
   return e;
 }
 
+// Adds truth fields "positions" (3 x 3) and "energy" (scalar), in that (non-alphabetical)
+// order, and scalar and string labels to `e`.
+void AddTruthAndLabels(Episode* e) {
+  e->truth_names = {"positions", "energy"};
+  e->truth_shapes = {{3, 3}, {}};
+  REQUIRE(e->TruthDim() == 10);
+  for (int64_t i = 0; i < (e->Length() + 1) * e->TruthDim(); ++i) {
+    e->truth.push_back(static_cast<double>(i) * 0.5 + static_cast<double>(e->seed));
+  }
+  e->scalars = {{"violation_frame", 12.0}, {"mass", 0.25}};
+  e->strings = {{"principle", "solidity"}, {"variant", "impossible"}};
+}
+
 // The header used by every test file.
 EpisodeFileHeader MakeHeader() {
   EpisodeFileHeader header;
@@ -183,6 +196,11 @@ void RequireSameEpisode(const Episode& a, const Episode& b) {
   CHECK(a.frame_height == b.frame_height);
   CHECK(a.frame_width == b.frame_width);
   CHECK(a.frames == b.frames);
+  CHECK(a.truth_names == b.truth_names);
+  CHECK(a.truth_shapes == b.truth_shapes);
+  CHECK(a.truth == b.truth);
+  CHECK(a.scalars == b.scalars);
+  CHECK(a.strings == b.strings);
 }
 
 // Reads a scalar numeric attribute with HDF5 directly.
@@ -245,6 +263,106 @@ TEST_CASE("Episode files round-trip every field, frames and empty episodes", "[e
   CHECK(shapes[9] == std::pair<std::string, std::vector<int64_t>>{"frames", {7, 4, 6, 3}});
   CHECK(reader.DatasetShapes(1).size() == 9);  // no frames
   CHECK_THROWS_AS(reader.Read(static_cast<int64_t>(episodes.size())), BadInput);
+}
+
+TEST_CASE("Episode truth dimension sums the per-step field sizes", "[episode]") {
+  Episode e;
+  CHECK(e.TruthDim() == 0);
+  e.truth_shapes = {{3, 3}, {}, {2}, {4, 0}};
+  CHECK(e.TruthDim() == 9 + 1 + 2 + 0);
+}
+
+TEST_CASE("Episode files round-trip truth fields, scalars and strings", "[episode]") {
+  TempDir dir;
+  const std::string path = dir.File("truth.h5");
+  std::vector<Episode> episodes = {MakeEpisode(6, 11, 4), MakeEpisode(0, 12), MakeEpisode(3, 13)};
+  AddTruthAndLabels(&episodes[0]);
+  AddTruthAndLabels(&episodes[1]);  // T = 0: one row of truth
+  episodes[1].strings.clear();      // scalars only
+  WriteEpisodes(path, episodes);    // episode 2 has neither truth nor labels
+
+  EpisodeReader reader(path);
+  REQUIRE(reader.NumEpisodes() == 3);
+  for (int64_t k = 0; k < 3; ++k) {
+    INFO("episode " << k);
+    RequireSameEpisode(reader.Read(k), episodes[static_cast<size_t>(k)]);
+  }
+  const auto shapes = reader.DatasetShapes(0);
+  REQUIRE(shapes.size() == 12);
+  CHECK(shapes[10] == std::pair<std::string, std::vector<int64_t>>{"truth/positions", {7, 3, 3}});
+  CHECK(shapes[11] == std::pair<std::string, std::vector<int64_t>>{"truth/energy", {7}});
+  CHECK(reader.DatasetShapes(1).back() ==
+        std::pair<std::string, std::vector<int64_t>>{"truth/energy", {1}});
+  CHECK(reader.DatasetShapes(2).size() == 9);
+
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const hid_t group = H5Gopen2(file, "episode_0", H5P_DEFAULT);
+  REQUIRE(group >= 0);
+  CHECK(ReadAttribute<double>(group, "violation_frame", H5T_NATIVE_DOUBLE) == 12.0);
+  CHECK(H5Aexists(group, "scalar_keys") > 0);
+  CHECK(H5Aexists(group, "string_keys") > 0);
+  CHECK(H5Lexists(group, "truth", H5P_DEFAULT) > 0);
+  H5Gclose(group);
+  const hid_t plain = H5Gopen2(file, "episode_2", H5P_DEFAULT);
+  REQUIRE(plain >= 0);
+  CHECK(H5Aexists(plain, "scalar_keys") == 0);
+  CHECK(H5Aexists(plain, "string_keys") == 0);
+  CHECK(H5Lexists(plain, "truth", H5P_DEFAULT) == 0);
+  H5Gclose(plain);
+  H5Fclose(file);
+}
+
+TEST_CASE("Files without truth or labels read back with none", "[episode]") {
+  TempDir dir;
+  const std::string path = dir.File("plain.h5");
+  WriteValidFile(path);
+  EpisodeReader reader(path);
+  const Episode e = reader.Read(0);
+  CHECK(e.truth_names.empty());
+  CHECK(e.truth_shapes.empty());
+  CHECK(e.truth.empty());
+  CHECK(e.scalars.empty());
+  CHECK(e.strings.empty());
+}
+
+TEST_CASE("Writer rejects bad truth and label keys", "[episode]") {
+  TempDir dir;
+  EpisodeWriter writer(dir.File("episodes.h5"), MakeHeader());
+  auto good = [] {
+    Episode e = MakeEpisode(3, 1);
+    AddTruthAndLabels(&e);
+    return e;
+  };
+  Episode bad = good();
+  bad.scalars["seed"] = 1.0;
+  CHECK_THROWS_WITH(writer.Append(bad), Catch::Contains("'seed'") && Catch::Contains("reserved"));
+  bad = good();
+  bad.scalars["final_success"] = 1.0;
+  CHECK_THROWS_AS(writer.Append(bad), std::invalid_argument);
+  bad = good();
+  bad.strings["scalar_keys"] = "x";
+  CHECK_THROWS_AS(writer.Append(bad), std::invalid_argument);
+  bad = good();
+  bad.strings["a/b"] = "x";
+  CHECK_THROWS_AS(writer.Append(bad), std::invalid_argument);
+  bad = good();
+  bad.strings["mass"] = "heavy";  // also a scalar
+  CHECK_THROWS_WITH(writer.Append(bad), Catch::Contains("'mass'"));
+  bad = good();
+  bad.truth.pop_back();
+  CHECK_THROWS_WITH(writer.Append(bad), Catch::Contains("truth"));
+  bad = good();
+  bad.truth_names[1] = "positions";
+  CHECK_THROWS_WITH(writer.Append(bad), Catch::Contains("repeated"));
+  bad = good();
+  bad.truth_names[1] = "a/b";
+  CHECK_THROWS_AS(writer.Append(bad), std::invalid_argument);
+  bad = good();
+  bad.truth_shapes.pop_back();
+  CHECK_THROWS_AS(writer.Append(bad), std::invalid_argument);
+  writer.Append(good());
+  writer.Commit();
 }
 
 TEST_CASE("Episode files carry summary attributes and compressed frames", "[episode]") {
@@ -419,6 +537,43 @@ TEST_CASE("Bad episode files are rejected with the file and dataset named", "[ep
       H5Sclose(space);
     });
     RequireRejected(path, {path, "episode_0/rewards", "(5,)", "(6,)"});
+  }
+  SECTION("a truth dataset of the wrong length") {
+    Episode e = MakeEpisode(6, 11);
+    AddTruthAndLabels(&e);
+    WriteEpisodes(path, {e});
+    EditFile(path, [](hid_t file) {
+      REQUIRE(H5Ldelete(file, "episode_0/truth/positions", H5P_DEFAULT) >= 0);
+      const hsize_t dims[3] = {5, 3, 3};  // T is 6
+      const std::vector<double> values(5 * 3 * 3, 1.0);
+      const hid_t space = H5Screate_simple(3, dims, nullptr);
+      const hid_t dataset = H5Dcreate2(file, "episode_0/truth/positions", H5T_IEEE_F64LE, space,
+                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      REQUIRE(dataset >= 0);
+      REQUIRE(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >=
+              0);
+      H5Dclose(dataset);
+      H5Sclose(space);
+    });
+    RequireRejected(path, {path, "episode_0/truth/positions", "(5, 3, 3)", "(7, *, *)"});
+  }
+  SECTION("a listed truth dataset missing") {
+    Episode e = MakeEpisode(2, 11);
+    AddTruthAndLabels(&e);
+    WriteEpisodes(path, {e});
+    EditFile(path, [](hid_t file) {
+      REQUIRE(H5Ldelete(file, "episode_0/truth/energy", H5P_DEFAULT) >= 0);
+    });
+    RequireRejected(path, {path, "episode_0/truth/energy", "missing"});
+  }
+  SECTION("a listed scalar label missing") {
+    Episode e = MakeEpisode(2, 11);
+    AddTruthAndLabels(&e);
+    WriteEpisodes(path, {e});
+    EditFile(path, [](hid_t file) {
+      REQUIRE(H5Adelete_by_name(file, "episode_0", "mass", H5P_DEFAULT) >= 0);
+    });
+    RequireRejected(path, {path, "'mass'", "episode_0", "missing"});
   }
   SECTION("actions missing") {
     WriteValidFile(path);

@@ -1,0 +1,140 @@
+// PhysicsScene: a passive intuitive-physics scene (no actions) over this env's own copy of
+// its MJCF model, so that layout and hidden properties (mass, friction, restitution) are
+// drawn from the seed, and an impossible twin can break one principle at a chosen step.
+//
+// Scene files follow three conventions: every free-joint body is an object whose truth is
+// recorded (in body order); the body named "red" is the red object; the geom named
+// "yellow_zone" is the yellow zone (a thin box on the floor); an optional geom "occluder"
+// hides objects from the camera "main". Static geoms use contype/conaffinity 3 so that an
+// object switched to bit 2 (PassThrough) still meets the floor but not other objects.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "sim/mujoco_env.h"
+#include "tasks/physics/principle.h"
+
+namespace darkmatter::tasks::physics {
+
+// What a scene family declares.
+struct SceneSpec {
+  std::string name;                   // "physics/<family>"
+  std::string asset;                  // scene file under assets/
+  std::vector<Principle> principles;  // principles its impossible twins can break
+  int frame_skip = 10;                // physics steps per frame
+  int clip_steps = 48;                // frames per clip (after the reset frame)
+};
+
+class PhysicsScene : public sim::MujocoEnv {
+ public:
+  const std::vector<sim::TruthField>& TruthFields() const override { return truth_fields_; }
+  void WriteTruth(std::span<double> out) const override;
+  void EpisodeLabels(std::map<std::string, double>* scalars,
+                     std::map<std::string, std::string>* strings) const override;
+
+  // The family's declaration.
+  const SceneSpec& spec() const { return spec_; }
+  // Number of objects (free bodies) and the index of the red one.
+  int NumObjects() const { return static_cast<int>(objects_.size()); }
+  int RedObject() const { return red_object_; }
+  // Hidden properties of object i as drawn at reset.
+  double Mass(int i) const;
+  double Friction(int i) const;
+  double Restitution(int i) const { return restitution_[i]; }
+  // Position (m) of object i from the current qpos.
+  std::array<double, 3> Position(int i) const;
+  // Velocity (m/s) of object i from the current qvel.
+  std::array<double, 3> Velocity(int i) const;
+  // True when object i and j (or the static world, j = -1) touched in the last step.
+  bool InContact(int i, int j) const;
+  // Frame index from which the impossible twin may differ (-1: no violation happened).
+  int ViolationFrame() const { return violation_frame_; }
+  // True once the red object has touched the yellow zone in this episode.
+  bool RedTouchedZone() const { return red_touched_zone_; }
+
+ protected:
+  // Loads the scene, copies its model for this env; the family calls Finalize() after.
+  PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settings);
+
+  // --- family hooks ---
+  // Draws layout, initial velocities and hidden properties (after mj_resetData).
+  virtual void Layout(sim::Rng& rng) = 0;
+  // True when the violation should happen before the coming step; must not change state.
+  virtual bool ViolationDue() const = 0;
+  // Applies violation() through the helpers below.
+  virtual void Violate() = 0;
+  // Extra episode labels of the family (e.g. a branching outcome); none by default.
+  virtual void FamilyLabels(std::map<std::string, double>* scalars,
+                            std::map<std::string, std::string>* strings) const {}
+
+  // --- helpers for families ---
+  Principle violation() const { return violation_; }
+  bool ood() const { return ood_; }
+  int step() const { return step_; }
+  // A uniform draw from [lo, hi), or from [ood_lo, ood_hi) on the out-of-distribution split.
+  double Draw(sim::Rng& rng, double lo, double hi, double ood_lo, double ood_hi) const;
+  // Index of the object whose body is called `name` (throws std::logic_error if none).
+  int ObjectIndex(const std::string& body_name) const;
+  int ObjectBody(int i) const { return objects_[i]; }
+  int ObjectGeom(int i) const { return object_geoms_[i]; }
+  // Places object i (position in m, orientation quaternion) and sets its velocity.
+  void SetPose(int i, const std::array<double, 3>& pos, const std::array<double, 4>& quat = {1, 0, 0, 0});
+  void SetVelocity(int i, const std::array<double, 3>& linear,
+                   const std::array<double, 3>& angular = {0, 0, 0});
+
+ public:
+  // Hidden properties of object i: mass (kg, inertia scaled along), sliding friction,
+  // restitution in (0, 1). Families call it in Layout; experiments may intervene with it.
+  void SetHiddenProperties(int i, double mass, double friction, double restitution);
+
+ protected:
+  // Resizes a geom (its size vector) and keeps its bounding radius consistent.
+  void Resize(int geom, const std::array<double, 3>& size);
+  // Changes a geom's colour.
+  void Recolor(int geom, const std::array<float, 4>& rgba);
+  // Moves a static body (e.g. a wall or ramp) to a new pose.
+  void PlaceStatic(const std::string& body_name, const std::array<double, 3>& pos,
+                   const std::array<double, 4>& quat = {1, 0, 0, 0});
+  // True when object i's centre is behind the occluder as seen from camera "main".
+  bool Hidden(int i) const;
+  // Violations: invisible + intangible + held in place; a jump; no collisions with other
+  // objects (the floor still holds it); held against gravity with zero velocity.
+  void Vanish(int i);
+  void Teleport(int i, const std::array<double, 3>& delta);
+  void PassThrough(int i);
+  void Hover(int i);
+
+  mjModel* scene_model() { return scene_model_; }
+
+ private:
+  bool AcceptsSceneSettings() const override { return true; }
+  void ResetTask(sim::Rng& rng) override;
+  void BeforeStep() override;
+  void AfterStep() override;
+  int64_t TaskStateSize() const override;
+  void GetTaskState(std::span<double> out) const override;
+  void SetTaskState(std::span<const double> in) override;
+  int64_t MutableModelSize() const;
+  void HoldAgainstGravity(int i);
+
+  SceneSpec spec_;
+  sim::ModelPtr base_;      // the shared compiled scene (defaults restored at reset)
+  mjModel* scene_model_;    // this env's own copy, edited at reset and by violations
+  Principle violation_;
+  bool ood_;
+  std::vector<int> objects_;       // body ids of the objects
+  std::vector<int> object_geoms_;  // first geom of each object
+  std::vector<double> restitution_;  // (objects) nominal restitution drawn at reset
+  int red_object_ = -1;
+  int zone_geom_ = -1;
+  int occluder_geom_ = -1;
+  int main_camera_ = -1;
+  std::vector<sim::TruthField> truth_fields_;
+  int step_ = 0;
+  int violation_frame_ = -1;
+  bool red_touched_zone_ = false;
+};
+
+}  // namespace darkmatter::tasks::physics
