@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -288,6 +289,32 @@ TEST_CASE("play --video writes an H.264 MP4 with one frame per state", "[play][v
   CHECK(g.width == 320);
   CHECK(g.height == 2 * (22 + 120) + 11 + 40 + 1);  // 335 rounded up to even
   CHECK(s.Files() == std::set<std::string>{"eps.h5", "one.mp4", "grid.mp4"});
+}
+
+TEST_CASE("play --camera renders from a scene camera", "[play][video]") {
+  Scratch s;
+  REQUIRE(Darkmatter("rollout --mjcf /usr/share/mujoco/model/humanoid/humanoid.xml "
+                     "--max-steps 10 --out " + s / "h.h5").code == 0);
+  const std::string common = "play " + s / "h.h5" + " --size 64x48";
+  REQUIRE(Darkmatter(common + " --video " + s / "free.mp4").code == 0);
+  REQUIRE(Darkmatter(common + " --camera side --video " + s / "side.mp4").code == 0);
+  const Probe probe = FfProbe(s / "side.mp4");
+  CHECK(probe.frames == 11);
+  const PaneLayout layout({.pane_width = 64, .pane_height = 48, .num_panes = 1});
+  REQUIRE(probe.width == layout.width());
+  REQUIRE(probe.height == layout.height());
+  const auto free = DecodeFrame(s / "free.mp4", 0, probe.width, probe.height);
+  const auto side = DecodeFrame(s / "side.mp4", 0, probe.width, probe.height);
+  // Same captions, different view: the pane pixels differ substantially.
+  const Rect pane = layout.PaneRect(0);
+  int differing = 0;
+  for (int y = pane.y; y < pane.y + pane.height; ++y) {
+    for (int x = pane.x; x < pane.x + pane.width; ++x) {
+      const size_t i = (static_cast<size_t>(y) * probe.width + x) * 3;
+      differing += std::abs(free[i] - side[i]) + std::abs(free[i + 1] - side[i + 1]) > 60;
+    }
+  }
+  CHECK(differing > pane.width * pane.height / 10);
 }
 
 TEST_CASE("play: bad inputs exit 2, name the value, and leave no video or temp file",
