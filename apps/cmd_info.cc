@@ -27,6 +27,7 @@ nlohmann::json Summarise(const std::string& path) {
                             {"format_version", header.format_version},
                             {"task", header.task},
                             {"creator", header.creator},
+                            {"content_hash", header.content_hash},
                             {"config", config.is_discarded() ? nlohmann::json(header.config_json)
                                                              : config}};
   nlohmann::json episodes = nlohmann::json::array();
@@ -40,6 +41,8 @@ nlohmann::json Summarise(const std::string& path) {
                           {"terminated", episode.Length() > 0 && episode.terminations.back()},
                           {"truncated", episode.Length() > 0 && episode.truncations.back()}};
     for (const std::string& key : episode.info_keys) row[key] = EpisodeFlag(episode, key);
+    if (!episode.scalars.empty()) row["labels"] = episode.scalars;
+    if (!episode.strings.empty()) row["tags"] = episode.strings;
     episodes.push_back(row);
     total_steps += episode.Length();
   }
@@ -68,6 +71,7 @@ void PrintText(const nlohmann::json& s) {
   std::printf("format:   version %d, written by %s\n", s["format_version"].get<int>(),
               s["creator"].get<std::string>().c_str());
   std::printf("config:   %s\n", s["config"].dump().c_str());
+  std::printf("content:  hash %s\n", s["content_hash"].get<std::string>().c_str());
   std::printf("episodes: %lld, steps: %lld\n",
               static_cast<long long>(s["num_episodes"].get<int64_t>()),
               static_cast<long long>(s["total_steps"].get<int64_t>()));
@@ -80,6 +84,18 @@ void PrintText(const nlohmann::json& s) {
     std::string flags;
     for (const auto& [key, value] : e.items()) {
       if (value.is_boolean() && value.get<bool>()) flags += key + " ";
+    }
+    if (e.contains("tags")) {
+      for (const auto& [key, value] : e["tags"].items()) {
+        flags += key + "=" + value.get<std::string>() + " ";
+      }
+    }
+    if (e.contains("labels")) {
+      for (const auto& [key, value] : e["labels"].items()) {
+        char text[64];
+        std::snprintf(text, sizeof(text), "%s=%g ", key.c_str(), value.get<double>());
+        flags += text;
+      }
     }
     std::printf("%7lld %20llu %7lld %12.4g  %s\n", static_cast<long long>(e["index"].get<int64_t>()),
                 static_cast<unsigned long long>(e["seed"].get<uint64_t>()),

@@ -1,4 +1,5 @@
 // darkmatter rollout: record episodes of a policy into an HDF5 episode file.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "sim/settings.h"
+#include "tasks/physics/physics_scene.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
@@ -38,14 +40,26 @@ struct RolloutOptions {
   std::string config;                  // YAML preset
   std::vector<std::string> overrides;  // key=value
   bool show_config = false;
+  bool twins = false;                  // possible + one impossible clip per principle
+  std::string split = "train";         // seed range (and parameter ranges for ood)
   std::string out;
   bool json = false;
 };
 
-// One worker's env and agent.
+// Seed ranges of the dataset splits: disjoint blocks of 10^9 seeds.
+constexpr uint64_t kSplitSeedBlock = 1000000000ULL;
+const std::vector<std::string> kSplits = {"train", "readout", "test", "ood"};
+
+// One worker's envs (one per variant: possible, then each impossible principle) and agent.
 struct Worker {
-  std::unique_ptr<sim::Env> env;
+  std::vector<std::unique_ptr<sim::Env>> envs;
   std::unique_ptr<agents::Agent> agent;
+};
+
+// One clip to record: its seed and which variant (index into the variants).
+struct Job {
+  uint64_t seed;
+  int variant;
 };
 
 // random | actions:FILE.csv (open-loop replay of one action per row).
@@ -61,9 +75,9 @@ std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, const sim::
                       " (available: random, actions:FILE.csv)");
 }
 
-// Records episodes [first, first + count) in parallel; results in episode order.
-std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, uint64_t seed,
-                                      int64_t first, int64_t count) {
+// Records jobs [first, first + count) in parallel; results in job order.
+std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, const std::vector<Job>& jobs,
+                                      int64_t first, int64_t count, bool twins) {
   std::vector<sim::Episode> episodes(count);
   std::atomic<int64_t> next{0};
   std::vector<std::exception_ptr> errors(workers.size());
@@ -72,8 +86,10 @@ std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, uint64_t see
     threads.emplace_back([&, w] {
       try {
         for (int64_t k; (k = next.fetch_add(1)) < count;) {
-          episodes[k] = agents::RecordEpisode(*workers[w].env, *workers[w].agent,
-                                              seed + static_cast<uint64_t>(first + k));
+          const Job& job = jobs[first + k];
+          episodes[k] =
+              agents::RecordEpisode(*workers[w].envs[job.variant], *workers[w].agent, job.seed);
+          if (twins) episodes[k].scalars["twin_id"] = static_cast<double>(job.seed);
         }
       } catch (...) {
         errors[w] = std::current_exception();
@@ -104,6 +120,20 @@ void ResolveSettings(const RolloutOptions& o, sim::SettingsBinder* binder,
   }
 }
 
+// The violation of each variant: with --twins, "none" and every principle of the scene.
+std::vector<std::string> Variants(const RolloutOptions& o, const std::string& name,
+                                  const sim::EnvSettings& settings) {
+  if (!o.twins) return {settings.violation};
+  auto env = tasks::MakeEnv(name, settings);
+  const auto* scene = dynamic_cast<const tasks::physics::PhysicsScene*>(env.get());
+  if (!scene) throw sim::BadInput("--twins needs a physics scene; " + name + " has no twins");
+  std::vector<std::string> variants = {"none"};
+  for (auto principle : scene->spec().principles) {
+    variants.push_back(tasks::physics::PrincipleName(principle));
+  }
+  return variants;
+}
+
 void RunRollout(const RolloutOptions& o) {
   sim::SettingsBinder binder;
   sim::EnvSettings settings;
@@ -116,19 +146,39 @@ void RunRollout(const RolloutOptions& o) {
   if (o.out.empty()) throw sim::BadInput("--out FILE.h5 is required");
   if (o.episodes < 1) throw sim::BadInput("--episodes must be >= 1");
   if (o.threads < 1) throw sim::BadInput("--threads must be >= 1");
-  const int num_workers = std::min(o.threads, o.episodes);
-  std::vector<Worker> workers;
-  for (int w = 0; w < num_workers; ++w) {
-    auto env = tasks::MakeEnv(name, settings);
-    auto agent = MakePolicy(o.policy, *env);
-    workers.push_back({std::move(env), std::move(agent)});
+  const auto split = std::find(kSplits.begin(), kSplits.end(), o.split);
+  if (split == kSplits.end()) {
+    throw sim::BadInput("unknown --split '" + o.split + "' (expected train, readout, test, ood)");
+  }
+  if (o.split == "ood") settings.split = "ood";
+  const uint64_t seed_base = kSplitSeedBlock * static_cast<uint64_t>(split - kSplits.begin());
+  const std::vector<std::string> variants = Variants(o, name, settings);
+  std::vector<Job> jobs;
+  for (int k = 0; k < o.episodes; ++k) {
+    for (int v = 0; v < static_cast<int>(variants.size()); ++v) {
+      jobs.push_back({seed_base + o.seed + static_cast<uint64_t>(k), v});
+    }
+  }
+  const int num_workers = static_cast<int>(std::min<size_t>(o.threads, jobs.size()));
+  std::vector<Worker> workers(num_workers);
+  for (Worker& worker : workers) {
+    for (const std::string& violation : variants) {
+      sim::EnvSettings variant = settings;
+      variant.violation = violation;
+      worker.envs.push_back(tasks::MakeEnv(name, variant));
+    }
+    worker.agent = MakePolicy(o.policy, *worker.envs[0]);
   }
   const nlohmann::json config = {{"task", name},
                                  {"policy", o.policy},
                                  {"episodes", o.episodes},
                                  {"seed", o.seed},
-                                 {"frame_skip", workers[0].env->FrameSkip()},
-                                 {"max_episode_steps", workers[0].env->MaxEpisodeSteps()},
+                                 {"split", o.split},
+                                 {"seed_base", seed_base},
+                                 {"twins", o.twins},
+                                 {"variants", variants},
+                                 {"frame_skip", workers[0].envs[0]->FrameSkip()},
+                                 {"max_episode_steps", workers[0].envs[0]->MaxEpisodeSteps()},
                                  {"render", o.render},
                                  {"camera", o.camera},
                                  {"env", binder.Values()}};
@@ -136,13 +186,16 @@ void RunRollout(const RolloutOptions& o) {
                                     .creator = "darkmatter " DARKMATTER_VERSION,
                                     .config_json = config.dump()});
   const auto start = std::chrono::steady_clock::now();
-  ProgressBar progress("rollout", o.episodes);
+  ProgressBar progress("rollout", static_cast<int64_t>(jobs.size()));
   int64_t steps = 0, diverged = 0, terminated = 0;
   double return_sum = 0.0;
   const int64_t chunk = 4 * num_workers;
-  for (int64_t first = 0; first < o.episodes; first += chunk) {
-    const int64_t count = std::min<int64_t>(chunk, o.episodes - first);
-    for (const sim::Episode& episode : RecordChunk(workers, o.seed, first, count)) {
+  const int64_t total = static_cast<int64_t>(jobs.size());
+  int64_t frames = 0;
+  for (int64_t first = 0; first < total; first += chunk) {
+    const int64_t count = std::min<int64_t>(chunk, total - first);
+    for (const sim::Episode& episode : RecordChunk(workers, jobs, first, count, o.twins)) {
+      frames += episode.frame_height > 0 ? episode.Length() + 1 : 0;
       writer.Append(episode);
       steps += episode.Length();
       return_sum += episode.Return();
@@ -155,20 +208,24 @@ void RunRollout(const RolloutOptions& o) {
   progress.Finish();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double mean_return = return_sum / o.episodes;
+  const double mean_return = return_sum / total;
   if (o.json) {
     const nlohmann::json summary = {{"out", o.out},           {"task", name},
-                                    {"episodes", o.episodes}, {"steps", steps},
+                                    {"episodes", total},      {"steps", steps},
+                                    {"frames", frames},
+                                    {"frames_per_s", frames / std::max(seconds, 1e-9)},
                                     {"mean_return", mean_return}, {"terminated", terminated},
                                     {"diverged", diverged},   {"seconds", seconds}};
     std::printf("%s\n", summary.dump(2).c_str());
     return;
   }
-  std::printf("rollout: %d episodes, %lld steps, mean return %.4g, %lld terminated, "
-              "%lld diverged, %.2f s (%.0f steps/s) -> %s\n",
-              o.episodes, static_cast<long long>(steps), mean_return,
+  std::printf("rollout: %lld episodes, %lld steps, mean return %.4g, %lld terminated, "
+              "%lld diverged, %.2f s (%.0f steps/s",
+              static_cast<long long>(total), static_cast<long long>(steps), mean_return,
               static_cast<long long>(terminated), static_cast<long long>(diverged), seconds,
-              steps / std::max(seconds, 1e-9), o.out.c_str());
+              steps / std::max(seconds, 1e-9));
+  if (frames > 0) std::printf(", %.0f frames/s", frames / std::max(seconds, 1e-9));
+  std::printf(") -> %s\n", o.out.c_str());
 }
 
 }  // namespace
@@ -186,6 +243,13 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--max-steps", o->max_steps, "Control steps per episode (0: task default)");
   cmd->add_option("--render", o->render, "Store RGB frames of this size, e.g. 64x64");
   cmd->add_option("--camera", o->camera, "Scene camera for --render (default: free camera)");
+  cmd->add_flag("--twins", o->twins,
+                "Physics scenes: record each seed as a possible clip and one impossible clip "
+                "per principle");
+  cmd->add_option("--split", o->split,
+                  "Seed range: train, readout, test (disjoint), or ood (out-of-distribution "
+                  "parameter ranges)")
+      ->capture_default_str();
   cmd->add_option("--config", o->config, "YAML preset of settings (see --show-config)");
   cmd->add_option("overrides", o->overrides, "Settings as key=value, e.g. env.frame_skip=4");
   cmd->add_flag("--show-config", o->show_config, "Print every settings key and value, then exit");

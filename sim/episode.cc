@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <iterator>
 
+#include "sim/hash.h"
+
 namespace darkmatter::sim {
 namespace {
 
@@ -47,6 +49,42 @@ bool Episode::AnyInfo(const std::string& key) const {
     if (infos.at(static_cast<size_t>(t * num_keys + column)) != 0.0) return true;
   }
   return false;
+}
+
+void Episode::AddToHash(Hasher* hasher) const {
+  auto add_text = [&](const std::string& text) {
+    hasher->AddValue(text.size());
+    hasher->Add(text.data(), text.size());
+  };
+  add_text(task);
+  for (int64_t value : {static_cast<int64_t>(seed), obs_dim, act_dim, state_dim, frame_height,
+                        frame_width}) {
+    hasher->AddValue(value);
+  }
+  hasher->Add(std::span<const double>(observations));
+  hasher->Add(std::span<const double>(actions));
+  hasher->Add(std::span<const double>(rewards));
+  hasher->Add(std::span<const uint8_t>(terminations));
+  hasher->Add(std::span<const uint8_t>(truncations));
+  hasher->Add(std::span<const double>(states));
+  hasher->Add(std::span<const uint64_t>(rng_states));
+  hasher->Add(std::span<const int64_t>(elapsed_steps));
+  for (const std::string& key : info_keys) add_text(key);
+  hasher->Add(std::span<const double>(infos));
+  hasher->Add(std::span<const uint8_t>(frames));
+  for (size_t i = 0; i < truth_names.size(); ++i) {
+    add_text(truth_names[i]);
+    hasher->Add(std::span<const int64_t>(truth_shapes[i]));
+  }
+  hasher->Add(std::span<const double>(truth));
+  for (const auto& [key, value] : scalars) {
+    add_text(key);
+    hasher->AddValue(value);
+  }
+  for (const auto& [key, value] : strings) {
+    add_text(key);
+    add_text(value);
+  }
 }
 
 }  // namespace darkmatter::sim

@@ -9,6 +9,8 @@
 
 namespace darkmatter::sim {
 
+class Hasher;
+
 // A recorded episode of T control steps. Row-major flat buffers, dimensions in comments.
 struct Episode {
   std::string task;                   // registered task name, or "mjcf:<path>"
@@ -39,6 +41,8 @@ struct Episode {
   int64_t Length() const { return static_cast<int64_t>(rewards.size()); }
   // Elements per step of all truth fields together.
   int64_t TruthDim() const;
+  // Mixes every recorded buffer, label and attribute into `hasher` (content hash).
+  void AddToHash(Hasher* hasher) const;
   // Sum of rewards.
   double Return() const;
   // Value of an info key at the last step (0 when absent or T == 0).

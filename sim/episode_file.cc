@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "sim/error.h"
+#include "sim/hash.h"
 #include "sim/hdf5_io.h"
 
 namespace darkmatter::sim {
@@ -405,6 +406,13 @@ void ReadTruth(hid_t group, const EpisodeMeta& meta, Episode* episode, const Sit
   }
 }
 
+// A 64-bit hash as 16 lowercase hex digits.
+std::string HexHash(uint64_t value) {
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
 // Reads and checks the root attributes.
 EpisodeFileHeader ReadHeader(hid_t file, const Site& site) {
   auto what = [](const char* name) { return "root attribute '" + std::string(name) + "'"; };
@@ -419,6 +427,8 @@ EpisodeFileHeader ReadHeader(hid_t file, const Site& site) {
   header.task = hdf5::ReadStringAttribute(file, "task", what("task"), site);
   header.creator = hdf5::ReadStringAttribute(file, "creator", what("creator"), site);
   header.config_json = hdf5::ReadStringAttribute(file, "config", what("config"), site);
+  header.content_hash =
+      hdf5::ReadStringAttribute(file, "content_hash", what("content_hash"), site);
   return header;
 }
 
@@ -448,11 +458,13 @@ struct EpisodeWriter::Impl {
   bool failed = false;  // an Append or Commit failed half-way: the file is unusable
   int64_t num_episodes = 0;
   int64_t num_steps = 0;
+  Hasher content;  // over every appended episode, in order
 
   // Writes the totals, closes, syncs and renames the temporary file to `path`.
   void Publish() {
     WriteScalarAttribute<int64_t>(file.get(), "/", "total_episodes", num_episodes, site);
     WriteScalarAttribute<int64_t>(file.get(), "/", "total_steps", num_steps, site);
+    hdf5::WriteStringAttribute(file.get(), "/", "content_hash", HexHash(content.Value()), site);
     site.Check(file.Close(), "cannot close temporary file " + temp_path);
     hdf5::SyncFile(temp_path, site);
     std::error_code error;
@@ -521,6 +533,7 @@ void EpisodeWriter::Append(const Episode& episode) {
   }
   ++impl_->num_episodes;
   impl_->num_steps += episode.Length();
+  episode.AddToHash(&impl_->content);
 }
 
 void EpisodeWriter::Commit() {

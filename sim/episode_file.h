@@ -18,6 +18,7 @@ struct EpisodeFileHeader {
   std::string task;                            // task name shared by all episodes
   std::string creator;                         // "darkmatter <version>"
   std::string config_json;                     // the settings that produced the file (JSON)
+  std::string content_hash;                    // 16 hex digits over every episode (read only)
 };
 
 // Writes episodes to a temporary file next to `path`; Commit() renames it into place.

@@ -305,16 +305,17 @@ TEST_CASE("play --camera renders from a scene camera", "[play][video]") {
   REQUIRE(probe.height == layout.height());
   const auto free = DecodeFrame(s / "free.mp4", 0, probe.width, probe.height);
   const auto side = DecodeFrame(s / "side.mp4", 0, probe.width, probe.height);
-  // Same captions, different view: the pane pixels differ substantially.
+  // Same captions, different view: the pane pixels differ substantially (mean absolute
+  // difference summed over R, G, B; ~60 here, ~0 for two renders from the same camera).
   const Rect pane = layout.PaneRect(0);
-  int differing = 0;
+  double difference = 0;
   for (int y = pane.y; y < pane.y + pane.height; ++y) {
     for (int x = pane.x; x < pane.x + pane.width; ++x) {
       const size_t i = (static_cast<size_t>(y) * probe.width + x) * 3;
-      differing += std::abs(free[i] - side[i]) + std::abs(free[i + 1] - side[i + 1]) > 60;
+      for (int c = 0; c < 3; ++c) difference += std::abs(free[i + c] - side[i + c]);
     }
   }
-  CHECK(differing > pane.width * pane.height / 10);
+  CHECK(difference / (pane.width * pane.height) > 20);
 }
 
 TEST_CASE("play: bad inputs exit 2, name the value, and leave no video or temp file",

@@ -90,6 +90,10 @@ def check_root(check, f):
     creator = scalar_attr(check, f, "/", "creator", "S")
     if creator is not None:
         check.expect(creator != "", "/", "creator is empty")
+    content_hash = scalar_attr(check, f, "/", "content_hash", "S")
+    if content_hash is not None:
+        check.expect(len(content_hash) == 16 and all(c in "0123456789abcdef" for c in content_hash),
+                     "/", f"content_hash {content_hash!r} is not 16 hex digits")
     config = scalar_attr(check, f, "/", "config", "S")
     if config is not None:
         try:
