@@ -7,6 +7,8 @@
 
 #include "apps/commands.h"
 #include "apps/json_util.h"
+#include "tasks/physics/physics_scene.h"
+#include "tasks/physics/principle.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
@@ -19,12 +21,22 @@ void AddTasksCommand(CLI::App& app) {
     nlohmann::json list = nlohmann::json::array();
     for (const tasks::TaskInfo& task : tasks::AllTasks()) {
       auto env = task.make({});
+      nlohmann::json principles = nlohmann::json::array();
+      if (const auto* scene = dynamic_cast<const tasks::physics::PhysicsScene*>(env.get())) {
+        for (auto principle : scene->spec().principles) {
+          principles.push_back(tasks::physics::PrincipleName(principle));
+        }
+      }
+      std::vector<std::string> truth;
+      for (const auto& field : env->TruthFields()) truth.push_back(field.name);
       list.push_back({{"name", task.name},
                       {"backend", task.backend},
                       {"description", task.description},
                       {"observation", SpecJson(env->ObservationSpec())},
                       {"action", SpecJson(env->ActionSpec())},
                       {"info_keys", env->InfoKeys()},
+                      {"principles", principles},
+                      {"truth", truth},
                       {"frame_skip", env->FrameSkip()},
                       {"max_episode_steps", env->MaxEpisodeSteps()}});
     }
@@ -32,14 +44,19 @@ void AddTasksCommand(CLI::App& app) {
       std::printf("%s\n", list.dump(2).c_str());
       return;
     }
-    std::printf("%-30s %-8s %-12s %-10s %s\n", "task", "backend", "observation", "action",
+    std::printf("%-28s %-8s %-12s %-8s %s\n", "task", "backend", "observation", "action",
                 "description");
     for (const auto& task : list) {
-      std::printf("%-30s %-8s %-12s %-10s %s\n", task["name"].get<std::string>().c_str(),
+      std::string description = task["description"].get<std::string>();
+      std::string principles;
+      for (const auto& p : task["principles"]) {
+        principles += (principles.empty() ? "" : ", ") + p.get<std::string>();
+      }
+      if (!principles.empty()) description += " [twins: " + principles + "]";
+      std::printf("%-28s %-8s %-12s %-8s %s\n", task["name"].get<std::string>().c_str(),
                   task["backend"].get<std::string>().c_str(),
                   task["observation"]["shape_text"].get<std::string>().c_str(),
-                  task["action"]["shape_text"].get<std::string>().c_str(),
-                  task["description"].get<std::string>().c_str());
+                  task["action"]["shape_text"].get<std::string>().c_str(), description.c_str());
     }
   });
 }

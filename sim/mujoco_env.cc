@@ -236,7 +236,6 @@ void MujocoEnv::SetState(const EnvState& state) {
   Unpack(cursor, data_->qvel, m->nv);
   Unpack(cursor, data_->act, m->na);
   Unpack(cursor, data_->ctrl, m->nu);
-  const double* warmstart = cursor;
   Unpack(cursor, data_->qacc_warmstart, m->nv);
   Unpack(cursor, data_->qfrc_applied, m->nv);
   Unpack(cursor, data_->xfrc_applied, 6 * m->nbody);
@@ -244,8 +243,12 @@ void MujocoEnv::SetState(const EnvState& state) {
   Unpack(cursor, data_->mocap_quat, 4 * m->nmocap);
   Unpack(cursor, data_->userdata, m->nuserdata);
   SetTaskState(std::span<const double>(cursor, TaskStateSize()));
-  mj_forward(m, data_);  // derived quantities (positions, contacts) for obs and reward
-  Unpack(warmstart, data_->qacc_warmstart, m->nv);  // mj_forward may touch the warmstart
+  // Positions for observations, truth and rendering. Not mj_forward: its constraint solve
+  // leaves solver data behind that changes the next mj_step (seen on multi-contact scenes),
+  // which would break bit-identical continuation.
+  mj_kinematics(m, data_);
+  mj_comPos(m, data_);
+  mj_camlight(m, data_);
   rng_.SetState(state.rng);
   elapsed_steps_ = state.elapsed_steps;
   needs_reset_ = state.needs_reset;

@@ -4,6 +4,12 @@
 #include "sim/mujoco_env.h"
 #include "tasks/control/inverted_pendulum.h"
 #include "tasks/physics/collide.h"
+#include "tasks/physics/occlude.h"
+#include "tasks/physics/pegs.h"
+#include "tasks/physics/drop.h"
+#include "tasks/physics/roll.h"
+#include "tasks/physics/dominoes.h"
+#include "tasks/physics/stack.h"
 
 namespace darkmatter::tasks {
 
@@ -11,7 +17,14 @@ const std::vector<TaskInfo>& AllTasks() {
   static const std::vector<TaskInfo> tasks = {
       {"control/inverted_pendulum", "mujoco", "balance a pole on a cart",
        control::MakeInvertedPendulum},
-      {"physics/collide", "mujoco", "a red ball rolls into a block", physics::MakeCollide},
+      {"physics/collide", "mujoco", "a ball rolls into the red block", physics::MakeCollide},
+      {"physics/occlude", "mujoco", "a red box slides behind a screen", physics::MakeOcclude},
+      {"physics/pegs", "mujoco", "a ball dropped onto a peg falls left or right",
+       physics::MakePegs},
+      {"physics/roll", "mujoco", "balls and a cylinder roll down a ramp", physics::MakeRoll},
+      {"physics/drop", "mujoco", "objects fall onto a table or the floor", physics::MakeDrop},
+      {"physics/stack", "mujoco", "a tower of blocks may topple", physics::MakeStack},
+      {"physics/dominoes", "mujoco", "a pushed chain of dominoes", physics::MakeDominoes},
   };
   return tasks;
 }

@@ -14,8 +14,8 @@ class Collide final : public PhysicsScene {
                       .asset = "physics/collide.xml",
                       .principles = {Principle::kSolidity}},
                      settings),
-        ball_(ObjectIndex("red")),
-        block_(ObjectIndex("target")) {
+        ball_(ObjectIndex("ball")),
+        block_(ObjectIndex("red")) {
     Finalize();
   }
 
@@ -29,8 +29,8 @@ class Collide final : public PhysicsScene {
     const double block_y = ball_y + Draw(rng, -0.5, 0.5, -0.5, 0.5) * half_;
     const double speed = Draw(rng, 1.0, 2.0, 2.2, 3.0);  // m/s towards +x
     const double heading = Draw(rng, -0.05, 0.05, -0.05, 0.05);  // rad
-    const double zone_x = block_x + Draw(rng, 0.4, 0.8, 0.4, 0.8);
     const double zone_half_x = Draw(rng, 0.1, 0.25, 0.1, 0.25);
+    const double zone_x = block_x + half_ + Draw(rng, 0.02, 0.2, 0.02, 0.2) + zone_half_x;
     Resize(ObjectGeom(ball_), {radius_, 0, 0});
     Resize(ObjectGeom(block_), {half_, half_, half_});
     SetPose(ball_, {ball_x, ball_y, radius_});

@@ -1,4 +1,4 @@
-// physics/collide: a red ball rolls into a block that may slide into the yellow zone.
+// physics/collide: a ball rolls into the red block, which may slide into the yellow zone.
 // Impossible twin (solidity): the ball passes through the block.
 #pragma once
 

@@ -100,11 +100,16 @@ PhysicsScene::PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settin
     throw std::logic_error(spec.asset + ": needs a geom 'yellow_zone' and a camera 'main'");
   }
   restitution_.assign(objects_.size(), 0.0);
+  scratch_ = mj_makeData(model());
   const int64_t n = NumObjects();
   truth_fields_ = {{"positions", {n, 3}},   {"quaternions", {n, 4}}, {"velocities", {n, 6}},
                    {"contacts", {n, n + 1}}, {"mass", {n}},          {"friction", {n}},
                    {"restitution", {n}},     {"red_touches_zone", {}}};
 }
+
+PhysicsScene::~PhysicsScene() { mj_deleteData(scratch_); }
+
+void PhysicsScene::RefreshDerivedConstants() { mj_setConst(scene_model_, scratch_); }
 
 int PhysicsScene::ObjectIndex(const std::string& body_name) const {
   const int body = mj_name2id(model(), mjOBJ_BODY, body_name.c_str());
@@ -182,6 +187,7 @@ void PhysicsScene::SetHiddenProperties(int i, double mass, double friction, doub
     m->geom_solmix[g] = kObjectSolmix;
   }
   restitution_[i] = RestitutionOf(DampingRatio(restitution));
+  if (!in_layout_) RefreshDerivedConstants();
 }
 
 void PhysicsScene::Resize(int geom, const std::array<double, 3>& size) {
@@ -285,7 +291,10 @@ void PhysicsScene::ResetTask(sim::Rng& rng) {
   step_ = 0;
   violation_frame_ = -1;
   red_touched_zone_ = false;
+  in_layout_ = true;
   Layout(rng);
+  in_layout_ = false;
+  RefreshDerivedConstants();
 }
 
 void PhysicsScene::BeforeStep() {
@@ -376,6 +385,7 @@ void PhysicsScene::SetTaskState(std::span<const double> in) {
   step_ = static_cast<int>(*cursor++);
   violation_frame_ = static_cast<int>(*cursor++);
   red_touched_zone_ = *cursor++ != 0.0;
+  RefreshDerivedConstants();
 }
 
 }  // namespace darkmatter::tasks::physics

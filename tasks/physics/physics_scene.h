@@ -29,6 +29,7 @@ struct SceneSpec {
 
 class PhysicsScene : public sim::MujocoEnv {
  public:
+  ~PhysicsScene() override;
   const std::vector<sim::TruthField>& TruthFields() const override { return truth_fields_; }
   void WriteTruth(std::span<double> out) const override;
   void EpisodeLabels(std::map<std::string, double>* scalars,
@@ -39,6 +40,9 @@ class PhysicsScene : public sim::MujocoEnv {
   // Number of objects (free bodies) and the index of the red one.
   int NumObjects() const { return static_cast<int>(objects_.size()); }
   int RedObject() const { return red_object_; }
+  // Body id and first geom id of object i.
+  int ObjectBody(int i) const { return objects_[i]; }
+  int ObjectGeom(int i) const { return object_geoms_[i]; }
   // Hidden properties of object i as drawn at reset.
   double Mass(int i) const;
   double Friction(int i) const;
@@ -77,8 +81,6 @@ class PhysicsScene : public sim::MujocoEnv {
   double Draw(sim::Rng& rng, double lo, double hi, double ood_lo, double ood_hi) const;
   // Index of the object whose body is called `name` (throws std::logic_error if none).
   int ObjectIndex(const std::string& body_name) const;
-  int ObjectBody(int i) const { return objects_[i]; }
-  int ObjectGeom(int i) const { return object_geoms_[i]; }
   // Places object i (position in m, orientation quaternion) and sets its velocity.
   void SetPose(int i, const std::array<double, 3>& pos, const std::array<double, 4>& quat = {1, 0, 0, 0});
   void SetVelocity(int i, const std::array<double, 3>& linear,
@@ -118,6 +120,9 @@ class PhysicsScene : public sim::MujocoEnv {
   void SetTaskState(std::span<const double> in) override;
   int64_t MutableModelSize() const;
   void HoldAgainstGravity(int i);
+  // Recomputes the model's derived constants (inverse weights used by the contact solver,
+  // subtree masses, statistics) after masses, sizes or poses changed (mj_setConst).
+  void RefreshDerivedConstants();
 
   SceneSpec spec_;
   sim::ModelPtr base_;      // the shared compiled scene (defaults restored at reset)
@@ -132,6 +137,8 @@ class PhysicsScene : public sim::MujocoEnv {
   int occluder_geom_ = -1;
   int main_camera_ = -1;
   std::vector<sim::TruthField> truth_fields_;
+  mjData* scratch_ = nullptr;  // mj_setConst's workspace, so the env's mjData is untouched
+  bool in_layout_ = false;     // Layout is running: constants are refreshed once at its end
   int step_ = 0;
   int violation_frame_ = -1;
   bool red_touched_zone_ = false;

@@ -1,0 +1,124 @@
+#include "tasks/physics/dominoes.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string>
+
+#include "tasks/physics/physics_scene.h"
+
+namespace darkmatter::tasks::physics {
+namespace {
+
+constexpr int kMaxDominoes = 6;       // d0 .. d4, red
+constexpr double kFallenTilt = 0.70710678;  // cos(45 deg); a domino tilted more has fallen
+constexpr double kReachMargin = 0.005;      // m; violation this far before contact
+
+class Dominoes final : public PhysicsScene {
+ public:
+  explicit Dominoes(const sim::EnvSettings& settings)
+      : PhysicsScene({.name = "physics/dominoes",
+                      .asset = "physics/dominoes.xml",
+                      .principles = {Principle::kSolidity}},
+                     settings),
+        slots_{ObjectIndex("d0"), ObjectIndex("d1"), ObjectIndex("d2"),
+               ObjectIndex("d3"), ObjectIndex("d4"), ObjectIndex("red")} {
+    Finalize();
+  }
+
+ protected:
+  // The chain is slots d0 .. d(n-2) along +x, then the red domino; the other dominoes stand
+  // behind the camera. Every value is drawn whatever the count.
+  void Layout(sim::Rng& rng) override {
+    count_ = 3 + std::min(3, static_cast<int>(Draw(rng, 0.0, 4.0, 0.0, 4.0)));
+    std::array<std::array<double, 3>, kMaxDominoes> half;  // (dominoes x 3) half sizes, m
+    for (auto& h : half) {
+      h = {Draw(rng, 0.012, 0.02, 0.02, 0.025), Draw(rng, 0.05, 0.08, 0.08, 0.10),
+           Draw(rng, 0.08, 0.12, 0.12, 0.15)};
+    }
+    std::array<double, kMaxDominoes> gap{};  // (dominoes) gap to the one before / its height
+    for (int i = 1; i < kMaxDominoes; ++i) gap[i] = Draw(rng, 0.3, 1.1, 0.3, 1.1);
+    const double push = Draw(rng, 1.5, 4.0, 4.0, 6.0);  // rad/s about +y (top towards +x)
+    const double zone_gap = Draw(rng, 0.2, 1.2, 0.2, 1.2);  // / height of the red domino
+    const double zone_half_x = Draw(rng, 0.1, 0.2, 0.1, 0.2);
+    const double break_at = Draw(rng, 0.0, 1.0, 0.0, 1.0);  // where the impossible twin breaks
+    for (int i = 0; i < kMaxDominoes; ++i) {
+      SetHiddenProperties(slots_[i], Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.4, 1.0, 0.15, 0.4),
+                          Draw(rng, 0.1, 0.5, 0.5, 0.7));
+    }
+
+    for (int i = 0; i + 1 < count_; ++i) chain_[i] = slots_[i];
+    chain_[count_ - 1] = slots_[kMaxDominoes - 1];  // red last
+    std::array<double, kMaxDominoes> x{};  // (dominoes) centre along the chain, m
+    for (int i = 1; i < count_; ++i) {
+      const auto &before = half[i - 1], &now = half[i];
+      x[i] = x[i - 1] + before[0] + gap[i] * 2.0 * before[2] + now[0];
+    }
+    const auto& last = half[count_ - 1];
+    const double zone_x = x[count_ - 1] + last[0] + zone_gap * 2.0 * last[2] + zone_half_x;
+    const double shift = -0.5 * (zone_x + zone_half_x - half[0][0]);  // centre the scene on 0
+    for (int i = 0; i < kMaxDominoes; ++i) {
+      Resize(ObjectGeom(slots_[i]), half[i]);
+      SetPose(slots_[i], {-1.5 + 0.4 * i, -3.5, half[i][2]});  // parked behind the camera
+    }
+    for (int i = 0; i < count_; ++i) {
+      Resize(ObjectGeom(chain_[i]), half[i]);
+      SetPose(chain_[i], {x[i] + shift, 0, half[i][2]});
+    }
+    PlaceStatic("zone", {zone_x + shift, 0, 0});
+    Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.2, 0.0005});
+    // Tip the first domino about its front bottom edge: v = w x (centre - edge).
+    SetVelocity(chain_[0], {push * half[0][2], 0, push * half[0][0]}, {0, push, 0});
+    pusher_ = static_cast<int>(break_at * (count_ - 1));
+  }
+
+  // The pusher's front would reach the next domino's back within the coming frame.
+  bool ViolationDue() const override {
+    const int pusher = chain_[pusher_], struck = chain_[pusher_ + 1];
+    const mjtNum* w = data()->qvel + model()->jnt_dofadr[model()->body_jntadr[ObjectBody(pusher)]];
+    const auto v = Velocity(pusher);
+    const double speed = std::hypot(v[0], v[1], v[2]) +
+                         std::hypot(w[3], w[4], w[5]) * model()->geom_rbound[ObjectGeom(pusher)];
+    const double reach = speed * FrameSkip() * model()->opt.timestep + kReachMargin;
+    return Extent(struck, -1.0) - Extent(pusher, +1.0) < reach;
+  }
+
+  // The struck domino no longer meets other objects: the pusher falls through it.
+  void Violate() override { PassThrough(chain_[pusher_ + 1]); }
+
+  void FamilyLabels(std::map<std::string, double>* scalars,
+                    std::map<std::string, std::string>*) const override {
+    (*scalars)["completed"] = Upright(chain_[count_ - 1]) < kFallenTilt ? 1.0 : 0.0;
+    (*scalars)["dominoes"] = count_;
+  }
+
+ private:
+  // Largest (sign +1) or smallest (sign -1) x of object i's box corners, m.
+  double Extent(int i, double sign) const {
+    const int g = ObjectGeom(i);
+    const mjtNum* c = data()->geom_xpos + 3 * g;
+    const mjtNum* r = data()->geom_xmat + 9 * g;
+    const mjtNum* h = model()->geom_size + 3 * g;
+    // Half extent along world x of a rotated box: sum over its axes of |R(0, k)| h_k.
+    return c[0] + sign * (std::abs(r[0]) * h[0] + std::abs(r[1]) * h[1] + std::abs(r[2]) * h[2]);
+  }
+
+  // z component of object i's up axis (1 standing, 0 lying).
+  double Upright(int i) const {
+    const mjtNum* q = data()->qpos + model()->jnt_qposadr[model()->body_jntadr[ObjectBody(i)]];
+    return 1.0 - 2.0 * (q[4] * q[4] + q[5] * q[5]);
+  }
+
+  std::array<int, kMaxDominoes> slots_;     // object index of d0 .. d4, red
+  int count_ = 3;                           // dominoes in the chain
+  std::array<int, kMaxDominoes> chain_{};   // object index per chain position
+  int pusher_ = 0;                          // chain position that passes through the next
+};
+
+}  // namespace
+
+std::unique_ptr<sim::Env> MakeDominoes(const sim::EnvSettings& settings) {
+  return std::make_unique<Dominoes>(settings);
+}
+
+}  // namespace darkmatter::tasks::physics

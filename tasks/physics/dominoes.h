@@ -1,0 +1,16 @@
+// physics/dominoes: a pushed chain of 3-6 dominoes whose last one, red, may fall onto the
+// yellow zone beyond the chain. Impossible twin (solidity): one domino falls through the next,
+// so the chain stops there.
+#pragma once
+
+#include <memory>
+
+#include "sim/env.h"
+
+namespace darkmatter::tasks::physics {
+
+// Makes the scene (passive: no actions; 48 frames of 20 ms). Episode labels add `completed`
+// (1 when the last, red domino fell: tilted more than 45 degrees) and `dominoes` (3-6).
+std::unique_ptr<sim::Env> MakeDominoes(const sim::EnvSettings& settings);
+
+}  // namespace darkmatter::tasks::physics

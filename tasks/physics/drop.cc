@@ -1,0 +1,133 @@
+#include "tasks/physics/drop.h"
+
+#include <array>
+#include <cmath>
+
+#include "tasks/physics/physics_scene.h"
+
+namespace darkmatter::tasks::physics {
+namespace {
+
+constexpr double kTableHalfY = 0.25;  // m
+
+using Vec3 = std::array<double, 3>;
+
+double Distance(const Vec3& a, const Vec3& b) {
+  return std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+}
+
+class Drop final : public PhysicsScene {
+ public:
+  explicit Drop(const sim::EnvSettings& settings)
+      : PhysicsScene({.name = "physics/drop",
+                      .asset = "physics/drop.xml",
+                      .principles = {Principle::kGravity}},
+                     settings),
+        ball_(ObjectIndex("red")),
+        box_(ObjectIndex("blue")),
+        other_ball_(ObjectIndex("green")),
+        table_(mj_name2id(model(), mjOBJ_GEOM, "table")) {
+    Finalize();
+  }
+
+ protected:
+  void Layout(sim::Rng& rng) override {
+    const double table_half_x = Draw(rng, 0.15, 0.3, 0.3, 0.4);
+    const double table_half_z = Draw(rng, 0.05, 0.15, 0.15, 0.18);
+    const double edge_x = Draw(rng, -0.2, 0.0, -0.2, 0.0);  // the table's edge towards the zone
+    const double gap = Draw(rng, 0.0, 0.25, 0.1, 0.3);
+    const double zone_half_x = Draw(rng, 0.1, 0.2, 0.2, 0.3);
+    PlaceStatic("table", {edge_x - table_half_x, 0, table_half_z});
+    Resize(table_, {table_half_x, kTableHalfY, table_half_z});
+    PlaceStatic("zone", {edge_x + gap + zone_half_x, 0, 0});
+    Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.3, 0.0005});
+
+    const double radius = Draw(rng, 0.05, 0.08, 0.09, 0.11);
+    const double half = Draw(rng, 0.04, 0.07, 0.08, 0.1);
+    const double other_radius = Draw(rng, 0.04, 0.065, 0.075, 0.09);
+    Resize(ObjectGeom(ball_), {radius, 0, 0});
+    Resize(ObjectGeom(box_), {half, half, half});
+    Resize(ObjectGeom(other_ball_), {other_radius, 0, 0});
+
+    // Drop points (x, y, height of the lowest point above the table top or the floor) and
+    // horizontal velocities; a later object rises until it overlaps none placed before.
+    const double top = 2 * table_half_z;
+    const double yaw = Draw(rng, 0, M_PI / 2, 0, M_PI / 2);
+    struct Start {
+      int object;
+      Vec3 pos;
+      Vec3 velocity;
+    };
+    std::array<Start, 3> starts = {{
+        {ball_,
+         {edge_x + Draw(rng, -0.25, 0.1, -0.25, 0.1), Draw(rng, -0.1, 0.1, -0.1, 0.1),
+          top + radius + Draw(rng, 0.15, 0.5, 0.55, 0.75)},
+         {Draw(rng, -0.2, 0.7, 0.75, 0.9), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
+        {box_,
+         {edge_x - 2 * table_half_x * Draw(rng, 0.2, 0.8, 0.2, 0.8),
+          Draw(rng, -0.12, 0.12, -0.12, 0.12), top + half * std::sqrt(2.0) + Draw(rng, 0.1, 0.4, 0.45, 0.65)},
+         {Draw(rng, -0.3, 0.5, 0.6, 1.0), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
+        {other_ball_,
+         {edge_x + gap + Draw(rng, 0.0, 0.6, 0.0, 0.6), Draw(rng, 0.15, 0.3, 0.15, 0.3),
+          other_radius + Draw(rng, 0.1, 0.5, 0.55, 0.75)},
+         {Draw(rng, -0.5, 0.3, -1.0, -0.6), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
+    }};
+    for (int k = 0; k < 3; ++k) {
+      const double bound = scene_model()->geom_rbound[ObjectGeom(starts[k].object)];
+      for (bool clear = false; !clear; starts[k].pos[2] += clear ? 0.0 : 0.03) {
+        clear = true;
+        for (int j = 0; j < k; ++j) {
+          const double other = scene_model()->geom_rbound[ObjectGeom(starts[j].object)];
+          clear = clear && Distance(starts[k].pos, starts[j].pos) > bound + other + 0.01;
+        }
+      }
+      const std::array<double, 4> quat =
+          starts[k].object == box_ ? std::array<double, 4>{std::cos(yaw / 2), 0, 0, std::sin(yaw / 2)}
+                                   : std::array<double, 4>{1, 0, 0, 0};
+      SetPose(starts[k].object, starts[k].pos, quat);
+      SetVelocity(starts[k].object, starts[k].velocity);
+    }
+    for (int i : {ball_, box_, other_ball_}) {
+      SetHiddenProperties(i, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.2, 0.8, 0.05, 0.15),
+                          Draw(rng, 0.1, 0.48, 0.52, 0.6));
+    }
+    hover_fraction_ = Draw(rng, 0.25, 0.75, 0.25, 0.75);
+  }
+
+  // While the red ball falls freely (no contact, moving down) and has covered
+  // hover_fraction_ of the way from the top of its flight to the surface below it.
+  bool ViolationDue() const override {
+    for (int j = -1; j < NumObjects(); ++j) {
+      if (j != ball_ && InContact(ball_, j)) return false;
+    }
+    const Vec3 p = Position(ball_), v = Velocity(ball_);
+    if (v[2] >= 0) return false;
+    const double apex = p[2] + v[2] * v[2] / (2 * -model()->opt.gravity[2]);
+    const double land = SurfaceBelow(p) + model()->geom_size[3 * ObjectGeom(ball_)];
+    const double total = apex - land;
+    return total > 0.05 && apex - p[2] >= hover_fraction_ * total;
+  }
+
+  void Violate() override { Hover(ball_); }
+
+ private:
+  // Height (m) of the table top below point p, or 0 (the floor) beside the table.
+  double SurfaceBelow(const Vec3& p) const {
+    const mjtNum* centre = model()->body_pos + 3 * model()->geom_bodyid[table_];
+    const mjtNum* size = model()->geom_size + 3 * table_;
+    const bool above = std::abs(p[0] - centre[0]) < size[0] && std::abs(p[1] - centre[1]) < size[1];
+    return above ? centre[2] + size[2] : 0.0;
+  }
+
+  int ball_, box_, other_ball_;
+  int table_;                    // geom
+  double hover_fraction_ = 0.5;  // share of the fall after which the red ball hovers
+};
+
+}  // namespace
+
+std::unique_ptr<sim::Env> MakeDrop(const sim::EnvSettings& settings) {
+  return std::make_unique<Drop>(settings);
+}
+
+}  // namespace darkmatter::tasks::physics

@@ -1,0 +1,157 @@
+#include "tasks/physics/occlude.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "tasks/physics/physics_scene.h"
+
+namespace darkmatter::tasks::physics {
+namespace {
+
+// Colours the red box may turn into while hidden (immutability): green, purple.
+constexpr std::array<std::array<float, 4>, 2> kNewColours = {{{0.1f, 0.75f, 0.2f, 1.0f},
+                                                               {0.6f, 0.2f, 0.85f, 1.0f}}};
+
+// MuJoCo 2.2 takes a free body's mass matrix from dof_M0 (its "simple" bodies) and scales
+// constraint softness by body_invweight0/dof_invweight0, all compiled for the scene file's
+// mass; PhysicsScene::SetHiddenProperties changes body_mass and body_inertia only, so a drawn
+// mass would change gravity but not inertia. Apply() makes these fields match the body's
+// current mass (its inertia scales with its mass there, so all dofs scale alike).
+class MassSync {
+ public:
+  explicit MassSync(const mjModel* m)
+      : mass_(m->body_mass, m->body_mass + m->nbody),
+        body_invweight_(m->body_invweight0, m->body_invweight0 + 2 * m->nbody),
+        dof_invweight_(m->dof_invweight0, m->dof_invweight0 + m->nv),
+        dof_m0_(m->dof_M0, m->dof_M0 + m->nv) {}
+  void Apply(mjModel* m, int body) const {
+    const double scale = m->body_mass[body] / mass_[body];
+    for (int k = 0; k < 2; ++k) {
+      m->body_invweight0[2 * body + k] = body_invweight_[2 * body + k] / scale;
+    }
+    for (int d = m->body_dofadr[body]; d < m->body_dofadr[body] + m->body_dofnum[body]; ++d) {
+      m->dof_invweight0[d] = dof_invweight_[d] / scale;
+      m->dof_M0[d] = dof_m0_[d] * scale;
+    }
+  }
+
+ private:
+  std::vector<double> mass_;            // (nbody) compiled masses (kg)
+  std::vector<double> body_invweight_;  // (nbody x 2) compiled body_invweight0
+  std::vector<double> dof_invweight_;   // (nv) compiled dof_invweight0
+  std::vector<double> dof_m0_;          // (nv) compiled dof_M0
+};
+
+class Occlude final : public PhysicsScene {
+ public:
+  explicit Occlude(const sim::EnvSettings& settings)
+      : PhysicsScene({.name = "physics/occlude",
+                      .asset = "physics/occlude.xml",
+                      .principles = {Principle::kPermanence, Principle::kImmutability}},
+                     settings),
+        box_(ObjectIndex("red")),
+        ball_(ObjectIndex("blue")),
+        occluder_(mj_name2id(model(), mjOBJ_GEOM, "occluder")),
+        zone_(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone")),
+        camera_(mj_name2id(model(), mjOBJ_CAMERA, "main")),
+        mass_sync_(scene_model()) {
+    Finalize();
+  }
+
+ protected:
+  void Layout(sim::Rng& rng) override {
+    half_ = Draw(rng, 0.05, 0.07, 0.075, 0.09);
+    const double box_x = Draw(rng, -1.05, -0.95, -1.05, -0.95);
+    const double box_y = Draw(rng, -0.05, 0.05, -0.05, 0.05);
+    const double screen_x = Draw(rng, -0.5, -0.4, -0.5, -0.4);
+    const double speed = Draw(rng, 2.4, 2.8, 3.0, 3.4);  // m/s towards +x
+    const double zone_start = Draw(rng, 0.25, 0.7, 0.25, 0.7);
+    const double zone_half_x = Draw(rng, 0.12, 0.2, 0.12, 0.2);
+    const double radius = Draw(rng, 0.05, 0.07, 0.075, 0.09);
+    const double ball_x = Draw(rng, -0.8, 0.9, -0.8, 0.9);
+    const double ball_y = Draw(rng, 0.4, 0.5, 0.4, 0.5);
+    const double ball_speed = Draw(rng, -0.4, 0.4, 0.5, 0.7);
+    // What the immutability twin changes: 0 colour, 1 size, 2 both; the new colour; the size
+    // factor (shrink or grow).
+    change_ = std::min(2, static_cast<int>(Draw(rng, 0, 3, 0, 3)));
+    colour_ = Draw(rng, 0, 1, 0, 1) < 0.5 ? 0 : 1;
+    const bool grow = Draw(rng, 0, 1, 0, 1) < 0.5;
+    const double grow_factor = Draw(rng, 1.3, 1.45, 1.3, 1.45);
+    const double shrink_factor = Draw(rng, 0.6, 0.75, 0.6, 0.75);
+    factor_ = grow ? grow_factor : shrink_factor;
+
+    Resize(ObjectGeom(box_), {half_, half_, half_});
+    Resize(ObjectGeom(ball_), {radius, 0, 0});
+    SetPose(box_, {box_x, box_y, half_});
+    SetVelocity(box_, {speed, 0, 0});  // sliding
+    SetPose(ball_, {ball_x, ball_y, radius});
+    SetVelocity(ball_, {ball_speed, 0, 0}, {0, ball_speed / radius, 0});  // rolling
+    PlaceStatic("screen", {screen_x, -0.3, 0});
+    PlaceStatic("zone", {zone_start + zone_half_x, 0, 0});
+    Resize(zone_, {zone_half_x, 0.2, 0.0005});
+    // A sliding box needs well-damped contacts (bouncy ones make it hop and tumble).
+    SetHiddenProperties(box_, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.2, 0.3, 0.32, 0.45),
+                        Draw(rng, 0.05, 0.25, 0.3, 0.4));
+    SetHiddenProperties(ball_, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.3, 1.0, 0.1, 0.3),
+                        Draw(rng, 0.1, 0.6, 0.6, 0.8));
+    for (int i : {box_, ball_}) mass_sync_.Apply(scene_model(), ObjectBody(i));
+  }
+
+  // While the whole red box, at its old and at its new size, is behind the screen.
+  bool ViolationDue() const override {
+    const bool resizes = violation() == Principle::kImmutability && change_ != 0;
+    return Hidden(box_) && FullyHidden(resizes ? half_ * std::max(1.0, factor_) : half_);
+  }
+
+  void Violate() override {
+    if (violation() == Principle::kPermanence) {
+      Vanish(box_);
+      return;
+    }
+    if (change_ != 1) Recolor(ObjectGeom(box_), kNewColours[colour_]);
+    if (change_ != 0) {
+      const double half = half_ * factor_;
+      Resize(ObjectGeom(box_), {half, half, half});
+      Teleport(box_, {0, 0, half - half_});  // keeps it resting on the floor
+    }
+  }
+
+ private:
+  // True when every corner of a cube of half-size `half` around the red box's centre (resting
+  // on the floor) is behind the screen as seen from camera "main".
+  bool FullyHidden(double half) const {
+    const mjtNum* cam = data()->cam_xpos + 3 * camera_;
+    const mjtNum* centre = data()->geom_xpos + 3 * occluder_;
+    const mjtNum* size = model()->geom_size + 3 * occluder_;
+    const double front_y = centre[1] - size[1];
+    const std::array<double, 3> p = Position(box_);
+    for (int corner = 0; corner < 8; ++corner) {
+      const double x = p[0] + ((corner & 1) ? half : -half);
+      const double y = p[1] + ((corner & 2) ? half : -half);
+      const double z = (corner & 4) ? 2 * half : 0.0;
+      if (y - cam[1] <= front_y - cam[1]) return false;  // in front of the screen
+      const double t = (front_y - cam[1]) / (y - cam[1]);
+      const double px = cam[0] + t * (x - cam[0]);
+      const double pz = cam[2] + t * (z - cam[2]);
+      if (std::abs(px - centre[0]) >= size[0] || pz >= centre[2] + size[2]) return false;
+    }
+    return true;
+  }
+
+  int box_, ball_, occluder_, zone_, camera_;
+  MassSync mass_sync_;
+  double half_ = 0.06;   // m; the red box's half-size as drawn
+  int change_ = 0;       // immutability: 0 colour, 1 size, 2 both
+  int colour_ = 0;       // index into kNewColours
+  double factor_ = 1.0;  // immutability: new size / old size
+};
+
+}  // namespace
+
+std::unique_ptr<sim::Env> MakeOcclude(const sim::EnvSettings& settings) {
+  return std::make_unique<Occlude>(settings);
+}
+
+}  // namespace darkmatter::tasks::physics

@@ -1,0 +1,99 @@
+// physics/collide: hidden properties matter, and the impossible twin breaks solidity.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "tasks/physics/physics_scene.h"
+#include "tasks/registry.h"
+#include "tests/mujoco_fixture.h"
+
+namespace sim = darkmatter::sim;
+namespace physics = darkmatter::tasks::physics;
+using darkmatter::testing::NoMujocoWarnings;
+
+namespace {
+
+std::unique_ptr<sim::Env> MakeCollide(const std::string& violation = "none",
+                                      const std::string& split = "train") {
+  sim::EnvSettings settings;
+  settings.violation = violation;
+  settings.split = split;
+  return darkmatter::tasks::MakeEnv("physics/collide", settings);
+}
+
+physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
+
+// How far the block travels in one clip when the ball has mass `ball_mass`.
+double BlockTravel(uint64_t seed, double ball_mass) {
+  auto env = MakeCollide();
+  auto& scene = Scene(*env);
+  env->Reset(seed);
+  const int block = scene.RedObject(), ball = 1 - block;
+  scene.SetHiddenProperties(ball, ball_mass, scene.Friction(ball), scene.Restitution(ball));
+  const auto start = scene.Position(block);
+  for (int t = 0; t < env->MaxEpisodeSteps(); ++t) env->Step({});
+  const auto end = scene.Position(block);
+  return std::hypot(end[0] - start[0], end[1] - start[1]);
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(NoMujocoWarnings, "collide: a heavier ball moves the block further",
+                 "[tasks][physics][collide]") {
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    INFO("seed " << seed);
+    const double light = BlockTravel(seed, 0.3), heavy = BlockTravel(seed, 3.0);
+    CHECK(heavy > light + 0.02);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "collide: the impossible twin's ball passes through the block",
+                 "[tasks][physics][collide]") {
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    INFO("seed " << seed);
+    auto possible = MakeCollide(), impossible = MakeCollide("solidity");
+    double closest_possible = 1e9, closest_impossible = 1e9;
+    for (auto* env : {possible.get(), impossible.get()}) {
+      auto& scene = Scene(*env);
+      env->Reset(seed);
+      for (int t = 0; t < env->MaxEpisodeSteps(); ++t) {
+        env->Step({});
+        const auto a = scene.Position(1 - scene.RedObject()), b = scene.Position(scene.RedObject());
+        const double distance = std::hypot(a[0] - b[0], a[1] - b[1]);
+        (env == possible.get() ? closest_possible : closest_impossible) =
+            std::min(env == possible.get() ? closest_possible : closest_impossible, distance);
+      }
+    }
+    const auto& scene = Scene(*possible);
+    const double half = scene.model()->geom_size[3 * scene.ObjectGeom(scene.RedObject())];
+    CHECK(closest_possible > half);        // the ball's centre never enters the block
+    CHECK(closest_impossible < 0.5 * half);  // it goes right through
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "collide: the ood split draws outside the training ranges",
+                 "[tasks][physics][collide]") {
+  auto train = MakeCollide(), ood = MakeCollide("none", "ood");
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    train->Reset(seed);
+    ood->Reset(seed);
+    const int ball = 1 - Scene(*train).RedObject();
+    CHECK(Scene(*train).Mass(ball) <= 2.0);
+    CHECK(Scene(*ood).Mass(ball) >= 3.0);
+    CHECK(Scene(*ood).Velocity(ball)[0] > 2.0);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "collide: the Physion label varies across seeds",
+                 "[tasks][physics][collide]") {
+  auto env = MakeCollide();
+  int touched = 0;
+  const int seeds = 40;
+  for (uint64_t seed = 0; seed < seeds; ++seed) {
+    env->Reset(seed);
+    for (int t = 0; t < env->MaxEpisodeSteps(); ++t) env->Step({});
+    touched += Scene(*env).RedTouchedZone();
+  }
+  CHECK(touched >= seeds / 10);
+  CHECK(touched <= seeds * 9 / 10);
+}

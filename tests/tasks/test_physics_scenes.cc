@@ -1,0 +1,191 @@
+// Properties every intuitive-physics scene must have, checked over all registered
+// physics/* tasks: twins, physical plausibility of the possible clip, truth, determinism.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <set>
+
+#include "sim/error.h"
+#include "tasks/physics/physics_scene.h"
+#include "tasks/registry.h"
+#include "tests/mujoco_fixture.h"
+
+namespace sim = darkmatter::sim;
+namespace tasks = darkmatter::tasks;
+namespace physics = darkmatter::tasks::physics;
+using darkmatter::testing::NoMujocoWarnings;
+
+namespace {
+
+std::vector<std::string> PhysicsTasks() {
+  std::vector<std::string> names;
+  for (const auto& task : tasks::AllTasks()) {
+    if (task.name.rfind("physics/", 0) == 0) names.push_back(task.name);
+  }
+  return names;
+}
+
+std::unique_ptr<sim::Env> Make(const std::string& name, const std::string& violation = "none",
+                               const std::string& split = "train") {
+  sim::EnvSettings settings;
+  settings.violation = violation;
+  settings.split = split;
+  return tasks::MakeEnv(name, settings);
+}
+
+physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
+
+// Physics states of a whole clip, frame by frame.
+std::vector<std::vector<double>> ClipStates(sim::Env& env, uint64_t seed) {
+  std::vector<std::vector<double>> states;
+  env.Reset(seed);
+  states.push_back(env.GetState().physics);
+  for (int t = 0; t < env.MaxEpisodeSteps(); ++t) {
+    env.Step({});
+    states.push_back(env.GetState().physics);
+  }
+  return states;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: at least one registered, each passive "
+                 "with a red object, principles and truth", "[tasks][physics]") {
+  REQUIRE_FALSE(PhysicsTasks().empty());
+  for (const std::string& name : PhysicsTasks()) {
+    INFO(name);
+    auto env = Make(name);
+    CHECK(env->ActionSpec().Size() == 0);
+    auto& scene = Scene(*env);
+    CHECK_FALSE(scene.spec().principles.empty());
+    CHECK(scene.RedObject() >= 0);
+    CHECK(env->TruthFields().size() >= 8);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: twins share every frame before the "
+                 "violation and differ after it", "[tasks][physics][twins]") {
+  for (const std::string& name : PhysicsTasks()) {
+    auto possible = Make(name);
+    for (auto principle : Scene(*possible).spec().principles) {
+      auto impossible = Make(name, physics::PrincipleName(principle));
+      int violated = 0;
+      for (uint64_t seed = 0; seed < 6; ++seed) {
+        INFO(name << " " << physics::PrincipleName(principle) << " seed " << seed);
+        const auto a = ClipStates(*possible, seed);
+        const auto b = ClipStates(*impossible, seed);
+        const int v = Scene(*impossible).ViolationFrame();
+        CHECK(Scene(*possible).ViolationFrame() == -1);
+        if (v < 0) continue;  // e.g. a stable tower gives nothing to violate
+        ++violated;
+        REQUIRE(v >= 1);
+        // Task state (last values) holds the violation bookkeeping; compare physics only.
+        const size_t physics_size = a[0].size() - 3;
+        for (int t = 0; t < v; ++t) {
+          REQUIRE(std::equal(a[t].begin(), a[t].begin() + physics_size, b[t].begin()));
+        }
+        bool differs = false;
+        for (size_t t = v; t < a.size() && !differs; ++t) {
+          differs = !std::equal(a[t].begin(), a[t].begin() + physics_size, b[t].begin());
+        }
+        CHECK(differs);
+      }
+      INFO(name << " " << physics::PrincipleName(principle));
+      CHECK(violated >= 2);  // the violation happens on most seeds
+    }
+  }
+}
+
+// Total mechanical energy (kinetic + gravitational) of the current state, computed on a copy.
+double MechanicalEnergy(const mjModel* m, const mjData* d) {
+  mjData* copy = mj_copyData(nullptr, m, d);
+  mj_forward(m, copy);
+  mj_energyPos(m, copy);
+  mj_energyVel(m, copy);
+  const double energy = copy->energy[0] + copy->energy[1];
+  mj_deleteData(copy);
+  return energy;
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: the possible clip is physically plausible",
+                 "[tasks][physics][invariants]") {
+  for (const std::string& name : PhysicsTasks()) {
+    auto env = Make(name);
+    auto& scene = Scene(*env);
+    for (uint64_t seed = 0; seed < 5; ++seed) {
+      INFO(name << " seed " << seed);
+      env->Reset(seed);
+      const mjModel* m = scene.model();
+      const mjData* d = scene.data();
+      // A passive scene has no energy source: total energy never grows (soft contacts may
+      // give back a little of what they stored, hence the tolerance).
+      double energy = MechanicalEnergy(m, d);
+      const double scale = std::max(1.0, std::abs(energy));
+      for (int t = 0; t < env->MaxEpisodeSteps(); ++t) {
+        env->Step({});
+        for (int c = 0; c < d->ncon; ++c) {
+          INFO("step " << t << " contact depth " << d->contact[c].dist);
+          REQUIRE(d->contact[c].dist > -0.02);  // soft contacts: no deep interpenetration
+        }
+        const double now = MechanicalEnergy(m, d);
+        INFO("step " << t);
+        CHECK(now <= energy + 0.01 * scale);
+        energy = now;
+      }
+    }
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: truth, labels and set_state determinism",
+                 "[tasks][physics]") {
+  for (const std::string& name : PhysicsTasks()) {
+    INFO(name);
+    auto env = Make(name);
+    auto& scene = Scene(*env);
+    env->Reset(11);
+    for (int t = 0; t < 10; ++t) env->Step({});
+    const sim::EnvState saved = env->GetState();
+    const auto continuation = [&] {
+      std::vector<double> truth;
+      int64_t dim = 0;
+      for (const auto& field : env->TruthFields()) {
+        int64_t size = 1;
+        for (int64_t s : field.shape) size *= s;
+        dim += size;
+      }
+      std::vector<double> row(dim);
+      for (int t = 10; t < env->MaxEpisodeSteps(); ++t) {
+        env->Step({});
+        env->WriteTruth(row);
+        truth.insert(truth.end(), row.begin(), row.end());
+      }
+      return truth;
+    };
+    const auto first = continuation();
+    auto other = Make(name);
+    other->Reset(999);  // a different layout, then the saved state (model edits included)
+    other->SetState(saved);
+    env.swap(other);
+    CHECK(continuation() == first);
+    // Hidden properties are in the truth and differ across seeds.
+    std::set<double> masses;
+    for (uint64_t seed = 0; seed < 5; ++seed) {
+      env->Reset(seed);
+      masses.insert(Scene(*env).Mass(Scene(*env).RedObject()));
+    }
+    CHECK(masses.size() == 5);
+    (void)scene;
+  }
+}
+
+TEST_CASE("physics scenes: bad violation and split settings are clear errors",
+          "[tasks][physics][errors]") {
+  CHECK_THROWS_WITH(Make("physics/collide", "teleportation"),
+                    Catch::Contains("'teleportation'"));
+  CHECK_THROWS_WITH(Make("physics/collide", "permanence"),
+                    Catch::Contains("cannot break permanence") && Catch::Contains("solidity"));
+  CHECK_THROWS_WITH(Make("physics/collide", "none", "sideways"), Catch::Contains("'sideways'"));
+  sim::EnvSettings settings;
+  settings.violation = "gravity";
+  CHECK_THROWS_AS(tasks::MakeEnv("control/inverted_pendulum", settings), sim::BadInput);
+}
