@@ -163,7 +163,10 @@ std::vector<double> EpisodePlayer::Series(const std::string& key) const {
 }
 
 std::string EpisodePlayer::Caption() const {
-  return "episode " + std::to_string(index_) + "  seed " + std::to_string(episode_.seed);
+  const std::string seed = "seed " + std::to_string(episode_.seed);
+  const auto principle = episode_.strings.find("principle");  // twins of physics scenes
+  if (principle == episode_.strings.end()) return "episode " + std::to_string(index_) + "  " + seed;
+  return seed + (principle->second == "none" ? "  possible" : "  breaks " + principle->second);
 }
 
 std::string EpisodePlayer::Detail() const {

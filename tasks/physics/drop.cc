@@ -32,9 +32,9 @@ class Drop final : public PhysicsScene {
 
  protected:
   void Layout(sim::Rng& rng) override {
-    const double table_half_x = Draw(rng, 0.15, 0.3, 0.3, 0.4);
+    const double table_half_x = Draw(rng, 0.12, 0.25, 0.25, 0.32);
     const double table_half_z = Draw(rng, 0.05, 0.15, 0.15, 0.18);
-    const double edge_x = Draw(rng, -0.2, 0.0, -0.2, 0.0);  // the table's edge towards the zone
+    const double edge_x = Draw(rng, -0.15, 0.0, -0.15, 0.0);  // the table's edge towards the zone
     const double gap = Draw(rng, 0.0, 0.25, 0.1, 0.3);
     const double zone_half_x = Draw(rng, 0.1, 0.2, 0.2, 0.3);
     PlaceStatic("table", {edge_x - table_half_x, 0, table_half_z});
@@ -68,7 +68,7 @@ class Drop final : public PhysicsScene {
           Draw(rng, -0.12, 0.12, -0.12, 0.12), top + half * std::sqrt(2.0) + Draw(rng, 0.1, 0.4, 0.45, 0.65)},
          {Draw(rng, -0.3, 0.5, 0.6, 1.0), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
         {other_ball_,
-         {edge_x + gap + Draw(rng, 0.0, 0.6, 0.0, 0.6), Draw(rng, 0.15, 0.3, 0.15, 0.3),
+         {edge_x + gap + Draw(rng, 0.0, 0.5, 0.0, 0.5), Draw(rng, 0.15, 0.3, 0.15, 0.3),
           other_radius + Draw(rng, 0.1, 0.5, 0.55, 0.75)},
          {Draw(rng, -0.5, 0.3, -1.0, -0.6), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
     }};

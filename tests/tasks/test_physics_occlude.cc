@@ -71,21 +71,136 @@ Clip Run(sim::Env& env, uint64_t seed, bool render = true) {
 
 }  // namespace
 
-TEST_CASE_METHOD(NoMujocoWarnings, "occlude: stats", "[.stats]") {
-  for (const char* split : {"train", "ood"}) {
-    auto env = MakeScene("none", split);
-    auto perm = MakeScene("permanence", split);
-    int touched = 0, n = 60, no_violation = 0;
-    for (int seed = 0; seed < n; ++seed) {
-      Clip c = Run(*env, seed, true);
-      Clip v = Run(*perm, seed, false);
-      const int vf = v.violation_frame;
-      printf("  px: f0 %d vf-1 %d vf %d last %d\n", c.red_pixels[0], c.red_pixels[vf - 1], c.red_pixels[vf], c.red_pixels.back());
-      touched += c.touched_zone;
-      if (v.violation_frame < 1) ++no_violation;
-      printf("%s seed %d final x %.3f vf %d touched %d\n", split, seed, c.red_pos.back()[0], v.violation_frame, c.touched_zone);
+// Seeds whose immutability twins change colour only (0), size only (2, 11) and both (7).
+const std::vector<uint64_t> kSeeds = {0, 2, 7, 11};
+
+TEST_CASE_METHOD(NoMujocoWarnings, "occlude: twins agree until the red box is hidden, then differ",
+                 "[tasks][physics]") {
+  auto possible = MakeScene("none");
+  for (const char* principle : {"permanence", "immutability"}) {
+    auto impossible = MakeScene(principle);
+    for (uint64_t seed : kSeeds) {
+      INFO(principle << " seed " << seed);
+      const Clip a = Run(*possible, seed);
+      const Clip b = Run(*impossible, seed);
+      REQUIRE(b.violation_frame >= 1);
+      REQUIRE(b.violation_frame < static_cast<int>(a.states.size()));
+      for (int t = 0; t < b.violation_frame; ++t) {
+        CHECK(a.states[t] == b.states[t]);
+        CHECK(a.rgb[t] == b.rgb[t]);
+      }
+      // Hidden while it happens: no red pixel in either twin on the frames around it.
+      CHECK(a.red_pixels[b.violation_frame - 1] == 0);
+      CHECK(b.red_pixels[b.violation_frame] == 0);
+      CHECK(a.states[b.violation_frame] != b.states[b.violation_frame]);
+      CHECK(a.states.back() != b.states.back());
+      CHECK(a.rgb.back() != b.rgb.back());
     }
-    printf("%s: touched %d/%d, no violation %d\n", split, touched, n, no_violation);
   }
 }
 
+TEST_CASE_METHOD(NoMujocoWarnings, "occlude: permanence twin never comes out from behind the screen",
+                 "[tasks][physics]") {
+  auto possible = MakeScene("none");
+  auto impossible = MakeScene("permanence");
+  for (uint64_t seed : kSeeds) {
+    INFO("seed " << seed);
+    const Clip a = Run(*possible, seed);
+    const Clip b = Run(*impossible, seed);
+    REQUIRE(b.violation_frame >= 1);
+    CHECK(b.red_pixels[0] > 20);  // in view at the start
+    for (size_t t = b.violation_frame; t < b.red_pixels.size(); ++t) CHECK(b.red_pixels[t] == 0);
+    // The possible twin's box comes out again and stays in view, beyond the screen.
+    CHECK(a.red_pixels.back() > 20);
+    CHECK(a.red_pos.back()[0] > b.red_pos.back()[0] + 0.2);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "occlude: immutability twin comes out with another colour or size",
+                 "[tasks][physics]") {
+  auto possible = MakeScene("none");
+  auto impossible = MakeScene("immutability");
+  int recoloured = 0, resized = 0;
+  for (uint64_t seed : kSeeds) {
+    INFO("seed " << seed);
+    const Clip a = Run(*possible, seed);
+    const Clip b = Run(*impossible, seed);
+    REQUIRE(b.violation_frame >= 1);
+    // Same body (segmentation id "red"), in view at the end in both twins.
+    REQUIRE(a.red_pixels.back() > 10);
+    REQUIRE(b.red_pixels.back() > 10);
+    // Before: same colour. After: a colour change moves the mean colour of the box's pixels
+    // far (the palette is green or purple); a size change scales its pixel area.
+    double before = 0, after = 0;
+    for (int k = 0; k < 3; ++k) {
+      before += std::abs(a.colour[0][k] - b.colour[0][k]);
+      after += std::abs(a.colour.back()[k] - b.colour.back()[k]);
+    }
+    CHECK(before == 0.0);
+    const double area = static_cast<double>(b.red_pixels.back()) / a.red_pixels.back();
+    const bool colour_changed = after > 100.0;
+    const bool size_changed = area < 0.7 || area > 1.4;
+    CHECK((colour_changed || size_changed));
+    recoloured += colour_changed;
+    resized += size_changed;
+    // The box still slides like the same object: it keeps its speed through the change.
+    const auto& pa = a.red_pos[b.violation_frame + 2];
+    const auto& pb = b.red_pos[b.violation_frame + 2];
+    CHECK(std::abs(pa[0] - pb[0]) < 0.05);
+  }
+  CHECK(recoloured >= 2);
+  CHECK(resized >= 2);
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "occlude: hidden friction changes how far the box slides",
+                 "[tasks][physics]") {
+  auto env = MakeScene("none");
+  physics::PhysicsScene& scene = Scene(*env);
+  const int red = scene.RedObject();
+  for (uint64_t seed : {1, 5}) {
+    INFO("seed " << seed);
+    env->Reset(seed);
+    const double mass = scene.Mass(red), restitution = scene.Restitution(red);
+    std::vector<double> final_x;
+    for (double friction : {0.2, 0.3}) {
+      env->Reset(seed);
+      scene.SetHiddenProperties(red, mass, friction, restitution);  // one property only
+      sim::StepResult r;
+      do r = env->Step({}); while (!r.truncated);
+      final_x.push_back(scene.Position(red)[0]);
+    }
+    // Sliding distance ~ v^2 / (2 mu g): the slipperier box ends well beyond the other.
+    CHECK(final_x[0] > final_x[1] + 0.2);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "occlude: the red box reaches the zone on some seeds, not all",
+                 "[tasks][physics]") {
+  auto env = MakeScene("none");
+  int touched = 0;
+  const int n = 50;
+  for (int seed = 0; seed < n; ++seed) touched += Run(*env, seed, false).touched_zone;
+  CHECK(touched >= 0.2 * n);
+  CHECK(touched <= 0.8 * n);
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "occlude: the ood split draws outside the training ranges",
+                 "[tasks][physics]") {
+  for (const char* split : {"train", "ood"}) {
+    const bool ood = std::string(split) == "ood";
+    auto env = MakeScene("none", split);
+    physics::PhysicsScene& scene = Scene(*env);
+    const int red = scene.RedObject();
+    const int geom = mj_name2id(scene.model(), mjOBJ_GEOM, "red");
+    for (uint64_t seed = 0; seed < 10; ++seed) {
+      INFO(split << " seed " << seed);
+      env->Reset(seed);
+      const double mass = scene.Mass(red), friction = scene.Friction(red);
+      const double speed = scene.Velocity(red)[0], half = scene.model()->geom_size[3 * geom];
+      CHECK((ood ? (mass >= 3.0 && mass < 5.0) : (mass >= 0.5 && mass < 2.0)));
+      CHECK((ood ? (friction >= 0.32 && friction < 0.45) : (friction >= 0.2 && friction < 0.3)));
+      CHECK((ood ? (speed >= 3.0 && speed < 3.4) : (speed >= 2.4 && speed < 2.8)));
+      CHECK((ood ? (half >= 0.075 && half < 0.09) : (half >= 0.05 && half < 0.07)));
+    }
+  }
+}
