@@ -29,6 +29,18 @@ struct RenderOptions {
   int multisamples = 0;      // MSAA samples; 0 for learning views (4x costs ~3x on a CPU)
 };
 
+// A primitive shape drawn in addition to a scene's own geoms: how worlds simulated by other
+// engines (Bullet) are rendered through the same renderer, by mirroring their bodies' poses.
+struct Primitive {
+  enum class Shape { kPlane, kSphere, kCapsule, kEllipsoid, kCylinder, kBox };
+  Shape shape = Shape::kBox;
+  double size[3] = {0.1, 0.1, 0.1};      // MuJoCo's geom size convention (half sizes, radii)
+  double pos[3] = {0, 0, 0};             // world position (m)
+  double mat[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};  // world orientation, row-major
+  float rgba[4] = {0.7f, 0.7f, 0.7f, 1.0f};     // colour
+  int32_t id = -1;                       // reported in segmentation images
+};
+
 // Rendered images, rows top to bottom.
 struct RenderOutput {
   std::vector<uint8_t> rgb;           // (H x W x 3)

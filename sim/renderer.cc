@@ -54,6 +54,10 @@ class ThreadRenderContexts {
 
 thread_local ThreadRenderContexts thread_contexts;
 
+// MuJoCo geom types of Primitive::Shape, in enum order.
+constexpr int kPrimitiveTypes[] = {mjGEOM_PLANE,     mjGEOM_SPHERE,   mjGEOM_CAPSULE,
+                                   mjGEOM_ELLIPSOID, mjGEOM_CYLINDER, mjGEOM_BOX};
+
 // Copies GL's bottom-up rows into top-down order.
 template <typename T>
 void FlipRows(const T* from, T* to, int width, int height, int channels) {
@@ -116,18 +120,41 @@ Renderer::Renderer(ModelPtr model, const RenderOptions& options)
 
 Renderer::~Renderer() { mjv_freeScene(&scene_); }
 
-void Renderer::UpdateScene(const mjData* data) {
+void Renderer::UpdateScene(const mjData* data, std::span<const Primitive> extra) {
   // mjv_updateScene takes mjData* but only reads the state (and uses scratch stack space).
   mjv_updateScene(model_.get(), const_cast<mjData*>(data), &visual_options_, nullptr, &camera_,
                   mjCAT_ALL, &scene_);
+  const int first_extra = scene_.ngeom;
+  segid_body_.assign(scene_.ngeom + extra.size() + 1, -1);
+  for (int g = 0; g < first_extra; ++g) {
+    const mjvGeom& geom = scene_.geoms[g];
+    if (geom.segid >= 0 && geom.segid + 1 < static_cast<int>(segid_body_.size()) &&
+        geom.objtype == mjOBJ_GEOM) {
+      segid_body_[geom.segid + 1] = model_->geom_bodyid[geom.objid];
+    }
+  }
+  for (const Primitive& primitive : extra) {
+    if (scene_.ngeom >= scene_.maxgeom) {
+      throw std::runtime_error("renderer: more than " + std::to_string(scene_.maxgeom) +
+                               " geoms in one scene");
+    }
+    mjvGeom* geom = scene_.geoms + scene_.ngeom;
+    mjv_initGeom(geom, kPrimitiveTypes[static_cast<int>(primitive.shape)], primitive.size,
+                 primitive.pos, primitive.mat, primitive.rgba);
+    geom->category = mjCAT_DYNAMIC;
+    geom->segid = scene_.ngeom;
+    segid_body_[geom->segid + 1] = primitive.id;
+    ++scene_.ngeom;
+  }
 }
 
-void Renderer::Render(const mjData* data, uint8_t* rgb, float* depth, int32_t* segmentation) {
+void Renderer::Render(const mjData* data, uint8_t* rgb, float* depth, int32_t* segmentation,
+                      std::span<const Primitive> extra) {
   const int w = options_.width, h = options_.height;
   MakeThreadGlContextCurrent();
   mjrContext* context = thread_contexts.Get(model_, w, h, options_.multisamples);
   const mjrRect viewport = {0, 0, w, h};
-  UpdateScene(data);
+  UpdateScene(data, extra);
   if (rgb || depth) {
     mjr_render(viewport, &scene_, context);
     mjr_readPixels(rgb ? flip_rgb_.data() : nullptr, depth ? flip_depth_.data() : nullptr,
@@ -148,14 +175,6 @@ void Renderer::Render(const mjData* data, uint8_t* rgb, float* depth, int32_t* s
     scene_.flags[mjRND_SEGMENT] = 0;
     scene_.flags[mjRND_IDCOLOR] = 0;
     mjr_readPixels(flip_rgb_.data(), nullptr, viewport, context);
-    segid_body_.assign(scene_.ngeom + 1, -1);
-    for (int g = 0; g < scene_.ngeom; ++g) {
-      const mjvGeom& geom = scene_.geoms[g];
-      if (geom.segid >= 0 && geom.segid + 1 < static_cast<int>(segid_body_.size()) &&
-          geom.objtype == mjOBJ_GEOM) {
-        segid_body_[geom.segid + 1] = model_->geom_bodyid[geom.objid];
-      }
-    }
     for (int y = 0; y < h; ++y) {
       const uint8_t* row = flip_rgb_.data() + static_cast<size_t>(h - 1 - y) * w * 3;
       for (int x = 0; x < w; ++x) {

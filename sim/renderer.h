@@ -25,7 +25,9 @@ class Renderer {
 
   // Renders the state in `data` into caller buffers; any pointer may be null to skip that
   // image (rgb: H*W*3, depth: H*W, segmentation: H*W). Does not change the physics state.
-  void Render(const mjData* data, uint8_t* rgb, float* depth, int32_t* segmentation);
+  // `extra` primitives are drawn too; their pixels carry Primitive::id in segmentation.
+  void Render(const mjData* data, uint8_t* rgb, float* depth, int32_t* segmentation,
+              std::span<const Primitive> extra = {});
   // Renders into `out`, resizing its buffers; `depth`/`segmentation` select the extras.
   void Render(const mjData* data, RenderOutput* out, bool depth = false,
               bool segmentation = false);
@@ -37,7 +39,7 @@ class Renderer {
   mjvOption& visual_options() { return visual_options_; }
 
  private:
-  void UpdateScene(const mjData* data);
+  void UpdateScene(const mjData* data, std::span<const Primitive> extra);
   ModelPtr model_;
   RenderOptions options_;
   mjvCamera camera_;
@@ -45,7 +47,7 @@ class Renderer {
   mjvScene scene_;
   std::vector<uint8_t> flip_rgb_;   // (H x W x 3) GL rows bottom-up
   std::vector<float> flip_depth_;   // (H x W)
-  std::vector<int32_t> segid_body_; // scene segid -> body id
+  std::vector<int32_t> segid_body_; // scene segid -> body id (or primitive id)
 };
 
 // Index of the camera called `name` in `model`, or -1 for "" (free camera).

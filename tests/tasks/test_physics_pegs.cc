@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "tasks/physics/pegs.h"
@@ -15,7 +18,10 @@ using darkmatter::testing::NoMujocoWarnings;
 
 namespace {
 
-std::unique_ptr<sim::Env> MakeScene(const std::string& violation, const std::string& split = "train") {
+constexpr int kWidth = 96, kHeight = 72;
+
+std::unique_ptr<sim::Env> MakeScene(const std::string& violation,
+                                    const std::string& split = "train") {
   sim::EnvSettings settings;
   settings.violation = violation;
   settings.split = split;
@@ -25,20 +31,33 @@ std::unique_ptr<sim::Env> MakeScene(const std::string& violation, const std::str
 physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
 
 struct Clip {
-  std::vector<std::array<double, 3>> pos;  // (frames) ball centre (m)
-  std::vector<bool> contact;               // (frames) ball touched anything in the last step
-  double outcome = -1;
+  std::vector<std::vector<double>> states;  // (frames) physics state per frame
+  std::vector<std::vector<uint8_t>> rgb;    // (frames) H x W x 3 when rendered
+  std::vector<std::array<double, 3>> pos;   // (frames) ball centre (m)
+  std::vector<bool> contact;                // (frames) ball touched anything in the last step
+  double outcome = -1;                      // the "outcome" label
+  double peak_x = 0;                        // x of the peg's apex (m)
   bool touched_zone = false;
   int violation_frame = -1;
 };
 
-Clip Run(sim::Env& env, uint64_t seed) {
+// Runs one clip from `seed`; renders camera "main" for the first `frames` frames.
+Clip Run(sim::Env& env, uint64_t seed, int frames = 0) {
   physics::PhysicsScene& scene = Scene(env);
   Clip clip;
   sim::StepResult r = env.Reset(seed);
+  clip.peak_x = scene.model()->body_pos[3 * mj_name2id(scene.model(), mjOBJ_BODY, "rig")];
+  sim::RenderOutput out;
+  sim::CameraSpec camera;
+  camera.name = "main";
   while (true) {
+    clip.states.push_back(env.GetState().physics);
     clip.pos.push_back(scene.Position(scene.RedObject()));
     clip.contact.push_back(scene.InContact(scene.RedObject(), -1));
+    if (static_cast<int>(clip.rgb.size()) < frames) {
+      env.Render(camera, kWidth, kHeight, &out);
+      clip.rgb.push_back(out.rgb);
+    }
     if (r.truncated || r.terminated) break;
     r = env.Step({});
   }
@@ -51,30 +70,161 @@ Clip Run(sim::Env& env, uint64_t seed) {
   return clip;
 }
 
+// Pixels whose colour differs by more than `tolerance` (0-255) in some channel.
+int DifferentPixels(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b,
+                    int tolerance = 0) {
+  int count = 0;
+  for (size_t p = 0; p < a.size(); p += 3) {
+    bool differs = false;
+    for (int k = 0; k < 3; ++k) differs = differs || std::abs(a[p + k] - b[p + k]) > tolerance;
+    count += differs;
+  }
+  return count;
+}
+
 }  // namespace
 
-TEST_CASE_METHOD(NoMujocoWarnings, "pegs: stats", "[.stats]") {
-  for (const char* split : {"train", "ood"}) {
-    auto env = MakeScene("none", split);
-    std::vector<int> hist;
-    int right = 0, touched = 0, agree = 0, landed = 0, n = 200;
-    for (int seed = 0; seed < n; ++seed) {
-      Clip c = Run(*env, seed);
-      right += c.outcome == 1.0;
-      touched += c.touched_zone;
-      agree += (c.outcome == 1.0) == c.touched_zone;
-      // frame when the ball first is below the peg (z < 0.2)
-      int below = -1;
-      for (size_t t = 0; t < c.pos.size(); ++t) if (c.pos[t][2] < 0.2) { below = t; break; }
-      landed += below >= 0;
-      int floor_frame = -1;
-      for (size_t t = 0; t < c.pos.size(); ++t) if (c.pos[t][2] < 0.07 && c.contact[t]) { floor_frame = t; break; }
-      hist.push_back(floor_frame);
-      if (below < 0 || ((c.outcome == 1.0) != c.touched_zone)) printf("%s seed %d outcome %.0f touched %d below at %d final %.3f %.3f %.3f\n", split, seed, c.outcome, c.touched_zone, below, c.pos.back()[0], c.pos.back()[1], c.pos.back()[2]);
+TEST_CASE_METHOD(NoMujocoWarnings, "pegs: twins agree until the ball hovers, then differ",
+                 "[tasks][physics]") {
+  auto possible = MakeScene("none");
+  auto impossible = MakeScene("gravity");
+  for (uint64_t seed : {1, 2, 3, 4}) {
+    INFO("seed " << seed);
+    const Clip a = Run(*possible, seed, 65);
+    const Clip b = Run(*impossible, seed, 65);
+    REQUIRE(b.violation_frame >= 1);
+    for (int t = 0; t < b.violation_frame; ++t) {
+      CHECK(a.states[t] == b.states[t]);
+      CHECK(a.rgb[t] == b.rgb[t]);
     }
-    std::sort(hist.begin(), hist.end());
-    printf("floor frame quantiles: %d %d %d %d %d\n", hist[0], hist[20], hist[100], hist[180], hist[199]);
-    printf("%s: right %d/%d touched %d agree %d landed %d\n", split, right, n, touched, agree, landed);
+    CHECK(a.states[b.violation_frame] != b.states[b.violation_frame]);
+    CHECK(a.rgb.back() != b.rgb.back());
   }
 }
 
+TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the gravity twin's ball stays up without any contact",
+                 "[tasks][physics]") {
+  auto possible = MakeScene("none");
+  auto impossible = MakeScene("gravity");
+  for (uint64_t seed : {1, 2, 3, 4, 5, 6}) {
+    INFO("seed " << seed);
+    const Clip a = Run(*possible, seed);
+    const Clip b = Run(*impossible, seed);
+    const int from = b.violation_frame;
+    REQUIRE(from >= 1);
+    // Unsupported (no contact) and not falling, for the rest of the clip ...
+    for (size_t t = from; t < b.pos.size(); ++t) {
+      CHECK_FALSE(b.contact[t]);
+      CHECK(std::abs(b.pos[t][2] - b.pos[from][2]) < 1e-6);
+    }
+    // ... while the possible twin's ball, released from the same place, falls within 5 frames.
+    CHECK(a.pos[from + 5][2] < a.pos[from][2] - 0.02);
+    CHECK(a.pos.back()[2] < 0.1);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "pegs: outcome frequencies match the declared distribution",
+                 "[tasks][physics]") {
+  const std::vector<double> declared = physics::PegsOutcomeDistribution();
+  REQUIRE(declared.size() == 2);
+  CHECK(declared[0] + declared[1] == Approx(1.0));
+  for (const char* split : {"train", "ood"}) {
+    INFO(split);
+    auto env = MakeScene("none", split);
+    const int n = 200;
+    int right = 0, agree = 0;
+    for (int seed = 0; seed < n; ++seed) {
+      const Clip c = Run(*env, seed);
+      REQUIRE((c.outcome == 0.0 || c.outcome == 1.0));
+      right += c.outcome == 1.0;
+      // The label is the side of the post where the ball ends; the hidden offset (its start,
+      // sub-pixel) alone decides it: the scene is mirror-symmetric about the post.
+      CHECK(c.outcome == (c.pos.back()[0] > c.peak_x ? 1.0 : 0.0));
+      CHECK(c.outcome == (c.pos.front()[0] > c.peak_x ? 1.0 : 0.0));
+      CHECK(std::abs(c.pos.back()[0] - c.peak_x) > 0.02);  // it left the apex
+      agree += c.touched_zone == (c.outcome == 1.0);
+    }
+    // 99% binomial interval around the declared P(right).
+    const double mean = n * declared[1], sd = std::sqrt(n * declared[1] * declared[0]);
+    CHECK(std::abs(right - mean) <= 2.576 * sd);
+    CHECK(agree >= 0.95 * n);  // the yellow zone is the right bin's floor
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the first frames do not determine the outcome",
+                 "[tasks][physics]") {
+  // Seeds share one of a few visible layouts; within a layout, the first frames (the ball
+  // falling towards the apex, before any contact) look the same whichever way it goes.
+  auto env = MakeScene("none");
+  physics::PhysicsScene& scene = Scene(*env);
+  const mjModel* m = scene.model();
+  const int ball_geom = m->body_geomadr[mj_name2id(m, mjOBJ_BODY, "red")];
+  const int peg = mj_name2id(m, mjOBJ_GEOM, "peg");
+  std::map<std::array<double, 4>, std::vector<Clip>> by_layout;
+  int pairs = 0;
+  for (int seed = 0; seed < 60; ++seed) {
+    env->Reset(seed);
+    const std::array<double, 4> layout = {
+        m->body_pos[3 * mj_name2id(m, mjOBJ_BODY, "rig")], m->geom_size[3 * ball_geom],
+        m->geom_size[3 * peg], std::round(scene.Position(scene.RedObject())[2] * 1e6)};
+    Clip c = Run(*env, seed, 3);
+    REQUIRE_FALSE(c.contact[2]);  // still falling freely
+    for (const Clip& other : by_layout[layout]) {
+      if (other.outcome == c.outcome) continue;
+      ++pairs;
+      // A sub-pixel shift: shading changes by a few levels, a few edge pixels flip.
+      for (int t = 0; t < 3; ++t) CHECK(DifferentPixels(other.rgb[t], c.rgb[t], 20) <= 8);
+    }
+    by_layout[layout].push_back(std::move(c));
+  }
+  CHECK(pairs >= 3);
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "pegs: hidden restitution changes how the ball bounces",
+                 "[tasks][physics]") {
+  auto env = MakeScene("none");
+  physics::PhysicsScene& scene = Scene(*env);
+  const int ball = scene.RedObject();
+  for (uint64_t seed : {1, 2}) {
+    INFO("seed " << seed);
+    std::vector<double> rebound;
+    for (double restitution : {0.2, 0.5}) {
+      env->Reset(seed);
+      scene.SetHiddenProperties(ball, scene.Mass(ball), scene.Friction(ball), restitution);
+      // Highest point after the first impact on the apex.
+      bool hit = false;
+      double top = 0, vz = 0;
+      sim::StepResult r;
+      do {
+        r = env->Step({});
+        hit = hit || scene.InContact(ball, -1) || scene.Velocity(ball)[2] > vz + 1e-9;
+        vz = scene.Velocity(ball)[2];
+        if (hit) top = std::max(top, scene.Position(ball)[2]);
+      } while (!r.truncated && scene.Position(ball)[2] > 0.2);
+      rebound.push_back(top);
+    }
+    CHECK(rebound[1] > rebound[0] + 0.005);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the ood split draws outside the training ranges",
+                 "[tasks][physics]") {
+  for (const char* split : {"train", "ood"}) {
+    const bool ood = std::string(split) == "ood";
+    auto env = MakeScene("none", split);
+    physics::PhysicsScene& scene = Scene(*env);
+    const int ball = scene.RedObject();
+    const int geom = scene.model()->body_geomadr[mj_name2id(scene.model(), mjOBJ_BODY, "red")];
+    for (uint64_t seed = 0; seed < 10; ++seed) {
+      INFO(split << " seed " << seed);
+      env->Reset(seed);
+      const double mass = scene.Mass(ball), friction = scene.Friction(ball);
+      const double restitution = scene.Restitution(ball);
+      const double radius = scene.model()->geom_size[3 * geom];
+      CHECK((ood ? (mass >= 3.0 && mass < 5.0) : (mass >= 0.5 && mass < 2.0)));
+      CHECK((ood ? (friction >= 0.1 && friction < 0.3) : (friction >= 0.3 && friction < 1.0)));
+      CHECK((ood ? restitution < 0.16 : (restitution > 0.19 && restitution < 0.51)));
+      CHECK((ood ? radius < 0.027 : radius >= 0.03));
+    }
+  }
+}
