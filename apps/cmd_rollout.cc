@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agents/expert_agent.h"
 #include "agents/open_loop_agent.h"
 #include "agents/random_agent.h"
 #include "agents/rollout.h"
@@ -50,10 +51,11 @@ struct RolloutOptions {
 constexpr uint64_t kSplitSeedBlock = 1000000000ULL;
 const std::vector<std::string> kSplits = {"train", "readout", "test", "ood"};
 
-// One worker's envs (one per variant: possible, then each impossible principle) and agent.
+// One worker's envs (one per variant: possible, then each impossible principle), each with
+// its own agent.
 struct Worker {
   std::vector<std::unique_ptr<sim::Env>> envs;
-  std::unique_ptr<agents::Agent> agent;
+  std::vector<std::unique_ptr<agents::Agent>> agents;
 };
 
 // One clip to record: its seed and which variant (index into the variants).
@@ -62,9 +64,10 @@ struct Job {
   int variant;
 };
 
-// random | actions:FILE.csv (open-loop replay of one action per row).
-std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, const sim::Env& env) {
+// random | expert | actions:FILE.csv (open-loop replay of one action per row).
+std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, sim::Env& env) {
   if (policy == "random") return std::make_unique<agents::RandomAgent>(env.ActionSpec());
+  if (policy == "expert") return std::make_unique<agents::ExpertAgent>(env);
   const std::string prefix = "actions:";
   if (policy.rfind(prefix, 0) == 0) {
     const int act_dim = static_cast<int>(env.ActionSpec().Size());
@@ -72,7 +75,7 @@ std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, const sim::
         agents::LoadActionCsv(policy.substr(prefix.size()), act_dim), act_dim);
   }
   throw sim::BadInput("unknown policy '" + policy + "' for " + env.Name() +
-                      " (available: random, actions:FILE.csv)");
+                      " (available: random, expert, actions:FILE.csv)");
 }
 
 // Records jobs [first, first + count) in parallel; results in job order.
@@ -88,7 +91,8 @@ std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, const std::v
         for (int64_t k; (k = next.fetch_add(1)) < count;) {
           const Job& job = jobs[first + k];
           episodes[k] =
-              agents::RecordEpisode(*workers[w].envs[job.variant], *workers[w].agent, job.seed);
+              agents::RecordEpisode(*workers[w].envs[job.variant], *workers[w].agents[job.variant],
+                                    job.seed);
           if (twins) episodes[k].scalars["twin_id"] = static_cast<double>(job.seed);
         }
       } catch (...) {
@@ -166,8 +170,8 @@ void RunRollout(const RolloutOptions& o) {
       sim::EnvSettings variant = settings;
       variant.violation = violation;
       worker.envs.push_back(tasks::MakeEnv(name, variant));
+      worker.agents.push_back(MakePolicy(o.policy, *worker.envs.back()));
     }
-    worker.agent = MakePolicy(o.policy, *worker.envs[0]);
   }
   const nlohmann::json config = {{"task", name},
                                  {"policy", o.policy},
@@ -234,7 +238,7 @@ void AddRolloutCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("rollout", "Record episodes of a policy to an HDF5 file");
   auto o = std::make_shared<RolloutOptions>();
   o->source.AddOptions(cmd);
-  cmd->add_option("--policy", o->policy, "Policy: random | actions:FILE.csv (one action per row, cycled)")->capture_default_str();
+  cmd->add_option("--policy", o->policy, "Policy: random | expert | actions:FILE.csv (one action per row, cycled)")->capture_default_str();
   cmd->add_option("--episodes", o->episodes, "Number of episodes")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Episode k is reset with seed + k")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads (file is identical for any value)")

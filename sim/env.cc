@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <stdexcept>
 
 #include "sim/error.h"
 
@@ -45,6 +46,10 @@ void ClipAction(const BoxSpec& spec, std::span<const double> action, std::span<d
 const std::vector<TruthField>& Env::TruthFields() const {
   static const std::vector<TruthField> none;
   return none;
+}
+
+void Env::ExpertAction(std::span<double> action) {
+  throw std::logic_error(Name() + " has no scripted expert");
 }
 
 bool WantsPixels(const EnvSettings& settings) {

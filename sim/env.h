@@ -115,6 +115,12 @@ class Env {
   virtual void EpisodeLabels(std::map<std::string, double>* scalars,
                              std::map<std::string, std::string>* strings) const {}
 
+  // True when the task has a scripted expert (ExpertAction works).
+  virtual bool HasExpert() const { return false; }
+  // Writes the scripted expert's action for the current state (privileged information is
+  // allowed); deterministic given the env state. Throws std::logic_error without an expert.
+  virtual void ExpertAction(std::span<double> action);
+
   // Physics steps per control step.
   virtual int FrameSkip() const = 0;
   // Control steps before truncation.

@@ -24,7 +24,7 @@ class Drop final : public PhysicsScene {
                       .principles = {Principle::kGravity}},
                      settings),
         ball_(ObjectIndex("red")),
-        box_(ObjectIndex("blue")),
+        capsule_(ObjectIndex("blue")),
         other_ball_(ObjectIndex("green")),
         table_(mj_name2id(model(), mjOBJ_GEOM, "table")) {
     Finalize();
@@ -43,16 +43,21 @@ class Drop final : public PhysicsScene {
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.3, 0.0005});
 
     const double radius = Draw(rng, 0.05, 0.08, 0.09, 0.11);
-    const double half = Draw(rng, 0.04, 0.07, 0.08, 0.1);
+    const double capsule_radius = Draw(rng, 0.03, 0.05, 0.055, 0.07);
+    const double capsule_half = Draw(rng, 0.04, 0.08, 0.09, 0.12);
     const double other_radius = Draw(rng, 0.04, 0.065, 0.075, 0.09);
     Resize(ObjectGeom(ball_), {radius, 0, 0});
-    Resize(ObjectGeom(box_), {half, half, half});
+    Resize(ObjectGeom(capsule_), {capsule_radius, capsule_half, 0});
     Resize(ObjectGeom(other_ball_), {other_radius, 0, 0});
 
     // Drop points (x, y, height of the lowest point above the table top or the floor) and
     // horizontal velocities; a later object rises until it overlaps none placed before.
     const double top = 2 * table_half_z;
-    const double yaw = Draw(rng, 0, M_PI / 2, 0, M_PI / 2);
+    const double yaw = Draw(rng, 0, M_PI, 0, M_PI);     // capsule axis about z (rad)
+    const double tilt = Draw(rng, 0, M_PI / 2, 0, M_PI / 2);  // and from the vertical
+    const std::array<double, 4> capsule_quat = {  // yaw about z, then tilt about x
+        std::cos(yaw / 2) * std::cos(tilt / 2), std::cos(yaw / 2) * std::sin(tilt / 2),
+        std::sin(yaw / 2) * std::sin(tilt / 2), std::sin(yaw / 2) * std::cos(tilt / 2)};
     struct Start {
       int object;
       Vec3 pos;
@@ -63,9 +68,9 @@ class Drop final : public PhysicsScene {
          {edge_x + Draw(rng, -0.25, 0.1, -0.25, 0.1), Draw(rng, -0.1, 0.1, -0.1, 0.1),
           top + radius + Draw(rng, 0.15, 0.5, 0.55, 0.75)},
          {Draw(rng, -0.2, 0.7, 0.75, 0.9), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
-        {box_,
+        {capsule_,
          {edge_x - 2 * table_half_x * Draw(rng, 0.2, 0.8, 0.2, 0.8),
-          Draw(rng, -0.12, 0.12, -0.12, 0.12), top + half * std::sqrt(2.0) + Draw(rng, 0.1, 0.4, 0.45, 0.65)},
+          Draw(rng, -0.12, 0.12, -0.12, 0.12), top + capsule_radius + capsule_half + Draw(rng, 0.1, 0.4, 0.45, 0.65)},
          {Draw(rng, -0.3, 0.5, 0.6, 1.0), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
         {other_ball_,
          {edge_x + gap + Draw(rng, 0.0, 0.5, 0.0, 0.5), Draw(rng, 0.15, 0.3, 0.15, 0.3),
@@ -82,12 +87,11 @@ class Drop final : public PhysicsScene {
         }
       }
       const std::array<double, 4> quat =
-          starts[k].object == box_ ? std::array<double, 4>{std::cos(yaw / 2), 0, 0, std::sin(yaw / 2)}
-                                   : std::array<double, 4>{1, 0, 0, 0};
+          starts[k].object == capsule_ ? capsule_quat : std::array<double, 4>{1, 0, 0, 0};
       SetPose(starts[k].object, starts[k].pos, quat);
       SetVelocity(starts[k].object, starts[k].velocity);
     }
-    for (int i : {ball_, box_, other_ball_}) {
+    for (int i : {ball_, capsule_, other_ball_}) {
       SetHiddenProperties(i, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.2, 0.8, 0.05, 0.15),
                           Draw(rng, 0.1, 0.48, 0.52, 0.6));
     }
@@ -119,7 +123,7 @@ class Drop final : public PhysicsScene {
     return above ? centre[2] + size[2] : 0.0;
   }
 
-  int ball_, box_, other_ball_;
+  int ball_, capsule_, other_ball_;
   int table_;                    // geom
   double hover_fraction_ = 0.5;  // share of the fall after which the red ball hovers
 };

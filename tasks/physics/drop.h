@@ -1,4 +1,4 @@
-// physics/drop: a red ball, a blue box and a green ball fall onto a table or the floor and
+// physics/drop: a red ball, a blue capsule and a green ball fall onto a table or the floor and
 // bounce or settle; the yellow zone lies on the floor beside the table.
 // Impossible twin (gravity): the red ball stops in mid-air, without support, on its way down.
 #pragma once

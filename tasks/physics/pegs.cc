@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "tasks/physics/physics_scene.h"
 
@@ -11,36 +10,6 @@ namespace {
 
 constexpr double kPegHeight = 0.3;  // m; height of the peg's axis (fixed in the scene file)
 constexpr double kOffset = 0.001;   // m; the hidden offset is uniform in [-kOffset, kOffset)
-
-// MuJoCo 2.2 takes a free body's mass matrix from dof_M0 (its "simple" bodies) and scales
-// constraint softness by body_invweight0/dof_invweight0, all compiled for the scene file's
-// mass; PhysicsScene::SetHiddenProperties changes body_mass and body_inertia only, so a drawn
-// mass would change gravity but not inertia. Apply() makes these fields match the body's
-// current mass (its inertia scales with its mass there, so all dofs scale alike).
-class MassSync {
- public:
-  explicit MassSync(const mjModel* m)
-      : mass_(m->body_mass, m->body_mass + m->nbody),
-        body_invweight_(m->body_invweight0, m->body_invweight0 + 2 * m->nbody),
-        dof_invweight_(m->dof_invweight0, m->dof_invweight0 + m->nv),
-        dof_m0_(m->dof_M0, m->dof_M0 + m->nv) {}
-  void Apply(mjModel* m, int body) const {
-    const double scale = m->body_mass[body] / mass_[body];
-    for (int k = 0; k < 2; ++k) {
-      m->body_invweight0[2 * body + k] = body_invweight_[2 * body + k] / scale;
-    }
-    for (int d = m->body_dofadr[body]; d < m->body_dofadr[body] + m->body_dofnum[body]; ++d) {
-      m->dof_invweight0[d] = dof_invweight_[d] / scale;
-      m->dof_M0[d] = dof_m0_[d] * scale;
-    }
-  }
-
- private:
-  std::vector<double> mass_;            // (nbody) compiled masses (kg)
-  std::vector<double> body_invweight_;  // (nbody x 2) compiled body_invweight0
-  std::vector<double> dof_invweight_;   // (nv) compiled dof_invweight0
-  std::vector<double> dof_m0_;          // (nv) compiled dof_M0
-};
 
 class Pegs final : public PhysicsScene {
  public:
@@ -52,8 +21,7 @@ class Pegs final : public PhysicsScene {
                      settings),
         ball_(ObjectIndex("red")),
         rig_(mj_name2id(model(), mjOBJ_BODY, "rig")),
-        peg_(mj_name2id(model(), mjOBJ_GEOM, "peg")),
-        mass_sync_(scene_model()) {
+        peg_(mj_name2id(model(), mjOBJ_GEOM, "peg")) {
     Finalize();
   }
 
@@ -64,9 +32,9 @@ class Pegs final : public PhysicsScene {
     const double peak_x = Pick(rng, {-0.1, 0.0, 0.1}, {-0.2, 0.2});
     const double radius = Pick(rng, {0.03, 0.035, 0.04}, {0.022, 0.026});
     const double peg_radius = Pick(rng, {0.02, 0.03}, {0.015});
-    const double gap = Pick(rng, {0.04, 0.07}, {0.12, 0.15});  // m; free fall onto the apex
+    const double gap = Pick(rng, {0.07, 0.1}, {0.14, 0.18});  // m; free fall onto the apex
     const double offset = Draw(rng, -kOffset, kOffset, -kOffset, kOffset);
-    hover_step_ = 2 + std::min(1, static_cast<int>(Draw(rng, 0, 2, 0, 2)));
+    hover_step_ = 1 + std::min(1, static_cast<int>(Draw(rng, 0, 2, 0, 2)));
     PlaceStatic("rig", {peak_x, 0, 0});
     PlaceStatic("zone", {peak_x + 0.199, 0, 0});
     Resize(peg_, {peg_radius, 0.12, 0});
@@ -74,8 +42,7 @@ class Pegs final : public PhysicsScene {
     SetPose(ball_, {peak_x + offset, 0, kPegHeight + peg_radius + radius + gap});
     SetVelocity(ball_, {0, 0, 0});
     SetHiddenProperties(ball_, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.3, 1.0, 0.1, 0.3),
-                        Draw(rng, 0.2, 0.5, 0.02, 0.15));
-    mass_sync_.Apply(scene_model(), ObjectBody(ball_));
+                        Draw(rng, 0.15, 0.45, 0.02, 0.1));
   }
 
   // A few frames after release, while the ball is still falling freely towards the apex.
@@ -101,8 +68,7 @@ class Pegs final : public PhysicsScene {
   }
 
   int ball_, rig_, peg_;
-  MassSync mass_sync_;
-  int hover_step_ = 2;  // frames of free fall before the gravity twin hovers
+  int hover_step_ = 1;  // frames of free fall before the gravity twin hovers
 };
 
 }  // namespace

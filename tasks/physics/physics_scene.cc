@@ -8,68 +8,13 @@
 #include "sim/error.h"
 
 namespace darkmatter::tasks::physics {
-namespace {
-
-constexpr double kContactTimeConstant = 0.01;  // s; soft-contact time constant of objects
-constexpr double kObjectSolmix = 100.0;        // objects' solref dominates static geoms'
-
-sim::ModelPtr CopyOf(const sim::ModelPtr& base) {
-  mjModel* copy = mj_copyModel(nullptr, base.get());
-  if (!copy) throw std::runtime_error("mj_copyModel failed");
-  return sim::ModelPtr(copy, [](const mjModel* m) { mj_deleteModel(const_cast<mjModel*>(m)); });
-}
-
-// Calls fn(pointer, count) for every model field a scene may edit (layout, hidden
-// properties, violations); these travel in the env state.
-template <typename Model, typename Fn>
-void ForEachMutableField(Model* m, Fn&& fn) {
-  fn(m->body_pos, 3 * m->nbody);
-  fn(m->body_quat, 4 * m->nbody);
-  fn(m->body_mass, m->nbody);
-  fn(m->body_subtreemass, m->nbody);
-  fn(m->body_inertia, 3 * m->nbody);
-  fn(m->geom_size, 3 * m->ngeom);
-  fn(m->geom_rbound, m->ngeom);
-  fn(m->geom_friction, 3 * m->ngeom);
-  fn(m->geom_solref, mjNREF * m->ngeom);
-  fn(m->geom_solmix, m->ngeom);
-  fn(m->geom_rgba, 4 * m->ngeom);
-  fn(m->geom_contype, m->ngeom);
-  fn(m->geom_conaffinity, m->ngeom);
-}
-
-// Damping ratio of a soft contact whose bounce keeps `restitution` of the normal speed
-// (a damped oscillator's amplitude ratio over half a period).
-double DampingRatio(double restitution) {
-  const double log_e = std::log(std::clamp(restitution, 1e-3, 0.99));
-  return -log_e / std::sqrt(M_PI * M_PI + log_e * log_e);
-}
-
-double RestitutionOf(double damping_ratio) {
-  if (damping_ratio >= 1.0) return 0.0;
-  return std::exp(-M_PI * damping_ratio / std::sqrt(1.0 - damping_ratio * damping_ratio));
-}
-
-double BoundingRadius(int type, const mjtNum* size) {
-  switch (type) {
-    case mjGEOM_SPHERE: return size[0];
-    case mjGEOM_CAPSULE: return size[0] + size[1];
-    case mjGEOM_CYLINDER: return std::hypot(size[0], size[1]);
-    case mjGEOM_ELLIPSOID: return std::max({size[0], size[1], size[2]});
-    case mjGEOM_BOX: return std::sqrt(size[0] * size[0] + size[1] * size[1] + size[2] * size[2]);
-    default: return size[0];
-  }
-}
-
-}  // namespace
 
 PhysicsScene::PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settings)
-    : MujocoEnv(spec.name, CopyOf(sim::SharedModelFile(sim::AssetPath(spec.asset))), settings,
+    : EditableModelHolder(sim::SharedModelFile(sim::AssetPath(spec.asset))),
+      MujocoEnv(spec.name, editable.model(), settings,
                 {.frame_skip = spec.frame_skip, .max_episode_steps = spec.clip_steps,
                  .reset_noise_scale = 0.0}),
       spec_(spec),
-      base_(sim::SharedModelFile(sim::AssetPath(spec.asset))),
-      scene_model_(const_cast<mjModel*>(model())),  // this env's own copy
       violation_(ParsePrinciple(settings.violation)) {
   if (settings.split != "train" && settings.split != "ood") {
     throw sim::BadInput("unknown split '" + settings.split + "' for " + spec.name +
@@ -99,17 +44,11 @@ PhysicsScene::PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settin
   if (zone_geom_ < 0 || main_camera_ < 0) {
     throw std::logic_error(spec.asset + ": needs a geom 'yellow_zone' and a camera 'main'");
   }
-  restitution_.assign(objects_.size(), 0.0);
-  scratch_ = mj_makeData(model());
   const int64_t n = NumObjects();
   truth_fields_ = {{"positions", {n, 3}},   {"quaternions", {n, 4}}, {"velocities", {n, 6}},
                    {"contacts", {n, n + 1}}, {"mass", {n}},          {"friction", {n}},
                    {"restitution", {n}},     {"red_touches_zone", {}}};
 }
-
-PhysicsScene::~PhysicsScene() { mj_deleteData(scratch_); }
-
-void PhysicsScene::RefreshDerivedConstants() { mj_setConst(scene_model_, scratch_); }
 
 int PhysicsScene::ObjectIndex(const std::string& body_name) const {
   const int body = mj_name2id(model(), mjOBJ_BODY, body_name.c_str());
@@ -170,42 +109,29 @@ void PhysicsScene::SetVelocity(int i, const std::array<double, 3>& linear,
 }
 
 void PhysicsScene::SetHiddenProperties(int i, double mass, double friction, double restitution) {
-  mjModel* m = scene_model_;
   const int body = objects_[i];
-  const double scale = mass / m->body_mass[body];
-  m->body_mass[body] = mass;
-  for (int k = 0; k < 3; ++k) m->body_inertia[3 * body + k] *= scale;
-  std::fill(m->body_subtreemass, m->body_subtreemass + m->nbody, 0.0);
-  for (int b = m->nbody - 1; b >= 0; --b) {
-    m->body_subtreemass[b] += m->body_mass[b];
-    if (b > 0) m->body_subtreemass[m->body_parentid[b]] += m->body_subtreemass[b];
+  editable.SetBodyMass(body, mass);
+  for (int g = model()->body_geomadr[body]; g < model()->body_geomadr[body] + model()->body_geomnum[body];
+       ++g) {
+    editable.SetFriction(g, friction);
+    editable.SetRestitution(g, restitution);
   }
-  for (int g = m->body_geomadr[body]; g < m->body_geomadr[body] + m->body_geomnum[body]; ++g) {
-    m->geom_friction[3 * g] = friction;
-    m->geom_solref[mjNREF * g] = kContactTimeConstant;
-    m->geom_solref[mjNREF * g + 1] = DampingRatio(restitution);
-    m->geom_solmix[g] = kObjectSolmix;
-  }
-  restitution_[i] = RestitutionOf(DampingRatio(restitution));
-  if (!in_layout_) RefreshDerivedConstants();
+  if (!in_layout_) editable.RefreshDerivedConstants();
 }
 
 void PhysicsScene::Resize(int geom, const std::array<double, 3>& size) {
-  std::copy(size.begin(), size.end(), scene_model_->geom_size + 3 * geom);
-  scene_model_->geom_rbound[geom] =
-      BoundingRadius(scene_model_->geom_type[geom], scene_model_->geom_size + 3 * geom);
+  editable.Resize(geom, size);
 }
 
 void PhysicsScene::Recolor(int geom, const std::array<float, 4>& rgba) {
-  std::copy(rgba.begin(), rgba.end(), scene_model_->geom_rgba + 4 * geom);
+  std::copy(rgba.begin(), rgba.end(), editable.get()->geom_rgba + 4 * geom);
 }
 
 void PhysicsScene::PlaceStatic(const std::string& body_name, const std::array<double, 3>& pos,
                                const std::array<double, 4>& quat) {
   const int body = mj_name2id(model(), mjOBJ_BODY, body_name.c_str());
   if (body < 0) throw std::logic_error(spec_.asset + ": no body called '" + body_name + "'");
-  std::copy(pos.begin(), pos.end(), scene_model_->body_pos + 3 * body);
-  std::copy(quat.begin(), quat.end(), scene_model_->body_quat + 4 * body);
+  editable.PlaceBody(body, pos, quat);
 }
 
 bool PhysicsScene::Hidden(int i) const {
@@ -251,9 +177,9 @@ void PhysicsScene::Vanish(int i) {
   const int body = objects_[i];
   for (int g = model()->body_geomadr[body];
        g < model()->body_geomadr[body] + model()->body_geomnum[body]; ++g) {
-    scene_model_->geom_rgba[4 * g + 3] = 0.0f;
-    scene_model_->geom_contype[g] = 0;
-    scene_model_->geom_conaffinity[g] = 0;
+    editable.get()->geom_rgba[4 * g + 3] = 0.0f;
+    editable.get()->geom_contype[g] = 0;
+    editable.get()->geom_conaffinity[g] = 0;
   }
   HoldAgainstGravity(i);
 }
@@ -269,32 +195,22 @@ void PhysicsScene::PassThrough(int i) {
   const int body = objects_[i];
   for (int g = model()->body_geomadr[body];
        g < model()->body_geomadr[body] + model()->body_geomnum[body]; ++g) {
-    scene_model_->geom_contype[g] = 2;
-    scene_model_->geom_conaffinity[g] = 2;
+    editable.get()->geom_contype[g] = 2;
+    editable.get()->geom_conaffinity[g] = 2;
   }
 }
 
 void PhysicsScene::Hover(int i) { HoldAgainstGravity(i); }
 
 void PhysicsScene::ResetTask(sim::Rng& rng) {
-  // Restore the scene's defaults: mj_copyModel keeps the buffer layout, so each field sits at
-  // the same offset in both models' buffers.
-  const auto* from = static_cast<const char*>(base_->buffer);
-  auto* to = static_cast<char*>(scene_model_->buffer);
-  ForEachMutableField(scene_model_, [&](auto* field, int count) {
-    const auto offset = reinterpret_cast<const char*>(field) - to;
-    std::memcpy(field, from + offset, sizeof(*field) * count);
-  });
-  for (int i = 0; i < NumObjects(); ++i) {
-    restitution_[i] = RestitutionOf(model()->geom_solref[mjNREF * object_geoms_[i] + 1]);
-  }
+  editable.RestoreDefaults();
   step_ = 0;
   violation_frame_ = -1;
   red_touched_zone_ = false;
   in_layout_ = true;
   Layout(rng);
   in_layout_ = false;
-  RefreshDerivedConstants();
+  editable.RefreshDerivedConstants();
 }
 
 void PhysicsScene::BeforeStep() {
@@ -340,7 +256,7 @@ void PhysicsScene::WriteTruth(std::span<double> out) const {
   }
   for (int i = 0; i < n; ++i) *cursor++ = Mass(i);
   for (int i = 0; i < n; ++i) *cursor++ = Friction(i);
-  for (int i = 0; i < n; ++i) *cursor++ = restitution_[i];
+  for (int i = 0; i < n; ++i) *cursor++ = Restitution(i);
   *cursor++ = red_touched_zone_ ? 1.0 : 0.0;
 }
 
@@ -354,38 +270,22 @@ void PhysicsScene::EpisodeLabels(std::map<std::string, double>* scalars,
   FamilyLabels(scalars, strings);
 }
 
-int64_t PhysicsScene::MutableModelSize() const {
-  int64_t size = 0;
-  ForEachMutableField(model(), [&](const auto*, int count) { size += count; });
-  return size;
-}
-
-int64_t PhysicsScene::TaskStateSize() const { return MutableModelSize() + NumObjects() + 3; }
+int64_t PhysicsScene::TaskStateSize() const { return editable.StateSize() + 3; }
 
 void PhysicsScene::GetTaskState(std::span<double> out) const {
-  double* cursor = out.data();
-  ForEachMutableField(model(), [&](const auto* field, int count) {
-    for (int i = 0; i < count; ++i) *cursor++ = static_cast<double>(field[i]);
-  });
-  cursor = std::copy(restitution_.begin(), restitution_.end(), cursor);
-  *cursor++ = step_;
-  *cursor++ = violation_frame_;
-  *cursor++ = red_touched_zone_ ? 1.0 : 0.0;
+  const int64_t model_size = editable.StateSize();
+  editable.Pack(out.first(model_size));
+  out[model_size] = step_;
+  out[model_size + 1] = violation_frame_;
+  out[model_size + 2] = red_touched_zone_ ? 1.0 : 0.0;
 }
 
 void PhysicsScene::SetTaskState(std::span<const double> in) {
-  const double* cursor = in.data();
-  ForEachMutableField(scene_model_, [&](auto* field, int count) {
-    for (int i = 0; i < count; ++i) {
-      field[i] = static_cast<std::remove_reference_t<decltype(*field)>>(*cursor++);
-    }
-  });
-  std::copy_n(cursor, restitution_.size(), restitution_.begin());
-  cursor += restitution_.size();
-  step_ = static_cast<int>(*cursor++);
-  violation_frame_ = static_cast<int>(*cursor++);
-  red_touched_zone_ = *cursor++ != 0.0;
-  RefreshDerivedConstants();
+  const int64_t model_size = editable.StateSize();
+  editable.Unpack(in.first(model_size));
+  step_ = static_cast<int>(in[model_size]);
+  violation_frame_ = static_cast<int>(in[model_size + 1]);
+  red_touched_zone_ = in[model_size + 2] != 0.0;
 }
 
 }  // namespace darkmatter::tasks::physics

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/mujoco_env.h"
+#include "tasks/common/editable_model.h"
 #include "tasks/physics/principle.h"
 
 namespace darkmatter::tasks::physics {
@@ -27,9 +28,14 @@ struct SceneSpec {
   int clip_steps = 48;                // frames per clip (after the reset frame)
 };
 
-class PhysicsScene : public sim::MujocoEnv {
+// Holds the env's editable model so that it exists before MujocoEnv is constructed with it.
+struct EditableModelHolder {
+  explicit EditableModelHolder(sim::ModelPtr base) : editable(std::move(base)) {}
+  EditableModel editable;
+};
+
+class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
  public:
-  ~PhysicsScene() override;
   const std::vector<sim::TruthField>& TruthFields() const override { return truth_fields_; }
   void WriteTruth(std::span<double> out) const override;
   void EpisodeLabels(std::map<std::string, double>* scalars,
@@ -46,7 +52,7 @@ class PhysicsScene : public sim::MujocoEnv {
   // Hidden properties of object i as drawn at reset.
   double Mass(int i) const;
   double Friction(int i) const;
-  double Restitution(int i) const { return restitution_[i]; }
+  double Restitution(int i) const { return editable.Restitution(object_geoms_[i]); }
   // Position (m) of object i from the current qpos.
   std::array<double, 3> Position(int i) const;
   // Velocity (m/s) of object i from the current qvel.
@@ -108,7 +114,7 @@ class PhysicsScene : public sim::MujocoEnv {
   void PassThrough(int i);
   void Hover(int i);
 
-  mjModel* scene_model() { return scene_model_; }
+  mjModel* scene_model() { return editable.get(); }
 
  private:
   bool AcceptsSceneSettings() const override { return true; }
@@ -118,26 +124,18 @@ class PhysicsScene : public sim::MujocoEnv {
   int64_t TaskStateSize() const override;
   void GetTaskState(std::span<double> out) const override;
   void SetTaskState(std::span<const double> in) override;
-  int64_t MutableModelSize() const;
   void HoldAgainstGravity(int i);
-  // Recomputes the model's derived constants (inverse weights used by the contact solver,
-  // subtree masses, statistics) after masses, sizes or poses changed (mj_setConst).
-  void RefreshDerivedConstants();
 
   SceneSpec spec_;
-  sim::ModelPtr base_;      // the shared compiled scene (defaults restored at reset)
-  mjModel* scene_model_;    // this env's own copy, edited at reset and by violations
   Principle violation_;
   bool ood_;
   std::vector<int> objects_;       // body ids of the objects
   std::vector<int> object_geoms_;  // first geom of each object
-  std::vector<double> restitution_;  // (objects) nominal restitution drawn at reset
   int red_object_ = -1;
   int zone_geom_ = -1;
   int occluder_geom_ = -1;
   int main_camera_ = -1;
   std::vector<sim::TruthField> truth_fields_;
-  mjData* scratch_ = nullptr;  // mj_setConst's workspace, so the env's mjData is untouched
   bool in_layout_ = false;     // Layout is running: constants are refreshed once at its end
   int step_ = 0;
   int violation_frame_ = -1;

@@ -12,7 +12,9 @@ namespace {
 
 constexpr int kMaxBlocks = 4;             // block0, block1, block2, red
 constexpr double kStableDistance = 0.03;  // m; a block that moved more has fallen
-constexpr double kFallingSpeed = 0.2;     // m/s downwards; an unsupported red block falls
+constexpr double kDropGap = 0.0005;  // m; blocks start this far apart (touching faces
+                                      // are a degenerate case for box-box collisions)
+constexpr double kFallingSpeed = 0.5;     // m/s downwards; an unsupported red block falls
 
 class Stack final : public PhysicsScene {
  public:
@@ -41,7 +43,7 @@ class Stack final : public PhysicsScene {
       shift_x[level] = Draw(rng, -0.2, 1.5, -0.2, 1.5) * half[level - 1][0];
       shift_y[level] = Draw(rng, -0.2, 0.2, -0.2, 0.2) * half[level - 1][1];
     }
-    const double base_x = Draw(rng, -0.35, -0.2, -0.35, -0.2);
+    const double base_x = Draw(rng, -0.3, -0.15, -0.3, -0.15);
     const double zone_gap = Draw(rng, 0.0, 0.2, 0.0, 0.2);
     const double zone_half_x = Draw(rng, 0.1, 0.2, 0.1, 0.2);
     for (int b = 0; b < kMaxBlocks; ++b) {
@@ -52,13 +54,13 @@ class Stack final : public PhysicsScene {
     std::array<int, kMaxBlocks> tower{};  // tower level -> block slot
     for (int level = 0; level + 1 < count_; ++level) tower[level] = level;
     tower[count_ - 1] = kMaxBlocks - 1;  // red on top
-    double x = base_x, y = 0.0, z = 0.0;
+    double x = base_x, y = 0.0, z = kDropGap;
     for (int level = 0; level < count_; ++level) {
       const auto& h = half[tower[level]];
       x += shift_x[level];
       y += shift_y[level];
       start_[level] = {x, y, z + h[2]};
-      z += 2.0 * h[2];
+      z += 2.0 * h[2] + kDropGap;
     }
     for (int b = 0; b < kMaxBlocks; ++b) {
       Resize(ObjectGeom(blocks_[b]), half[b]);
@@ -68,7 +70,7 @@ class Stack final : public PhysicsScene {
     for (int level = 0; level < count_; ++level) in_tower_[level] = blocks_[tower[level]];
     const double zone_x = base_x + half[0][0] + zone_gap + zone_half_x;
     PlaceStatic("zone", {zone_x, 0, 0});
-    Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.3, 0.02});
+    Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.0003, 0});
   }
 
   // The red block touches nothing (no block, no floor) and is falling.

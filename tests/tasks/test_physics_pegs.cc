@@ -142,6 +142,9 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: outcome frequencies match the declared
       CHECK(c.outcome == (c.pos.back()[0] > c.peak_x ? 1.0 : 0.0));
       CHECK(c.outcome == (c.pos.front()[0] > c.peak_x ? 1.0 : 0.0));
       CHECK(std::abs(c.pos.back()[0] - c.peak_x) > 0.02);  // it left the apex
+      double top = 0;  // no bounce gains energy: the ball never rises above its release
+      for (const auto& p : c.pos) top = std::max(top, p[2]);
+      CHECK(top <= c.pos.front()[2] + 1e-3);
       agree += c.touched_zone == (c.outcome == 1.0);
     }
     // 99% binomial interval around the declared P(right).
@@ -191,19 +194,21 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: hidden restitution changes how the bal
     for (double restitution : {0.2, 0.5}) {
       env->Reset(seed);
       scene.SetHiddenProperties(ball, scene.Mass(ball), scene.Friction(ball), restitution);
-      // Highest point after the first impact on the apex.
-      bool hit = false;
-      double top = 0, vz = 0;
+      // Highest point within 15 frames of the first bounce on the bin's floor.
+      bool bounced = false;
+      double top = 0;
+      int after = 0;
       sim::StepResult r;
       do {
         r = env->Step({});
-        hit = hit || scene.InContact(ball, -1) || scene.Velocity(ball)[2] > vz + 1e-9;
-        vz = scene.Velocity(ball)[2];
-        if (hit) top = std::max(top, scene.Position(ball)[2]);
-      } while (!r.truncated && scene.Position(ball)[2] > 0.2);
-      rebound.push_back(top);
+        const double z = scene.Position(ball)[2];
+        bounced = bounced || (z < 0.1 && scene.Velocity(ball)[2] > 0);
+        if (bounced) top = std::max(top, z);
+      } while (!r.truncated && (!bounced || ++after < 15));
+      REQUIRE(bounced);
+        rebound.push_back(top);
     }
-    CHECK(rebound[1] > rebound[0] + 0.005);
+    CHECK(rebound[1] > rebound[0] + 0.02);  // rebound ~ e^2 x drop height
   }
 }
 
@@ -223,8 +228,28 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the ood split draws outside the traini
       const double radius = scene.model()->geom_size[3 * geom];
       CHECK((ood ? (mass >= 3.0 && mass < 5.0) : (mass >= 0.5 && mass < 2.0)));
       CHECK((ood ? (friction >= 0.1 && friction < 0.3) : (friction >= 0.3 && friction < 1.0)));
-      CHECK((ood ? restitution < 0.16 : (restitution > 0.19 && restitution < 0.51)));
+      CHECK((ood ? restitution < 0.11 : (restitution > 0.14 && restitution < 0.46)));
       CHECK((ood ? radius < 0.027 : radius >= 0.03));
     }
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "pegs: stats", "[.stats]") {
+  for (const char* split : {"train", "ood"}) {
+    auto env = MakeScene("none", split);
+    std::vector<int> hist;
+    int right = 0, touched = 0, agree = 0, n = 200;
+    for (int seed = 0; seed < n; ++seed) {
+      Clip c = Run(*env, seed);
+      right += c.outcome == 1.0;
+      touched += c.touched_zone;
+      agree += (c.outcome == 1.0) == c.touched_zone;
+      int floor_frame = -1;
+      for (size_t t = 0; t < c.pos.size(); ++t) if (c.pos[t][2] < 0.07 && c.contact[t]) { floor_frame = t; break; }
+      hist.push_back(floor_frame < 0 ? 999 : floor_frame);
+    }
+    std::sort(hist.begin(), hist.end());
+    printf("floor frame quantiles: %d %d %d %d %d\n", hist[0], hist[20], hist[100], hist[180], hist[199]);
+    printf("%s: right %d/%d touched %d agree %d\n", split, right, n, touched, agree);
   }
 }
