@@ -136,6 +136,7 @@ StepResult MujocoEnv::Step(std::span<const double> action) {
   for (int k = 0; k < frame_skip_ && !diverged; ++k) {
     mj_step(model_.get(), data_);
     diverged = TotalWarnings(data_) != warnings_seen_;
+    if (!diverged) AfterPhysicsStep();
   }
   diverged = diverged || !StateIsFinite();
   ++elapsed_steps_;

@@ -78,6 +78,8 @@ class MujocoEnv : public Env {
   virtual bool AcceptsSceneSettings() const { return false; }
   // Called at the start of every Step, after the action was validated and applied to ctrl.
   virtual void BeforeStep() {}
+  // Called after each physics step inside Step (frame_skip times per Step).
+  virtual void AfterPhysicsStep() {}
   // Called after the physics steps of every Step, before reward and termination.
   virtual void AfterStep() {}
 

@@ -10,6 +10,8 @@
 #include "tasks/physics/roll.h"
 #include "tasks/physics/dominoes.h"
 #include "tasks/physics/stack.h"
+#include "tasks/manipulation/reach.h"
+#include "tasks/manipulation/push.h"
 
 namespace darkmatter::tasks {
 
@@ -21,10 +23,12 @@ const std::vector<TaskInfo>& AllTasks() {
       {"physics/occlude", "mujoco", "a red box slides behind a screen", physics::MakeOcclude},
       {"physics/pegs", "mujoco", "a ball dropped onto a peg falls left or right",
        physics::MakePegs},
-      {"physics/roll", "mujoco", "balls and a cylinder roll down a ramp", physics::MakeRoll},
+      {"physics/roll", "mujoco", "balls and a capsule roll down a ramp", physics::MakeRoll},
       {"physics/drop", "mujoco", "objects fall onto a table or the floor", physics::MakeDrop},
       {"physics/stack", "mujoco", "a tower of blocks may topple", physics::MakeStack},
       {"physics/dominoes", "mujoco", "a pushed chain of dominoes", physics::MakeDominoes},
+      {"manipulation/reach", "mujoco", "move the gripper to a target", manipulation::MakeReach},
+      {"manipulation/push", "mujoco", "push a block to a goal", manipulation::MakePush},
   };
   return tasks;
 }

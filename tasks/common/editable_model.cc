@@ -111,6 +111,36 @@ void EditableModel::Resize(int geom, const std::array<double, 3>& size) {
       BoundingRadius(mutable_->geom_type[geom], mutable_->geom_size + 3 * geom);
 }
 
+void EditableModel::SetPrimitiveInertia(int body, int geom) {
+  const double m = mutable_->body_mass[body];
+  const mjtNum* s = mutable_->geom_size + 3 * geom;
+  double* inertia = mutable_->body_inertia + 3 * body;
+  switch (mutable_->geom_type[geom]) {
+    case mjGEOM_SPHERE:
+      inertia[0] = inertia[1] = inertia[2] = 0.4 * m * s[0] * s[0];
+      break;
+    case mjGEOM_BOX:  // half sizes
+      inertia[0] = m * (s[1] * s[1] + s[2] * s[2]) / 3.0;
+      inertia[1] = m * (s[0] * s[0] + s[2] * s[2]) / 3.0;
+      inertia[2] = m * (s[0] * s[0] + s[1] * s[1]) / 3.0;
+      break;
+    case mjGEOM_CYLINDER:
+    case mjGEOM_CAPSULE: {  // radius, half length along z
+      const double length = 2.0 * s[1];
+      inertia[0] = inertia[1] = m * (3.0 * s[0] * s[0] + length * length) / 12.0;
+      inertia[2] = 0.5 * m * s[0] * s[0];
+      break;
+    }
+    case mjGEOM_ELLIPSOID:
+      inertia[0] = 0.2 * m * (s[1] * s[1] + s[2] * s[2]);
+      inertia[1] = 0.2 * m * (s[0] * s[0] + s[2] * s[2]);
+      inertia[2] = 0.2 * m * (s[0] * s[0] + s[1] * s[1]);
+      break;
+    default:
+      break;
+  }
+}
+
 void EditableModel::SetFriction(int geom, double friction) {
   mutable_->geom_friction[3 * geom] = friction;
 }

@@ -44,6 +44,9 @@ class EditableModel {
   void SetBodyMass(int body, double mass);
   // Sets a geom's size vector and keeps its bounding radius consistent.
   void Resize(int geom, const std::array<double, 3>& size);
+  // Sets a single-geom body's principal inertia from its primitive geom's shape and the
+  // body's mass (solid sphere, box, cylinder, capsule as a cylinder, ellipsoid).
+  void SetPrimitiveInertia(int body, int geom);
   // Sets a geom's sliding friction coefficient.
   void SetFriction(int geom, double friction);
   // Sets a geom's contact softness so that it bounces back `restitution` (0..1) of the

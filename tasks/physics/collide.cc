@@ -41,7 +41,7 @@ class Collide final : public PhysicsScene {
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.3, 0.0005});
     for (int i : {ball_, block_}) {
       SetHiddenProperties(i, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.3, 1.0, 0.1, 0.3),
-                          Draw(rng, 0.1, 0.6, 0.6, 0.8));
+                          Draw(rng, 0.1, 0.35, 0.35, 0.45));  // bouncier contacts are stiffer
     }
   }
 

@@ -19,7 +19,8 @@ class Dominoes final : public PhysicsScene {
   explicit Dominoes(const sim::EnvSettings& settings)
       : PhysicsScene({.name = "physics/dominoes",
                       .asset = "physics/dominoes.xml",
-                      .principles = {Principle::kSolidity}},
+                      .principles = {Principle::kSolidity},
+                      .clip_steps = 72},
                      settings),
         slots_{ObjectIndex("d0"), ObjectIndex("d1"), ObjectIndex("d2"),
                ObjectIndex("d3"), ObjectIndex("d4"), ObjectIndex("red")} {
@@ -33,14 +34,14 @@ class Dominoes final : public PhysicsScene {
     count_ = 3 + std::min(3, static_cast<int>(Draw(rng, 0.0, 4.0, 0.0, 4.0)));
     std::array<std::array<double, 3>, kMaxDominoes> half;  // (dominoes x 3) half sizes, m
     for (auto& h : half) {
-      h = {Draw(rng, 0.012, 0.02, 0.02, 0.025), Draw(rng, 0.05, 0.08, 0.08, 0.10),
-           Draw(rng, 0.08, 0.12, 0.12, 0.15)};
+      h = {Draw(rng, 0.008, 0.012, 0.012, 0.015), Draw(rng, 0.03, 0.05, 0.05, 0.06),
+           Draw(rng, 0.05, 0.08, 0.08, 0.10)};
     }
     std::array<double, kMaxDominoes> gap{};  // (dominoes) gap to the one before / its height
     for (int i = 1; i < kMaxDominoes; ++i) gap[i] = Draw(rng, 0.3, 1.1, 0.3, 1.1);
-    const double push = Draw(rng, 1.5, 4.0, 4.0, 6.0);  // rad/s about +y (top towards +x)
+    const double push = Draw(rng, 3.0, 6.0, 6.0, 9.0);  // rad/s about +y (top towards +x)
     const double zone_gap = Draw(rng, 0.2, 1.2, 0.2, 1.2);  // / height of the red domino
-    const double zone_half_x = Draw(rng, 0.1, 0.2, 0.1, 0.2);
+    const double zone_half_x = Draw(rng, 0.06, 0.12, 0.06, 0.12);
     const double break_at = Draw(rng, 0.0, 1.0, 0.0, 1.0);  // where the impossible twin breaks
     for (int i = 0; i < kMaxDominoes; ++i) {
       SetHiddenProperties(slots_[i], Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.4, 1.0, 0.15, 0.4),
@@ -66,7 +67,7 @@ class Dominoes final : public PhysicsScene {
       SetPose(chain_[i], {x[i] + shift, 0, half[i][2]});
     }
     PlaceStatic("zone", {zone_x + shift, 0, 0});
-    Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.2, 0.0005});
+    Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.1, 0.0005});
     // Tip the first domino about its front bottom edge: v = w x (centre - edge).
     SetVelocity(chain_[0], {push * half[0][2], 0, push * half[0][0]}, {0, push, 0});
     pusher_ = static_cast<int>(break_at * (count_ - 1));
@@ -93,14 +94,15 @@ class Dominoes final : public PhysicsScene {
   }
 
  private:
-  // Largest (sign +1) or smallest (sign -1) x of object i's box corners, m.
+  // Largest (sign +1) or smallest (sign -1) x of object i's box corners, m. Reads qpos
+  // only (not poses derived from it, which rendering refreshes between steps).
   double Extent(int i, double sign) const {
-    const int g = ObjectGeom(i);
-    const mjtNum* c = data()->geom_xpos + 3 * g;
-    const mjtNum* r = data()->geom_xmat + 9 * g;
-    const mjtNum* h = model()->geom_size + 3 * g;
+    const mjtNum* q = data()->qpos + model()->jnt_qposadr[model()->body_jntadr[ObjectBody(i)]];
+    mjtNum r[9];
+    mju_quat2Mat(r, q + 3);
+    const mjtNum* h = model()->geom_size + 3 * ObjectGeom(i);
     // Half extent along world x of a rotated box: sum over its axes of |R(0, k)| h_k.
-    return c[0] + sign * (std::abs(r[0]) * h[0] + std::abs(r[1]) * h[1] + std::abs(r[2]) * h[2]);
+    return q[0] + sign * (std::abs(r[0]) * h[0] + std::abs(r[1]) * h[1] + std::abs(r[2]) * h[2]);
   }
 
   // z component of object i's up axis (1 standing, 0 lying).

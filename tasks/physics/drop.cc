@@ -1,5 +1,6 @@
 #include "tasks/physics/drop.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -9,6 +10,8 @@ namespace darkmatter::tasks::physics {
 namespace {
 
 constexpr double kTableHalfY = 0.25;  // m
+constexpr double kMinHover = 0.15;    // the impossible ball hovers after 15-50% of its fall
+constexpr double kHoverSpan = 0.35;
 
 using Vec3 = std::array<double, 3>;
 
@@ -53,9 +56,10 @@ class Drop final : public PhysicsScene {
     // Drop points (x, y, height of the lowest point above the table top or the floor) and
     // horizontal velocities; a later object rises until it overlaps none placed before.
     const double top = 2 * table_half_z;
-    const double yaw = Draw(rng, 0, M_PI, 0, M_PI);     // capsule axis about z (rad)
+    const double yaw = Draw(rng, 0, M_PI, 0, M_PI);           // capsule axis about z (rad)
     const double tilt = Draw(rng, 0, M_PI / 2, 0, M_PI / 2);  // and from the vertical
-    const std::array<double, 4> capsule_quat = {  // yaw about z, then tilt about x
+    // The capsule's orientation: yaw about z, then tilt about x.
+    const std::array<double, 4> capsule_quat = {
         std::cos(yaw / 2) * std::cos(tilt / 2), std::cos(yaw / 2) * std::sin(tilt / 2),
         std::sin(yaw / 2) * std::sin(tilt / 2), std::sin(yaw / 2) * std::cos(tilt / 2)};
     struct Start {
@@ -70,13 +74,17 @@ class Drop final : public PhysicsScene {
          {Draw(rng, -0.2, 0.7, 0.75, 0.9), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
         {capsule_,
          {edge_x - 2 * table_half_x * Draw(rng, 0.2, 0.8, 0.2, 0.8),
-          Draw(rng, -0.12, 0.12, -0.12, 0.12), top + capsule_radius + capsule_half + Draw(rng, 0.1, 0.4, 0.45, 0.65)},
+          Draw(rng, -0.12, 0.12, -0.12, 0.12),
+          top + capsule_radius + capsule_half + Draw(rng, 0.1, 0.4, 0.45, 0.65)},
          {Draw(rng, -0.3, 0.5, 0.6, 1.0), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
         {other_ball_,
          {edge_x + gap + Draw(rng, 0.0, 0.5, 0.0, 0.5), Draw(rng, 0.15, 0.3, 0.15, 0.3),
           other_radius + Draw(rng, 0.1, 0.5, 0.55, 0.75)},
          {Draw(rng, -0.5, 0.3, -1.0, -0.6), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
     }};
+    // The capsule falls beside the red ball (towards the table's far end), not onto it.
+    starts[1].pos[0] = std::min(starts[1].pos[0],
+                                starts[0].pos[0] - (radius + capsule_radius + capsule_half + 0.05));
     for (int k = 0; k < 3; ++k) {
       const double bound = scene_model()->geom_rbound[ObjectGeom(starts[k].object)];
       for (bool clear = false; !clear; starts[k].pos[2] += clear ? 0.0 : 0.03) {
@@ -95,11 +103,15 @@ class Drop final : public PhysicsScene {
       SetHiddenProperties(i, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.2, 0.8, 0.05, 0.15),
                           Draw(rng, 0.1, 0.48, 0.52, 0.6));
     }
-    hover_fraction_ = Draw(rng, 0.25, 0.75, 0.25, 0.75);
+    // Where the impossible twin's ball stops: a share of its fall, kept in the ball's yaw (a
+    // uniform sphere looks the same at any yaw, and it does not spin in free fall) so that it
+    // travels with the physics state.
+    const double yaw_of_hover = (Draw(rng, 0.15, 0.5, 0.15, 0.5) - kMinHover) / kHoverSpan * M_PI;
+    SetPose(ball_, starts[0].pos, {std::cos(yaw_of_hover / 2), 0, 0, std::sin(yaw_of_hover / 2)});
   }
 
-  // While the red ball falls freely (no contact, moving down) and has covered
-  // hover_fraction_ of the way from the top of its flight to the surface below it.
+  // While the red ball falls freely (no contact, moving down) and has covered HoverFraction()
+  // of the way from the top of its flight to the surface below it.
   bool ViolationDue() const override {
     for (int j = -1; j < NumObjects(); ++j) {
       if (j != ball_ && InContact(ball_, j)) return false;
@@ -109,7 +121,7 @@ class Drop final : public PhysicsScene {
     const double apex = p[2] + v[2] * v[2] / (2 * -model()->opt.gravity[2]);
     const double land = SurfaceBelow(p) + model()->geom_size[3 * ObjectGeom(ball_)];
     const double total = apex - land;
-    return total > 0.05 && apex - p[2] >= hover_fraction_ * total;
+    return total > 0.05 && apex - p[2] >= HoverFraction() * total;
   }
 
   void Violate() override { Hover(ball_); }
@@ -123,9 +135,16 @@ class Drop final : public PhysicsScene {
     return above ? centre[2] + size[2] : 0.0;
   }
 
+  // Share of its fall after which the red ball hovers, read from its yaw (see Layout).
+  double HoverFraction() const {
+    const mjtNum* q = data()->qpos + model()->jnt_qposadr[model()->body_jntadr[ObjectBody(ball_)]];
+    const double yaw =
+        std::atan2(2 * (q[3] * q[6] + q[4] * q[5]), 1 - 2 * (q[5] * q[5] + q[6] * q[6]));
+    return kMinHover + kHoverSpan * std::clamp(std::abs(yaw) / M_PI, 0.0, 1.0);
+  }
+
   int ball_, capsule_, other_ball_;
-  int table_;                    // geom
-  double hover_fraction_ = 0.5;  // share of the fall after which the red ball hovers
+  int table_;  // geom
 };
 
 }  // namespace

@@ -9,6 +9,8 @@
 namespace darkmatter::tasks::physics {
 namespace {
 
+constexpr double kMaxGrowth = 1.45;  // immutability: largest new size / old size
+
 // Colours the red box may turn into while hidden (immutability): green, purple.
 constexpr std::array<std::array<float, 4>, 2> kNewColours = {{{0.1f, 0.75f, 0.2f, 1.0f},
                                                                {0.6f, 0.2f, 0.85f, 1.0f}}};
@@ -30,12 +32,12 @@ class Occlude final : public PhysicsScene {
 
  protected:
   void Layout(sim::Rng& rng) override {
-    half_ = Draw(rng, 0.05, 0.07, 0.075, 0.09);
-    const double box_x = Draw(rng, -1.05, -0.95, -1.05, -0.95);
+    const double half = Draw(rng, 0.05, 0.07, 0.075, 0.09);
+    const double box_x = Draw(rng, -1.1, -1.0, -1.1, -1.0);
     const double box_y = Draw(rng, -0.05, 0.05, -0.05, 0.05);
     const double screen_x = Draw(rng, -0.5, -0.4, -0.5, -0.4);
     const double speed = Draw(rng, 2.4, 2.8, 3.0, 3.4);  // m/s towards +x
-    const double zone_start = Draw(rng, 0.25, 0.7, 0.25, 0.7);
+    const double zone_start = Draw(rng, 0.2, 0.6, 0.2, 0.6);
     const double zone_half_x = Draw(rng, 0.12, 0.2, 0.12, 0.2);
     const double radius = Draw(rng, 0.05, 0.07, 0.075, 0.09);
     const double ball_x = Draw(rng, -0.8, 0.9, -0.8, 0.9);
@@ -46,31 +48,35 @@ class Occlude final : public PhysicsScene {
     change_ = std::min(2, static_cast<int>(Draw(rng, 0, 3, 0, 3)));
     colour_ = Draw(rng, 0, 1, 0, 1) < 0.5 ? 0 : 1;
     const bool grow = Draw(rng, 0, 1, 0, 1) < 0.5;
-    const double grow_factor = Draw(rng, 1.3, 1.45, 1.3, 1.45);
+    const double grow_factor = Draw(rng, 1.3, kMaxGrowth, 1.3, kMaxGrowth);
     const double shrink_factor = Draw(rng, 0.6, 0.75, 0.6, 0.75);
     factor_ = grow ? grow_factor : shrink_factor;
 
-    Resize(ObjectGeom(box_), {half_, half_, half_});
+    Resize(ObjectGeom(box_), {half, half, half});
     Resize(ObjectGeom(ball_), {radius, 0, 0});
-    SetPose(box_, {box_x, box_y, half_});
+    SetPose(box_, {box_x, box_y, half});
     SetVelocity(box_, {speed, 0, 0});  // sliding
     SetPose(ball_, {ball_x, ball_y, radius});
     SetVelocity(ball_, {ball_speed, 0, 0}, {0, ball_speed / radius, 0});  // rolling
     PlaceStatic("screen", {screen_x, -0.3, 0});
     PlaceStatic("zone", {zone_start + zone_half_x, 0, 0});
     Resize(zone_, {zone_half_x, 0.2, 0.0005});
-    // Restitution stays low: a sliding box with bouncy contacts hops and tumbles, and above
-    // ~0.6 the soft contacts (stiffer as they get bouncier) gain energy at this time step.
-    SetHiddenProperties(box_, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.2, 0.3, 0.32, 0.45),
+    // Restitution stays low: a sliding box with bouncy contacts hops and tumbles, and bouncy
+    // soft contacts are stiff (near 0.8 they gained energy at this time step).
+    SetHiddenProperties(box_, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.2, 0.3, 0.32, 0.4),
                         Draw(rng, 0.05, 0.25, 0.3, 0.4));
     SetHiddenProperties(ball_, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.3, 1.0, 0.1, 0.3),
                         Draw(rng, 0.1, 0.45, 0.02, 0.08));
+    // Inertias of the drawn sizes (Resize keeps the scene file's): a small inertia on a large
+    // box makes its corner contacts stiff enough to rock it and throw it off the floor.
+    SetInertia(box_, 2.0 / 3.0 * Mass(box_) * half * half);
+    SetInertia(ball_, 0.4 * Mass(ball_) * radius * radius);
   }
 
-  // While the whole red box, at its old and at its new size, is behind the screen.
+  // While the whole red box, even grown to its largest new size, is behind the screen (a
+  // function of the state alone, the same for both principles).
   bool ViolationDue() const override {
-    const bool resizes = violation() == Principle::kImmutability && change_ != 0;
-    return Hidden(box_) && FullyHidden(resizes ? half_ * std::max(1.0, factor_) : half_);
+    return Hidden(box_) && FullyHidden(kMaxGrowth * HalfSize());
   }
 
   void Violate() override {
@@ -80,13 +86,21 @@ class Occlude final : public PhysicsScene {
     }
     if (change_ != 1) Recolor(ObjectGeom(box_), kNewColours[colour_]);
     if (change_ != 0) {
-      const double half = half_ * factor_;
+      const double old_half = HalfSize(), half = old_half * factor_;
       Resize(ObjectGeom(box_), {half, half, half});
-      Teleport(box_, {0, 0, half - half_});  // keeps it resting on the floor
+      Teleport(box_, {0, 0, half - old_half});  // keeps it resting on the floor
     }
   }
 
  private:
+  // Sets object i's principal moments of inertia to `moment` (kg m^2; a cube or a ball).
+  void SetInertia(int i, double moment) {
+    std::fill_n(scene_model()->body_inertia + 3 * ObjectBody(i), 3, moment);
+  }
+
+  // The red box's current half-size (m).
+  double HalfSize() const { return model()->geom_size[3 * ObjectGeom(box_)]; }
+
   // True when every corner of a cube of half-size `half` around the red box's centre (resting
   // on the floor) is behind the screen as seen from camera "main".
   bool FullyHidden(double half) const {
@@ -109,7 +123,6 @@ class Occlude final : public PhysicsScene {
   }
 
   int box_, ball_, occluder_, zone_, camera_;
-  double half_ = 0.06;   // m; the red box's half-size as drawn
   int change_ = 0;       // immutability: 0 colour, 1 size, 2 both
   int colour_ = 0;       // index into kNewColours
   double factor_ = 1.0;  // immutability: new size / old size

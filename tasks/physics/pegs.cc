@@ -10,6 +10,7 @@ namespace {
 
 constexpr double kPegHeight = 0.3;  // m; height of the peg's axis (fixed in the scene file)
 constexpr double kOffset = 0.001;   // m; the hidden offset is uniform in [-kOffset, kOffset)
+constexpr double kHoverGap = 0.055;  // m; the gravity twin stops this far above the apex
 
 class Pegs final : public PhysicsScene {
  public:
@@ -34,7 +35,6 @@ class Pegs final : public PhysicsScene {
     const double peg_radius = Pick(rng, {0.02, 0.03}, {0.015});
     const double gap = Pick(rng, {0.07, 0.1}, {0.14, 0.18});  // m; free fall onto the apex
     const double offset = Draw(rng, -kOffset, kOffset, -kOffset, kOffset);
-    hover_step_ = 1 + std::min(1, static_cast<int>(Draw(rng, 0, 2, 0, 2)));
     PlaceStatic("rig", {peak_x, 0, 0});
     PlaceStatic("zone", {peak_x + 0.199, 0, 0});
     Resize(peg_, {peg_radius, 0.12, 0});
@@ -43,11 +43,18 @@ class Pegs final : public PhysicsScene {
     SetVelocity(ball_, {0, 0, 0});
     SetHiddenProperties(ball_, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.3, 1.0, 0.1, 0.3),
                         Draw(rng, 0.15, 0.45, 0.02, 0.1));
+    // The inertia of the drawn radius (Resize keeps the scene file's): it sets how the ball
+    // rolls off the peg.
+    std::fill_n(scene_model()->body_inertia + 3 * ObjectBody(ball_), 3,
+                0.4 * Mass(ball_) * radius * radius);
   }
 
-  // A few frames after release, while the ball is still falling freely towards the apex.
+  // Once the falling ball is kHoverGap above the apex (after 3 to 9 frames of free fall,
+  // depending on the drop height), before any contact.
   bool ViolationDue() const override {
-    return step() >= hover_step_ && !InContact(ball_, -1);
+    const double apex = kPegHeight + model()->geom_size[3 * peg_];
+    const double gap = Position(ball_)[2] - model()->geom_size[3 * ObjectGeom(ball_)] - apex;
+    return gap < kHoverGap && !InContact(ball_, -1);
   }
 
   void Violate() override { Hover(ball_); }
@@ -68,7 +75,6 @@ class Pegs final : public PhysicsScene {
   }
 
   int ball_, rig_, peg_;
-  int hover_step_ = 1;  // frames of free fall before the gravity twin hovers
 };
 
 }  // namespace

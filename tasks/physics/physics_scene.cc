@@ -121,6 +121,12 @@ void PhysicsScene::SetHiddenProperties(int i, double mass, double friction, doub
 
 void PhysicsScene::Resize(int geom, const std::array<double, 3>& size) {
   editable.Resize(geom, size);
+  const int body = model()->geom_bodyid[geom];
+  if (std::find(objects_.begin(), objects_.end(), body) != objects_.end() &&
+      model()->body_geomnum[body] == 1) {
+    editable.SetPrimitiveInertia(body, geom);
+    if (!in_layout_) editable.RefreshDerivedConstants();
+  }
 }
 
 void PhysicsScene::Recolor(int geom, const std::array<float, 4>& rgba) {
@@ -221,7 +227,7 @@ void PhysicsScene::BeforeStep() {
   ++step_;
 }
 
-void PhysicsScene::AfterStep() {
+void PhysicsScene::AfterPhysicsStep() {  // every physics step: brief touches count too
   if (red_touched_zone_) return;
   const mjModel* m = model();
   const mjData* d = data();

@@ -98,7 +98,8 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   void SetHiddenProperties(int i, double mass, double friction, double restitution);
 
  protected:
-  // Resizes a geom (its size vector) and keeps its bounding radius consistent.
+  // Resizes a geom (its size vector) and keeps its bounding radius consistent; an object's
+  // inertia follows its new shape (at its current mass).
   void Resize(int geom, const std::array<double, 3>& size);
   // Changes a geom's colour.
   void Recolor(int geom, const std::array<float, 4>& rgba);
@@ -120,7 +121,7 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   bool AcceptsSceneSettings() const override { return true; }
   void ResetTask(sim::Rng& rng) override;
   void BeforeStep() override;
-  void AfterStep() override;
+  void AfterPhysicsStep() override;
   int64_t TaskStateSize() const override;
   void GetTaskState(std::span<double> out) const override;
   void SetTaskState(std::span<const double> in) override;

@@ -9,8 +9,8 @@
 namespace darkmatter::tasks::physics {
 namespace {
 
-constexpr double kRampHalfLength = 0.25;     // m, along the slope
-constexpr double kRampHalfThickness = 0.02; // m
+constexpr double kRampHalfLength = 0.25;     // m, along the slope (as in roll.xml)
+constexpr double kRampHalfThickness = 0.02;  // m
 constexpr double kDegree = M_PI / 180.0;
 
 using Vec3 = std::array<double, 3>;
@@ -20,8 +20,7 @@ Vec3 Axpy(double a, const Vec3& x, const Vec3& y) {
 }
 
 double Distance(const Vec3& a, const Vec3& b) {
-  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
-                   (a[2] - b[2]) * (a[2] - b[2]));
+  return std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 }
 
 class Roll final : public PhysicsScene {
@@ -33,7 +32,7 @@ class Roll final : public PhysicsScene {
                       .frame_skip = 12},
                      settings),
         ball_(ObjectIndex("red")),
-        cylinder_(ObjectIndex("blue")),
+        capsule_(ObjectIndex("blue")),
         other_ball_(ObjectIndex("green")),
         occluder_(mj_name2id(model(), mjOBJ_GEOM, "occluder")),
         camera_(mj_name2id(model(), mjOBJ_CAMERA, "main")),
@@ -64,21 +63,21 @@ class Roll final : public PhysicsScene {
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, zone_half_y, 0.0005});
 
     const double radius = Draw(rng, 0.05, 0.075, 0.085, 0.1);
-    const double cylinder_radius = Draw(rng, 0.045, 0.07, 0.08, 0.095);
-    const double cylinder_half = Draw(rng, 0.04, 0.07, 0.08, 0.1);
+    const double capsule_radius = Draw(rng, 0.045, 0.07, 0.08, 0.095);
+    const double capsule_half = Draw(rng, 0.04, 0.07, 0.08, 0.1);
     const double other_radius = Draw(rng, 0.04, 0.065, 0.075, 0.09);
     Resize(ObjectGeom(ball_), {radius, 0, 0});
-    Resize(ObjectGeom(cylinder_), {cylinder_radius, cylinder_half, 0});
+    Resize(ObjectGeom(capsule_), {capsule_radius, capsule_half, 0});
     Resize(ObjectGeom(other_ball_), {other_radius, 0, 0});
 
     // Starts on the ramp (distance from its top edge along the slope, lane across it, speed
-    // down the slope, rolling): the cylinder near the top, in about the red ball's lane and
+    // down the slope, rolling): the capsule near the top, in about the red ball's lane and
     // faster, so that it may catch up with it and push it; the red ball mid-ramp in the middle
     // lane; the green ball in a side lane clear of the red ball's. Each moves down-slope until
     // it overlaps none of those placed before it.
     const double red_lane = Draw(rng, -0.04, 0.04, -0.04, 0.04);
-    const std::array<int, 3> order = {cylinder_, ball_, other_ball_};
-    const std::array<double, 3> radii = {cylinder_radius, radius, other_radius};
+    const std::array<int, 3> order = {capsule_, ball_, other_ball_};
+    const std::array<double, 3> radii = {capsule_radius, radius, other_radius};
     const std::array<double, 3> along = {Draw(rng, 0.0, 0.05, 0.0, 0.05),
                                          Draw(rng, 0.12, 0.25, 0.12, 0.25),
                                          Draw(rng, 0.0, 0.3, 0.0, 0.3)};
@@ -87,7 +86,8 @@ class Roll final : public PhysicsScene {
     const std::array<double, 3> lanes = {
         red_lane + Draw(rng, -0.06, 0.06, -0.06, 0.06), red_lane,
         side * std::max(Draw(rng, 0.14, 0.2, 0.14, 0.2), clearance)};
-    const std::array<double, 3> speeds = {Draw(rng, 0.3, 0.9, 1.0, 1.4), Draw(rng, 0.2, 0.6, 0.7, 1.0),
+    const std::array<double, 3> speeds = {Draw(rng, 0.3, 0.9, 1.0, 1.4),
+                                          Draw(rng, 0.2, 0.6, 0.7, 1.0),
                                           Draw(rng, 0.0, 0.6, 0.7, 1.1)};
     const double heading = Draw(rng, -0.08, 0.08, -0.08, 0.08);  // rad, red ball, across
     const Vec3 top = Axpy(-2 * kRampHalfLength, u, foot);
@@ -107,8 +107,9 @@ class Roll final : public PhysicsScene {
       SetPose(order[k], placed[k]);
       const double across = order[k] == ball_ ? std::sin(heading) : 0.0;
       const Vec3 v = {speeds[k] * u[0], speeds[k] * across, speeds[k] * u[2]};
-      const Vec3 w = {(n[1] * v[2] - n[2] * v[1]) / radii[k], (n[2] * v[0] - n[0] * v[2]) / radii[k],
-                      (n[0] * v[1] - n[1] * v[0]) / radii[k]};  // n x v / r: rolling
+      const Vec3 w = {(n[1] * v[2] - n[2] * v[1]) / radii[k],  // n x v / r: rolling
+                      (n[2] * v[0] - n[0] * v[2]) / radii[k],
+                      (n[0] * v[1] - n[1] * v[0]) / radii[k]};
       SetVelocity(order[k], v, w);
     }
     for (int i : order) {
@@ -125,7 +126,7 @@ class Roll final : public PhysicsScene {
     const double radius = model()->geom_size[3 * ObjectGeom(ball_)];
     if (p[0] < RampFootX() + radius || !TrailingSideHidden()) return false;
     const Vec3 target = Axpy(1.0, Jump(), p);
-    for (int j : {cylinder_, other_ball_}) {
+    for (int j : {capsule_, other_ball_}) {
       const double reach = radius + model()->geom_rbound[ObjectGeom(j)] + 0.02;
       if (Distance(target, Position(j)) < reach) return false;
     }
@@ -170,10 +171,10 @@ class Roll final : public PhysicsScene {
            kRampHalfThickness * std::sin(slope);
   }
 
-  int ball_, cylinder_, other_ball_;
+  int ball_, capsule_, other_ball_;
   int occluder_;  // geom
   int camera_;
-  int ramp_;      // static body
+  int ramp_;  // static body
 };
 
 }  // namespace

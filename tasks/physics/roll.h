@@ -1,5 +1,6 @@
-// physics/roll: a red ball, a blue cylinder and a green ball roll down a tilted ramp onto the
-// floor towards the yellow zone; an occluder hides part of the floor path.
+// physics/roll: a red ball, a blue capsule (lying across the slope, rolling like a cylinder)
+// and a green ball roll down a tilted ramp onto the floor towards the yellow zone; an
+// occluder hides part of the floor path.
 // Impossible twin (continuity): the red ball jumps forward while hidden behind the occluder.
 #pragma once
 

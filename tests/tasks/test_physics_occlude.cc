@@ -26,7 +26,8 @@ struct Clip {
   bool touched_zone = false;
 };
 
-std::unique_ptr<sim::Env> MakeScene(const std::string& violation, const std::string& split = "train") {
+std::unique_ptr<sim::Env> MakeScene(const std::string& violation,
+                                    const std::string& split = "train") {
   sim::EnvSettings settings;
   settings.violation = violation;
   settings.split = split;
@@ -99,7 +100,8 @@ TEST_CASE_METHOD(NoMujocoWarnings, "occlude: twins agree until the red box is hi
   }
 }
 
-TEST_CASE_METHOD(NoMujocoWarnings, "occlude: permanence twin never comes out from behind the screen",
+TEST_CASE_METHOD(NoMujocoWarnings,
+                 "occlude: permanence twin never comes out from behind the screen",
                  "[tasks][physics]") {
   auto possible = MakeScene("none");
   auto impossible = MakeScene("permanence");
@@ -116,7 +118,8 @@ TEST_CASE_METHOD(NoMujocoWarnings, "occlude: permanence twin never comes out fro
   }
 }
 
-TEST_CASE_METHOD(NoMujocoWarnings, "occlude: immutability twin comes out with another colour or size",
+TEST_CASE_METHOD(NoMujocoWarnings,
+                 "occlude: immutability twin comes out with another colour or size",
                  "[tasks][physics]") {
   auto possible = MakeScene("none");
   auto impossible = MakeScene("immutability");
@@ -174,12 +177,21 @@ TEST_CASE_METHOD(NoMujocoWarnings, "occlude: hidden friction changes how far the
   }
 }
 
-TEST_CASE_METHOD(NoMujocoWarnings, "occlude: the red box reaches the zone on some seeds, not all",
+TEST_CASE_METHOD(NoMujocoWarnings,
+                 "occlude: the red box slides, and reaches the zone on some seeds, not all",
                  "[tasks][physics]") {
   auto env = MakeScene("none");
   int touched = 0;
   const int n = 50;
-  for (int seed = 0; seed < n; ++seed) touched += Run(*env, seed, false).touched_zone;
+  for (int seed = 0; seed < n; ++seed) {
+    const Clip clip = Run(*env, seed, false);
+    touched += clip.touched_zone;
+    // It slides: it never leaves the floor (a box of half-size <= 7 cm, rocking a little).
+    double top = 0;
+    for (const auto& p : clip.red_pos) top = std::max(top, p[2]);
+    INFO("seed " << seed);
+    CHECK(top < 0.1);
+  }
   CHECK(touched >= 0.2 * n);
   CHECK(touched <= 0.8 * n);
 }
@@ -198,7 +210,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "occlude: the ood split draws outside the tra
       const double mass = scene.Mass(red), friction = scene.Friction(red);
       const double speed = scene.Velocity(red)[0], half = scene.model()->geom_size[3 * geom];
       CHECK((ood ? (mass >= 3.0 && mass < 5.0) : (mass >= 0.5 && mass < 2.0)));
-      CHECK((ood ? (friction >= 0.32 && friction < 0.45) : (friction >= 0.2 && friction < 0.3)));
+      CHECK((ood ? (friction >= 0.32 && friction < 0.4) : (friction >= 0.2 && friction < 0.3)));
       CHECK((ood ? (speed >= 3.0 && speed < 3.4) : (speed >= 2.4 && speed < 2.8)));
       CHECK((ood ? (half >= 0.075 && half < 0.09) : (half >= 0.05 && half < 0.07)));
     }

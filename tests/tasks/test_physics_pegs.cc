@@ -117,8 +117,8 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the gravity twin's ball stays up witho
       CHECK_FALSE(b.contact[t]);
       CHECK(std::abs(b.pos[t][2] - b.pos[from][2]) < 1e-6);
     }
-    // ... while the possible twin's ball, released from the same place, falls within 5 frames.
-    CHECK(a.pos[from + 5][2] < a.pos[from][2] - 0.02);
+    // ... while the possible twin's ball keeps falling (at >= 0.5 m/s by then) and ends low.
+    CHECK(a.pos[from + 1][2] < a.pos[from][2] - 0.008);
     CHECK(a.pos.back()[2] < 0.1);
   }
 }
@@ -231,25 +231,5 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the ood split draws outside the traini
       CHECK((ood ? restitution < 0.11 : (restitution > 0.14 && restitution < 0.46)));
       CHECK((ood ? radius < 0.027 : radius >= 0.03));
     }
-  }
-}
-
-TEST_CASE_METHOD(NoMujocoWarnings, "pegs: stats", "[.stats]") {
-  for (const char* split : {"train", "ood"}) {
-    auto env = MakeScene("none", split);
-    std::vector<int> hist;
-    int right = 0, touched = 0, agree = 0, n = 200;
-    for (int seed = 0; seed < n; ++seed) {
-      Clip c = Run(*env, seed);
-      right += c.outcome == 1.0;
-      touched += c.touched_zone;
-      agree += (c.outcome == 1.0) == c.touched_zone;
-      int floor_frame = -1;
-      for (size_t t = 0; t < c.pos.size(); ++t) if (c.pos[t][2] < 0.07 && c.contact[t]) { floor_frame = t; break; }
-      hist.push_back(floor_frame < 0 ? 999 : floor_frame);
-    }
-    std::sort(hist.begin(), hist.end());
-    printf("floor frame quantiles: %d %d %d %d %d\n", hist[0], hist[20], hist[100], hist[180], hist[199]);
-    printf("%s: right %d/%d touched %d agree %d\n", split, right, n, touched, agree);
   }
 }

@@ -1,0 +1,103 @@
+#include "tasks/manipulation/push.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tasks/manipulation/arm_env.h"
+#include "tasks/manipulation/tabletop.h"
+
+namespace darkmatter::tasks::manipulation {
+namespace {
+
+constexpr double kTolerance = 0.03;         // m, block centre to goal
+constexpr double kMinPush = 0.08;           // m, start-to-goal distance range
+constexpr double kMaxPush = 0.16;
+constexpr double kPusherHalf = 0.012;       // m, half thickness of the closed fingers
+constexpr double kPushHeight = 0.022;       // m, grip site height while pushing
+constexpr double kTravelHeight = 0.07;      // m, grip site height when moving around the block
+constexpr double kPushSpeed = 0.005;        // m per control step while pushing
+
+enum Phase { kAbove = 0, kDescend = 1, kPush = 2, kRetreat = 3 };
+
+class Push final : public ArmEnv {
+ public:
+  explicit Push(const sim::EnvSettings& settings)
+      : ArmEnv({.name = "manipulation/push",
+                .asset = "manipulation/push.xml",
+                .objects = {"block_a"},
+                .goal_size = 3,
+                .max_episode_steps = 150},
+               settings) {
+    Finalize();
+  }
+
+  bool Success() const override { return GoalDistance() < kTolerance; }
+  double Tolerance() const override { return kTolerance; }
+  double GoalDistance() const override { return DistanceToGoal(*this, 0, 0); }
+
+ protected:
+  void SampleEpisode(sim::Rng& rng) override {
+    const double yaw = rng.Uniform(-M_PI / 4, M_PI / 4);
+    const Vec3 start = SampleOnTable(rng, kBlockRegion);
+    const Vec3 goal = SampleGoalNear(rng, start, kMinPush, kMaxPush, kGoalRegion);
+    PlaceObject(0, start, YawQuaternion(yaw));
+    SetHiddenProperties(0, rng.Uniform(kMassRange[0], kMassRange[1]),
+                        rng.Uniform(kFrictionRange[0], kFrictionRange[1]));
+    SetGoal(goal, YawQuaternion(yaw));
+  }
+
+  double ShapedReward() const override {
+    return -GoalDistance() - 0.5 * Distance(GripPosition(), ObjectPosition(0));
+  }
+
+  // Push through the block's centre towards the goal with the closed fingers; re-approach
+  // from behind when the block slips off the line.
+  ExpertCommand ExpertPlan() override {
+    const Vec3 grip = GripPosition(), block = ObjectPosition(0);
+    const double gx = Goal()[0] - block[0], gy = Goal()[1] - block[1];
+    const double remaining = std::max(std::hypot(gx, gy), 1e-9);
+    const double dx = gx / remaining, dy = gy / remaining;  // push direction
+    const double contact = kBlockHalf * std::sqrt(2.0) + kPusherHalf + 0.008;
+    const Vec3 behind = {block[0] - dx * contact, block[1] - dy * contact, kPushHeight};
+    const double along = (grip[0] - block[0]) * dx + (grip[1] - block[1]) * dy;
+    const double across = -(grip[0] - block[0]) * dy + (grip[1] - block[1]) * dx;
+    ExpertCommand command;
+    command.yaw = NearestYaw(behind, std::atan2(dy, dx), M_PI / 2);
+    command.gripper = 0.0;
+    switch (Phase()) {
+      case kAbove:
+        command.waypoint = {behind[0], behind[1], kTravelHeight};
+        if (std::hypot(grip[0] - behind[0], grip[1] - behind[1]) < 0.008) SetPhase(kDescend);
+        break;
+      case kDescend:
+        command.waypoint = behind;
+        if (Distance(grip, behind) < 0.008) SetPhase(kPush);
+        break;
+      case kPush: {
+        if (std::abs(across) > 0.015 || along > -kBlockHalf) {
+          SetPhase(kRetreat);
+          command.waypoint = {grip[0], grip[1], kTravelHeight};
+          break;
+        }
+        const double ahead = std::min(0.02, remaining);
+        const double c = kBlockHalf + kPusherHalf;
+        command.waypoint = {block[0] + dx * (ahead - c), block[1] + dy * (ahead - c), kPushHeight};
+        command.max_step = kPushSpeed;
+        break;
+      }
+      default:  // kRetreat
+        command.waypoint = {grip[0], grip[1], kTravelHeight};
+        if (grip[2] > kTravelHeight - 0.01) SetPhase(kAbove);
+        break;
+    }
+    return command;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<sim::Env> MakePush(const sim::EnvSettings& settings) {
+  return std::make_unique<Push>(settings);
+}
+
+}  // namespace darkmatter::tasks::manipulation

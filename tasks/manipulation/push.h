@@ -1,0 +1,15 @@
+// manipulation/push: push a block across the table to a goal position.
+// Goal state (3): the block's goal position (m). Success: the block's centre within 3 cm of
+// the goal. Hidden per seed: block mass and sliding friction.
+#pragma once
+
+#include <memory>
+
+#include "sim/env.h"
+
+namespace darkmatter::tasks::manipulation {
+
+// Makes the env (see arm_env.h for the action and observation layout).
+std::unique_ptr<sim::Env> MakePush(const sim::EnvSettings& settings);
+
+}  // namespace darkmatter::tasks::manipulation

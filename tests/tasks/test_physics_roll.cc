@@ -1,0 +1,210 @@
+// physics/roll: twins, the continuity violation behind the occluder, hidden properties and
+// the out-of-distribution split.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
+
+#include "tasks/physics/physics_scene.h"
+#include "tasks/registry.h"
+#include "tests/mujoco_fixture.h"
+
+namespace sim = darkmatter::sim;
+namespace physics = darkmatter::tasks::physics;
+using darkmatter::testing::NoMujocoWarnings;
+using Vec3 = std::array<double, 3>;
+
+namespace {
+
+constexpr int kWidth = 96, kHeight = 72;
+const std::vector<uint64_t> kSeeds = {0, 1, 2, 3};
+
+struct Clip {
+  std::vector<std::vector<double>> states;  // (frames) full env state
+  std::vector<std::vector<uint8_t>> rgb;    // (frames) H x W x 3
+  std::vector<int> red_pixels;              // (frames) pixels of the red body
+  std::vector<Vec3> red_pos;                // (frames) red ball centre (m)
+  std::vector<Vec3> red_vel;                // (frames) red ball velocity (m/s)
+  int violation_frame = -1;
+};
+
+std::unique_ptr<sim::Env> MakeRoll(const std::string& violation = "none",
+                                   const std::string& split = "train") {
+  sim::EnvSettings settings;
+  settings.violation = violation;
+  settings.split = split;
+  return darkmatter::tasks::MakeEnv("physics/roll", settings);
+}
+
+physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
+
+double Norm(const Vec3& a, const Vec3& b) {
+  return std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+}
+
+// Runs one clip from `seed`, rendering camera "main" (RGB and segmentation) when `render`.
+Clip Run(sim::Env& env, uint64_t seed, bool render) {
+  physics::PhysicsScene& scene = Scene(env);
+  const int red_body = mj_name2id(scene.model(), mjOBJ_BODY, "red");
+  Clip clip;
+  env.Reset(seed);
+  sim::RenderOutput out;
+  sim::CameraSpec camera;
+  camera.name = "main";
+  for (int t = 0;; ++t) {
+    clip.states.push_back(env.GetState().physics);
+    clip.red_pos.push_back(scene.Position(scene.RedObject()));
+    clip.red_vel.push_back(scene.Velocity(scene.RedObject()));
+    if (render) {
+      env.Render(camera, kWidth, kHeight, &out, false, true);
+      clip.rgb.push_back(out.rgb);
+      clip.red_pixels.push_back(
+          static_cast<int>(std::count(out.segmentation.begin(), out.segmentation.end(), red_body)));
+    }
+    if (t == env.MaxEpisodeSteps()) break;
+    env.Step({});
+  }
+  clip.violation_frame = scene.ViolationFrame();
+  return clip;
+}
+
+struct Outcome {
+  std::vector<double> x;  // (frames) red ball's x (m)
+  double slip = 0;        // m/s, speed of the ball's lowest point over the floor at the end
+};
+
+// Runs a clip after setting the red ball's sliding friction only.
+Outcome WithFriction(uint64_t seed, double friction) {
+  auto env = MakeRoll();
+  auto& scene = Scene(*env);
+  env->Reset(seed);
+  const int red = scene.RedObject();
+  scene.SetHiddenProperties(red, scene.Mass(red), friction, scene.Restitution(red));
+  Outcome outcome;
+  for (int t = 0; t < env->MaxEpisodeSteps(); ++t) {
+    env->Step({});
+    outcome.x.push_back(scene.Position(red)[0]);
+  }
+  const mjModel* m = scene.model();
+  const double radius = m->geom_size[3 * mj_name2id(m, mjOBJ_GEOM, "red")];
+  mjtNum velocity[6];  // world frame: angular, then linear
+  mj_objectVelocity(m, scene.data(), mjOBJ_BODY, mj_name2id(m, mjOBJ_BODY, "red"), velocity, 0);
+  outcome.slip = std::hypot(velocity[3] - radius * velocity[1], velocity[4] + radius * velocity[0]);
+  return outcome;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(NoMujocoWarnings, "roll: twins are identical until the violation, then differ",
+                 "[tasks][physics][roll]") {
+  auto possible = MakeRoll(), impossible = MakeRoll("continuity");
+  for (uint64_t seed : kSeeds) {
+    INFO("seed " << seed);
+    const Clip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
+    const int v = b.violation_frame;
+    CHECK(a.violation_frame == -1);
+    REQUIRE(v >= 1);
+    for (int t = 0; t < v; ++t) {
+      INFO("frame " << t);
+      REQUIRE(a.states[t] == b.states[t]);
+      REQUIRE(a.rgb[t] == b.rgb[t]);
+    }
+    CHECK(a.states[v] != b.states[v]);
+    CHECK(a.rgb[v] != b.rgb[v]);  // the ball shows up beyond the occluder at once
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings,
+                 "roll: the hidden red ball jumps far further than its speed "
+                 "allows, while the possible ball moves continuously",
+                 "[tasks][physics][roll]") {
+  auto possible = MakeRoll(), impossible = MakeRoll("continuity");
+  const double frame_time = possible->FrameSkip() * Scene(*possible).model()->opt.timestep;
+  for (uint64_t seed : kSeeds) {
+    INFO("seed " << seed);
+    const Clip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
+    const int v = b.violation_frame;
+    REQUIRE(v >= 1);
+    // Possible twin: every frame-to-frame displacement fits the speeds at both ends.
+    for (size_t t = 1; t < a.red_pos.size(); ++t) {
+      const double speed =
+          std::max(Norm(a.red_vel[t], {0, 0, 0}), Norm(a.red_vel[t - 1], {0, 0, 0}));
+      CHECK(Norm(a.red_pos[t], a.red_pos[t - 1]) < 1.5 * speed * frame_time + 0.005);
+    }
+    // Impossible twin: a jump of 0.3 m or more, ten times what its speed covers in a frame.
+    const double speed = std::max(Norm(b.red_vel[v], {0, 0, 0}), Norm(b.red_vel[v - 1], {0, 0, 0}));
+    const double jump = Norm(b.red_pos[v], b.red_pos[v - 1]);
+    CHECK(jump > 0.3);
+    CHECK(jump > 10 * speed * frame_time);
+    // It happened behind the occluder: just before the jump most of the ball was hidden
+    // (compared with its best view so far), the possible ball is still hidden a frame later,
+    // and the impossible one is already in full view beyond the occluder.
+    const int full = *std::max_element(b.red_pixels.begin(), b.red_pixels.begin() + v);
+    CHECK(b.red_pixels[v - 1] < 0.5 * full);
+    CHECK(a.red_pixels[v] < 0.5 * full);
+    CHECK(b.red_pixels[v] > 0.5 * full);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "roll: a slipperier red ball slides instead of rolling",
+                 "[tasks][physics][roll]") {
+  // On the slope a nearly frictionless ball slides, accelerating by g (sin a - mu cos a)
+  // instead of 5/7 g sin a: it runs ahead, and it ends the clip still sliding over the floor
+  // while a grippy ball ends rolling (its lowest point at rest).
+  for (uint64_t seed : kSeeds) {
+    INFO("seed " << seed);
+    const Outcome slippery = WithFriction(seed, 0.01), grippy = WithFriction(seed, 1.0);
+    CHECK(slippery.x[19] > grippy.x[19] + 0.01);
+    CHECK(slippery.slip > 0.05);
+    CHECK(grippy.slip < 0.02);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "roll: an impossible twin restored into another env "
+                 "continues identically, violation included", "[tasks][physics][roll]") {
+  auto env = MakeRoll("continuity"), other = MakeRoll("continuity");
+  for (uint64_t seed : kSeeds) {
+    INFO("seed " << seed);
+    env->Reset(seed);
+    for (int t = 0; t < 3; ++t) env->Step({});  // before the violation
+    REQUIRE(Scene(*env).ViolationFrame() == -1);
+    other->Reset(seed + 1000);  // another layout, then the saved state
+    other->SetState(env->GetState());
+    for (int t = 3; t < env->MaxEpisodeSteps(); ++t) {
+      env->Step({});
+      other->Step({});
+    }
+    CHECK(Scene(*env).ViolationFrame() >= 1);
+    CHECK(Scene(*other).ViolationFrame() == Scene(*env).ViolationFrame());
+    CHECK(other->GetState().physics == env->GetState().physics);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "roll: the ood split draws outside the training ranges",
+                 "[tasks][physics][roll]") {
+  auto train = MakeRoll(), ood = MakeRoll("none", "ood");
+  const int red_geom = mj_name2id(Scene(*train).model(), mjOBJ_GEOM, "red");
+  const int ramp = mj_name2id(Scene(*train).model(), mjOBJ_BODY, "ramp");
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    INFO("seed " << seed);
+    train->Reset(seed);
+    ood->Reset(seed);
+    for (auto* env : {train.get(), ood.get()}) {
+      const bool is_ood = env == ood.get();
+      auto& scene = Scene(*env);
+      const int red = scene.RedObject();
+      const mjtNum* quat = scene.model()->body_quat + 4 * ramp;
+      const double slope = 2 * std::atan2(quat[2], quat[0]) * 180 / M_PI;
+      const double radius = scene.model()->geom_size[3 * red_geom];
+      for (int i = 0; i < scene.NumObjects(); ++i) {
+        CHECK((is_ood ? scene.Mass(i) >= 3.0 : scene.Mass(i) <= 2.0));
+        CHECK((is_ood ? scene.Friction(i) <= 0.08 : scene.Friction(i) >= 0.1));
+        CHECK((is_ood ? scene.Restitution(i) >= 0.5 : scene.Restitution(i) <= 0.5));
+      }
+      CHECK((is_ood ? slope >= 30.0 : (slope >= 10.0 && slope <= 30.0)));
+      CHECK((is_ood ? radius >= 0.085 : radius <= 0.075));
+      const auto v = scene.Velocity(red);  // initial speed down the slope
+      CHECK((is_ood ? std::hypot(v[0], v[2]) >= 0.69 : std::hypot(v[0], v[2]) <= 0.61));
+    }
+  }
+}
