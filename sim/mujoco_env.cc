@@ -180,9 +180,14 @@ void MujocoEnv::Render(const CameraSpec& camera, int width, int height, RenderOu
 
 void MujocoEnv::SyncKinematics() {
   // After mj_step, poses in mjData belong to the state before the last integration; images
-  // must show the current qpos. mj_step recomputes all of these, so physics is unaffected.
-  mj_kinematics(model_.get(), data_);
-  mj_camlight(model_.get(), data_);
+  // must show the current qpos. mj_step recomputes all of these, so physics is unaffected,
+  // except that mj_kinematics normalises quaternions in qpos in place: keep qpos exact.
+  const mjModel* m = model_.get();
+  qpos_scratch_.assign(data_->qpos, data_->qpos + m->nq);
+  mj_kinematics(m, data_);
+  mj_comPos(m, data_);
+  mj_camlight(m, data_);
+  std::copy(qpos_scratch_.begin(), qpos_scratch_.end(), data_->qpos);
 }
 
 bool MujocoEnv::StateIsFinite() const {
@@ -247,9 +252,7 @@ void MujocoEnv::SetState(const EnvState& state) {
   // Positions for observations, truth and rendering. Not mj_forward: its constraint solve
   // leaves solver data behind that changes the next mj_step (seen on multi-contact scenes),
   // which would break bit-identical continuation.
-  mj_kinematics(m, data_);
-  mj_comPos(m, data_);
-  mj_camlight(m, data_);
+  SyncKinematics();
   rng_.SetState(state.rng);
   elapsed_steps_ = state.elapsed_steps;
   needs_reset_ = state.needs_reset;

@@ -89,7 +89,8 @@ class MujocoEnv : public Env {
  private:
   StepResult MakeResult(double reward, bool terminated, bool truncated, bool diverged);
   bool StateIsFinite() const;
-  // Recomputes body/geom/camera poses from the current qpos (for rendering).
+  // Recomputes body/geom/camera poses from the current qpos (rendering, set_state), leaving
+  // the physics state bit-identical.
   void SyncKinematics();
   int64_t PhysicsStateSize() const;
 
@@ -111,6 +112,7 @@ class MujocoEnv : public Env {
   std::vector<std::string> info_keys_;
   std::vector<double> observation_;  // (obs_dim)
   std::vector<double> info_;         // (info_keys_.size())
+  std::vector<double> qpos_scratch_; // (nq) qpos kept exact across SyncKinematics
   Rng rng_;
   int64_t elapsed_steps_ = 0;
   bool needs_reset_ = true;

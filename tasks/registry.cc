@@ -12,6 +12,8 @@
 #include "tasks/physics/stack.h"
 #include "tasks/manipulation/reach.h"
 #include "tasks/manipulation/push.h"
+#include "tasks/manipulation/pick_place.h"
+#include "tasks/manipulation/stack.h"
 
 namespace darkmatter::tasks {
 
@@ -29,6 +31,9 @@ const std::vector<TaskInfo>& AllTasks() {
       {"physics/dominoes", "mujoco", "a pushed chain of dominoes", physics::MakeDominoes},
       {"manipulation/reach", "mujoco", "move the gripper to a target", manipulation::MakeReach},
       {"manipulation/push", "mujoco", "push a block to a goal", manipulation::MakePush},
+      {"manipulation/pick_place", "mujoco", "lift a block to a goal above the table",
+       manipulation::MakePickPlace},
+      {"manipulation/stack", "mujoco", "put the red block on the blue one", manipulation::MakeStack},
   };
   return tasks;
 }

@@ -146,8 +146,11 @@ void EditableModel::SetFriction(int geom, double friction) {
 }
 
 void EditableModel::SetRestitution(int geom, double restitution) {
-  mutable_->geom_solref[mjNREF * geom] = kContactTimeConstant;
-  mutable_->geom_solref[mjNREF * geom + 1] = DampingRatio(restitution);
+  // Underdamped contacts with a short time constant are too stiff for the time step and
+  // give back more than they took; lengthen the time constant as damping falls.
+  const double damping = DampingRatio(restitution);
+  mutable_->geom_solref[mjNREF * geom] = std::max(kContactTimeConstant, 0.004 / damping);
+  mutable_->geom_solref[mjNREF * geom + 1] = damping;
   mutable_->geom_solmix[geom] = kObjectSolmix;
 }
 

@@ -226,14 +226,15 @@ void ArmEnv::WriteTruth(std::span<double> out) const {
   *cursor++ = Success() ? 1.0 : 0.0;
 }
 
-int64_t ArmEnv::TaskStateSize() const { return editable.StateSize() + 2 + GoalSize(); }
+int64_t ArmEnv::TaskStateSize() const { return editable.StateSize() + 5 + GoalSize(); }
 
 void ArmEnv::GetTaskState(std::span<double> out) const {
   const int64_t model_size = editable.StateSize();
   editable.Pack(out.first(model_size));
   out[model_size] = phase_;
   out[model_size + 1] = phase_steps_;
-  std::copy(goal_.begin(), goal_.end(), out.begin() + model_size + 2);
+  std::copy(anchor_.begin(), anchor_.end(), out.begin() + model_size + 2);
+  std::copy(goal_.begin(), goal_.end(), out.begin() + model_size + 5);
 }
 
 void ArmEnv::SetTaskState(std::span<const double> in) {
@@ -241,7 +242,8 @@ void ArmEnv::SetTaskState(std::span<const double> in) {
   editable.Unpack(in.first(model_size));
   phase_ = static_cast<int>(in[model_size]);
   phase_steps_ = static_cast<int>(in[model_size + 1]);
-  std::copy_n(in.begin() + model_size + 2, GoalSize(), goal_.begin());
+  std::copy_n(in.begin() + model_size + 2, 3, anchor_.begin());
+  std::copy_n(in.begin() + model_size + 5, GoalSize(), goal_.begin());
 }
 
 // ---------------------------------------------------------------- episodes
@@ -268,6 +270,7 @@ void ArmEnv::ResetTask(sim::Rng& rng) {
   d->ctrl[kGripperActuator] = kHomeOpening;
   phase_ = 0;
   phase_steps_ = 0;
+  anchor_ = {0.0, 0.0, 0.0};
   SampleEpisode(rng);
   if (NumObjects() > 0) editable.RefreshDerivedConstants();
 }

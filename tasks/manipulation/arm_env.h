@@ -88,13 +88,23 @@ class ArmEnv : private EditableArmModel, public sim::MujocoEnv {
   int NumObjects() const { return static_cast<int>(object_bodies_.size()); }
   Vec3 ObjectPosition(int i) const;
   std::array<double, 4> ObjectQuaternion(int i) const;
+  // Heading (rad) of object i's x axis about the vertical.
+  double ObjectYaw(int i) const;
   int ObjectBody(int i) const { return object_bodies_[i]; }
   double Mass(int i) const;
   double Friction(int i) const;
   // True when a finger touched object i in the last physics step.
   bool FingerTouches(int i) const;
-  // Expert state-machine phase (task-specific meaning).
+  // Expert state-machine phase (task-specific meaning), steps spent in it, and a point the
+  // expert remembers (e.g. where it grasped); all part of the env state.
   int Phase() const { return phase_; }
+  int PhaseSteps() const { return phase_steps_; }
+  const Vec3& Anchor() const { return anchor_; }
+  void SetPhase(int phase) {
+    if (phase != phase_) phase_steps_ = 0;
+    phase_ = phase;
+  }
+  void SetAnchor(const Vec3& anchor) { anchor_ = anchor; }
 
   // Damped-least-squares inverse kinematics: arm joint angles (kArmJoints) that put the grip
   // site at `pos` pointing down with its x axis at heading `yaw`, starting from `q` (in/out).
@@ -130,13 +140,6 @@ class ArmEnv : private EditableArmModel, public sim::MujocoEnv {
   void PlaceObject(int i, const Vec3& pos, const std::array<double, 4>& quat);
   // Draws object i's hidden mass (kg) and sliding friction.
   void SetHiddenProperties(int i, double mass, double friction);
-  // Heading (rad) of object i's x axis about the vertical.
-  double ObjectYaw(int i) const;
-  void SetPhase(int phase) {
-    if (phase != phase_) phase_steps_ = 0;
-    phase_ = phase;
-  }
-  int PhaseSteps() const { return phase_steps_; }
 
  private:
   int64_t ObservationSize() const override;
@@ -170,6 +173,7 @@ class ArmEnv : private EditableArmModel, public sim::MujocoEnv {
   std::vector<sim::TruthField> truth_fields_;
   int phase_ = 0;                          // expert phase
   int phase_steps_ = 0;                    // expert steps spent in the phase
+  Vec3 anchor_{};                          // expert memory (m)
 };
 
 }  // namespace darkmatter::tasks::manipulation

@@ -16,6 +16,7 @@ constexpr double kPusherHalf = 0.012;       // m, half thickness of the closed f
 constexpr double kPushHeight = 0.022;       // m, grip site height while pushing
 constexpr double kTravelHeight = 0.07;      // m, grip site height when moving around the block
 constexpr double kPushSpeed = 0.005;        // m per control step while pushing
+constexpr double kMaxLead = 0.03;           // m, pusher setpoint ahead of the fingers at most
 
 enum Phase { kAbove = 0, kDescend = 1, kPush = 2, kRetreat = 3 };
 
@@ -71,7 +72,10 @@ class Push final : public ArmEnv {
         break;
       case kDescend:
         command.waypoint = behind;
-        if (Distance(grip, behind) < 0.008) SetPhase(kPush);
+        if (Distance(grip, behind) < 0.008) {
+          SetPhase(kPush);
+          SetAnchor(grip);
+        }
         break;
       case kPush: {
         if (std::abs(across) > 0.015 || along > -kBlockHalf) {
@@ -79,10 +83,25 @@ class Push final : public ArmEnv {
           command.waypoint = {grip[0], grip[1], kTravelHeight};
           break;
         }
+        // The pusher's setpoint (the anchor) advances at kPushSpeed towards a point a little
+        // past the contact, whatever the lag: the servos push as hard as the block needs.
         const double ahead = std::min(0.02, remaining);
         const double c = kBlockHalf + kPusherHalf;
-        command.waypoint = {block[0] + dx * (ahead - c), block[1] + dy * (ahead - c), kPushHeight};
-        command.max_step = kPushSpeed;
+        const Vec3 target = {block[0] + dx * (ahead - c), block[1] + dy * (ahead - c),
+                             kPushHeight};
+        Vec3 setpoint = Anchor();
+        const double gap = Distance(target, setpoint);
+        const double step = gap > kPushSpeed ? kPushSpeed / gap : 1.0;
+        for (int k = 0; k < 3; ++k) setpoint[k] += step * (target[k] - setpoint[k]);
+        const double lead = Distance(setpoint, grip);
+        if (lead > kMaxLead) {  // never far ahead of the fingers
+          for (int k = 0; k < 3; ++k) {
+            setpoint[k] = grip[k] + kMaxLead / lead * (setpoint[k] - grip[k]);
+          }
+        }
+        SetAnchor(setpoint);
+        command.waypoint = setpoint;
+        command.max_step = 1.0;
         break;
       }
       default:  // kRetreat

@@ -38,14 +38,14 @@ class Dominoes final : public PhysicsScene {
            Draw(rng, 0.05, 0.08, 0.08, 0.10)};
     }
     std::array<double, kMaxDominoes> gap{};  // (dominoes) gap to the one before / its height
-    for (int i = 1; i < kMaxDominoes; ++i) gap[i] = Draw(rng, 0.3, 1.1, 0.3, 1.1);
+    for (int i = 1; i < kMaxDominoes; ++i) gap[i] = Draw(rng, 0.3, 1.1, 0.5, 1.3);
     const double push = Draw(rng, 3.0, 6.0, 6.0, 9.0);  // rad/s about +y (top towards +x)
-    const double zone_gap = Draw(rng, 0.2, 1.2, 0.2, 1.2);  // / height of the red domino
+    const double zone_gap = Draw(rng, 0.2, 1.2, 0.6, 1.6);  // / height of the red domino
     const double zone_half_x = Draw(rng, 0.06, 0.12, 0.06, 0.12);
     const double break_at = Draw(rng, 0.0, 1.0, 0.0, 1.0);  // where the impossible twin breaks
     for (int i = 0; i < kMaxDominoes; ++i) {
       SetHiddenProperties(slots_[i], Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.4, 1.0, 0.15, 0.4),
-                          Draw(rng, 0.1, 0.5, 0.5, 0.7));
+                          Draw(rng, 0.05, 0.4, 0.4, 0.55));
     }
 
     for (int i = 0; i + 1 < count_; ++i) chain_[i] = slots_[i];

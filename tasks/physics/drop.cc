@@ -38,8 +38,8 @@ class Drop final : public PhysicsScene {
     const double table_half_x = Draw(rng, 0.12, 0.25, 0.25, 0.32);
     const double table_half_z = Draw(rng, 0.05, 0.15, 0.15, 0.18);
     const double edge_x = Draw(rng, -0.15, 0.0, -0.15, 0.0);  // the table's edge towards the zone
-    const double gap = Draw(rng, 0.0, 0.25, 0.1, 0.3);
-    const double zone_half_x = Draw(rng, 0.1, 0.2, 0.2, 0.3);
+    const double gap = Draw(rng, 0.05, 0.3, 0.3, 0.5);
+    const double zone_half_x = Draw(rng, 0.1, 0.2, 0.06, 0.1);
     PlaceStatic("table", {edge_x - table_half_x, 0, table_half_z});
     Resize(table_, {table_half_x, kTableHalfY, table_half_z});
     PlaceStatic("zone", {edge_x + gap + zone_half_x, 0, 0});

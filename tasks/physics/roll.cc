@@ -9,7 +9,8 @@
 namespace darkmatter::tasks::physics {
 namespace {
 
-constexpr double kRampHalfLength = 0.25;     // m, along the slope (as in roll.xml)
+constexpr double kRampHalfLength = 0.25;     // m, along the slope
+constexpr double kRampHalfWidth = 0.35;      // m, across it
 constexpr double kRampHalfThickness = 0.02;  // m
 constexpr double kDegree = M_PI / 180.0;
 
@@ -57,6 +58,8 @@ class Roll final : public PhysicsScene {
     const Vec3 foot = {foot_x, 0, 0};
     const Vec3 centre = Axpy(-kRampHalfThickness, n, Axpy(-kRampHalfLength, u, foot));
     PlaceStatic("ramp", centre, {std::cos(slope / 2), 0, std::sin(slope / 2), 0});
+    Resize(mj_name2id(model(), mjOBJ_GEOM, "ramp"),
+           {kRampHalfLength, kRampHalfWidth, kRampHalfThickness});
     PlaceStatic("screen", {screen_x, -0.4, 0.25});
     Resize(occluder_, {screen_half_x, 0.01, 0.25});
     PlaceStatic("zone", {zone_x, zone_y, 0});

@@ -10,7 +10,7 @@
 
 namespace darkmatter::tasks::physics {
 
-// Makes the scene (passive: no actions; 48 frames of 30 ms).
+// Makes the scene (passive: no actions; 48 frames of 24 ms).
 std::unique_ptr<sim::Env> MakeRoll(const sim::EnvSettings& settings);
 
 }  // namespace darkmatter::tasks::physics

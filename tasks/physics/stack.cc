@@ -70,7 +70,7 @@ class Stack final : public PhysicsScene {
     for (int level = 0; level < count_; ++level) in_tower_[level] = blocks_[tower[level]];
     const double zone_x = base_x + half[0][0] + zone_gap + zone_half_x;
     PlaceStatic("zone", {zone_x, 0, 0});
-    Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.3, 0.0005});
+    Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.15, 0.0005});
   }
 
   // The red block touches nothing (no block, no floor) and is falling.

@@ -112,15 +112,15 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: the possible clip is physica
   for (const std::string& name : PhysicsTasks()) {
     auto env = Make(name);
     auto& scene = Scene(*env);
-    for (uint64_t seed = 0; seed < 5; ++seed) {
+    for (uint64_t seed = 0; seed < 8; ++seed) {
       INFO(name << " seed " << seed);
       env->Reset(seed);
       const mjModel* m = scene.model();
       const mjData* d = scene.data();
-      // A passive scene has no energy source: total energy never grows (soft contacts may
-      // give back a little of what they stored, hence the tolerance).
-      double energy = MechanicalEnergy(m, d);
-      const double scale = std::max(1.0, std::abs(energy));
+      // A passive scene has no energy source: total energy never rises above its peak so far
+      // (a soft contact may hold energy at a frame's end and release it in the next one).
+      double peak = MechanicalEnergy(m, d);
+      const double scale = std::max(1.0, std::abs(peak));
       for (int t = 0; t < env->MaxEpisodeSteps(); ++t) {
         env->Step({});
         for (int c = 0; c < d->ncon; ++c) {
@@ -129,8 +129,8 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: the possible clip is physica
         }
         const double now = MechanicalEnergy(m, d);
         INFO("step " << t);
-        CHECK(now <= energy + 0.01 * scale);
-        energy = now;
+        CHECK(now <= peak + 0.01 * scale);
+        peak = std::max(peak, now);
       }
     }
   }

@@ -1,0 +1,255 @@
+// physics/dominoes: twins, the solidity violation, hidden properties, labels and the ood split.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tasks/physics/physics_scene.h"
+#include "tasks/registry.h"
+#include "tests/mujoco_fixture.h"
+
+namespace sim = darkmatter::sim;
+namespace physics = darkmatter::tasks::physics;
+using darkmatter::testing::NoMujocoWarnings;
+
+namespace {
+
+// Seeds whose chains reach the domino the impossible twin breaks at.
+constexpr uint64_t kViolationSeeds[] = {0, 2, 4, 5};
+
+std::unique_ptr<sim::Env> MakeDominoes(const std::string& violation = "none",
+                                       const std::string& split = "train") {
+  sim::EnvSettings settings;
+  settings.violation = violation;
+  settings.split = split;
+  return darkmatter::tasks::MakeEnv("physics/dominoes", settings);
+}
+
+physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
+
+// One clip: the physics state and a small RGB frame of camera "main" per frame.
+struct Clip {
+  std::vector<std::vector<double>> states;   // (frames) x StateSize()
+  std::vector<std::vector<uint8_t>> frames;  // (frames) x (H x W x 3)
+};
+
+Clip Play(sim::Env& env, uint64_t seed) {
+  Clip clip;
+  sim::CameraSpec camera;
+  camera.name = "main";
+  sim::RenderOutput out;
+  env.Reset(seed);
+  for (int t = 0;; ++t) {
+    clip.states.push_back(env.GetState().physics);
+    env.Render(camera, 48, 36, &out);
+    clip.frames.push_back(out.rgb);
+    if (t == env.MaxEpisodeSteps()) break;
+    env.Step({});
+  }
+  return clip;
+}
+
+std::map<std::string, double> Labels(const sim::Env& env) {
+  std::map<std::string, double> scalars;
+  std::map<std::string, std::string> strings;
+  env.EpisodeLabels(&scalars, &strings);
+  return scalars;
+}
+
+// Pose of object i from qpos: centre (m) and rotation matrix (row major).
+void Pose(const physics::PhysicsScene& scene, int i, double centre[3], double rot[9]) {
+  const mjModel* m = scene.model();
+  const double* q = scene.data()->qpos + m->jnt_qposadr[m->body_jntadr[scene.ObjectBody(i)]];
+  std::copy(q, q + 3, centre);
+  mju_quat2Mat(rot, q + 3);
+}
+
+// How deep (m) the centre line of object i (along its long axis) reaches into object j's
+// box: the largest, over points of the line, of the distance to j's nearest face; negative
+// when the line stays outside j.
+double CentreLineDepth(const physics::PhysicsScene& scene, int i, int j) {
+  double ci[3], ri[9], cj[3], rj[9];
+  Pose(scene, i, ci, ri);
+  Pose(scene, j, cj, rj);
+  const double* hi = scene.model()->geom_size + 3 * scene.ObjectGeom(i);
+  const double* hj = scene.model()->geom_size + 3 * scene.ObjectGeom(j);
+  double deepest = -1e9;
+  for (int k = -20; k <= 20; ++k) {
+    const double s = hi[2] * k / 20.0;
+    double local[3] = {0, 0, 0};  // the point in j's frame: R_j^T (p - c_j)
+    for (int a = 0; a < 3; ++a) {
+      for (int b = 0; b < 3; ++b) local[a] += rj[3 * b + a] * (ci[b] + ri[3 * b + 2] * s - cj[b]);
+    }
+    double depth = 1e9;
+    for (int a = 0; a < 3; ++a) depth = std::min(depth, hj[a] - std::abs(local[a]));
+    deepest = std::max(deepest, depth);
+  }
+  return deepest;
+}
+
+// The dominoes of the chain (not parked behind the camera), in chain order (along +x).
+std::vector<int> Chain(const physics::PhysicsScene& scene) {
+  std::vector<int> chain;
+  for (int i = 0; i < scene.NumObjects(); ++i) {
+    if (scene.Position(i)[1] > -1.0) chain.push_back(i);
+  }
+  std::sort(chain.begin(), chain.end(),
+            [&](int a, int b) { return scene.Position(a)[0] < scene.Position(b)[0]; });
+  return chain;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: twins are identical before the violation and "
+                 "differ after it", "[tasks][physics][dominoes]") {
+  auto possible = MakeDominoes(), impossible = MakeDominoes("solidity");
+  for (uint64_t seed : kViolationSeeds) {
+    INFO("seed " << seed);
+    const Clip a = Play(*possible, seed), b = Play(*impossible, seed);
+    const int v = Scene(*impossible).ViolationFrame();
+    REQUIRE(v >= 1);
+    CHECK(Scene(*possible).ViolationFrame() == -1);
+    for (int t = 0; t < v; ++t) {
+      INFO("frame " << t);
+      REQUIRE(a.states[t] == b.states[t]);
+      REQUIRE(a.frames[t] == b.frames[t]);
+    }
+    CHECK(a.states[v] != b.states[v]);
+    CHECK(a.frames.back() != b.frames.back());
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: in the impossible twin one domino falls through "
+                 "the next, just before they would have touched", "[tasks][physics][dominoes]") {
+  auto possible = MakeDominoes(), impossible = MakeDominoes("solidity");
+  for (uint64_t seed : kViolationSeeds) {
+    INFO("seed " << seed);
+    auto& a = Scene(*possible);
+    auto& b = Scene(*impossible);
+    possible->Reset(seed);
+    impossible->Reset(seed);
+    const std::vector<int> chain = Chain(b);
+    REQUIRE(chain.size() >= 3);
+    CHECK(chain.back() == b.RedObject());
+    const int n = b.NumObjects();
+    std::vector<std::vector<bool>> touching;  // (frames) x (n x n): the possible twin's contacts
+    int pusher = -1, struck = -1;
+    double depth_possible = -1e9, depth_impossible = -1e9;
+    for (int t = 1; t <= possible->MaxEpisodeSteps(); ++t) {
+      possible->Step({});
+      impossible->Step({});
+      touching.emplace_back(n * n);
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j) touching.back()[i * n + j] = i != j && a.InContact(i, j);
+      }
+      if (struck < 0 && b.ViolationFrame() >= 0) {
+        // The struck domino no longer collides with objects; the pusher is the one before.
+        for (size_t k = 1; k < chain.size(); ++k) {
+          if (b.model()->geom_contype[b.ObjectGeom(chain[k])] == 2) {
+            struck = chain[k];
+            pusher = chain[k - 1];
+          }
+        }
+        REQUIRE(struck >= 0);
+      }
+      if (struck < 0) continue;
+      depth_possible = std::max(depth_possible, CentreLineDepth(a, pusher, struck));
+      depth_impossible = std::max(depth_impossible, CentreLineDepth(b, pusher, struck));
+    }
+    REQUIRE(struck >= 0);
+    int first_touch = -1;  // frame at which the possible twin's pusher first meets the struck one
+    for (size_t t = 0; t < touching.size() && first_touch < 0; ++t) {
+      if (touching[t][pusher * n + struck]) first_touch = static_cast<int>(t) + 1;
+    }
+    const int v = b.ViolationFrame();
+    REQUIRE(v >= 1);
+    CHECK(first_touch >= v);      // the violation comes before the contact ...
+    CHECK(first_touch <= v + 3);  // ... just before
+    CHECK(depth_possible < 0.0);     // solid: the pusher's centre line stays outside
+    CHECK(depth_impossible > 0.002);  // impossible: it goes right through the struck domino
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: a heavy second domino stops the chain",
+                 "[tasks][physics][dominoes]") {
+  for (uint64_t seed : {0, 7, 13}) {
+    INFO("seed " << seed);
+    std::map<std::string, double> labels[2];
+    for (int heavy = 0; heavy < 2; ++heavy) {
+      auto env = MakeDominoes();
+      auto& scene = Scene(*env);
+      env->Reset(seed);
+      const int second = Chain(scene)[1];
+      scene.SetHiddenProperties(second, heavy ? 5.0 : 0.5, scene.Friction(second),
+                                scene.Restitution(second));
+      for (int t = 0; t < env->MaxEpisodeSteps(); ++t) env->Step({});
+      labels[heavy] = Labels(*env);
+    }
+    CHECK(labels[0]["completed"] == 1.0);
+    CHECK(labels[1]["completed"] == 0.0);
+  }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: labels: chains complete on some seeds, the red "
+                 "domino reaches the zone on some, completed means the last one fell",
+                 "[tasks][physics][dominoes]") {
+  auto env = MakeDominoes();
+  auto& scene = Scene(*env);
+  const int seeds = 30;
+  int completed = 0, zone = 0;
+  for (uint64_t seed = 0; seed < seeds; ++seed) {
+    INFO("seed " << seed);
+    env->Reset(seed);
+    for (int t = 0; t < env->MaxEpisodeSteps(); ++t) env->Step({});
+    auto labels = Labels(*env);
+    CHECK(labels["dominoes"] >= 3);
+    CHECK(labels["dominoes"] <= 6);
+    double centre[3], rot[9];
+    Pose(scene, scene.RedObject(), centre, rot);
+    CHECK((labels["completed"] == 1.0) == (rot[8] < std::cos(M_PI / 4)));  // tilted > 45 deg
+    if (labels["red_touches_zone"] == 1.0) CHECK(labels["completed"] == 1.0);
+    completed += labels["completed"] == 1.0;
+    zone += labels["red_touches_zone"] == 1.0;
+  }
+  CHECK(completed >= 0.2 * seeds);
+  CHECK(completed <= 0.8 * seeds);
+  CHECK(zone >= 0.2 * seeds);
+  CHECK(zone <= 0.8 * seeds);
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: the ood split draws outside the training ranges",
+                 "[tasks][physics][dominoes]") {
+  auto train = MakeDominoes(), ood = MakeDominoes("none", "ood");
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    INFO("seed " << seed);
+    train->Reset(seed);
+    ood->Reset(seed);
+    const auto& a = Scene(*train);
+    const auto& b = Scene(*ood);
+    for (int i = 0; i < a.NumObjects(); ++i) {
+      CHECK(a.Mass(i) <= 2.0);
+      CHECK(b.Mass(i) >= 3.0);
+      CHECK(a.Friction(i) >= 0.4);
+      CHECK(b.Friction(i) <= 0.4);
+      CHECK(a.Restitution(i) <= 0.4 + 1e-9);
+      CHECK(b.Restitution(i) >= 0.4 - 1e-9);
+      const double* size_a = a.model()->geom_size + 3 * a.ObjectGeom(i);
+      const double* size_b = b.model()->geom_size + 3 * b.ObjectGeom(i);
+      CHECK(size_a[2] <= 0.08);  // half height (m)
+      CHECK(size_b[2] >= 0.08);
+      CHECK(size_a[0] <= 0.012);  // half thickness (m)
+      CHECK(size_b[0] >= 0.012);
+    }
+    // The first domino is pushed harder: it spins faster about +y.
+    const int first = Chain(a)[0];
+    const mjModel* m = a.model();
+    const double wa = a.data()->qvel[m->jnt_dofadr[m->body_jntadr[a.ObjectBody(first)]] + 4];
+    const double wb = b.data()->qvel[m->jnt_dofadr[m->body_jntadr[b.ObjectBody(first)]] + 4];
+    CHECK(wa <= 6.0);
+    CHECK(wb >= 6.0);
+  }
+}
