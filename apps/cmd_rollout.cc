@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -196,9 +197,18 @@ void RunRollout(const RolloutOptions& o) {
   const int64_t chunk = 4 * num_workers;
   const int64_t total = static_cast<int64_t>(jobs.size());
   int64_t frames = 0;
+  // Pipelined: the workers record chunk k+1 while this thread writes chunk k.
+  auto record = [&](int64_t first) {
+    const int64_t count = std::min<int64_t>(chunk, total - first);
+    return std::async(std::launch::async,
+                      [&, first, count] { return RecordChunk(workers, jobs, first, count, o.twins); });
+  };
+  std::future<std::vector<sim::Episode>> pending = record(0);
   for (int64_t first = 0; first < total; first += chunk) {
     const int64_t count = std::min<int64_t>(chunk, total - first);
-    for (const sim::Episode& episode : RecordChunk(workers, jobs, first, count, o.twins)) {
+    const std::vector<sim::Episode> recorded = pending.get();
+    if (first + chunk < total) pending = record(first + chunk);
+    for (const sim::Episode& episode : recorded) {
       frames += episode.frame_height > 0 ? episode.Length() + 1 : 0;
       writer.Append(episode);
       steps += episode.Length();

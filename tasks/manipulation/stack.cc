@@ -115,11 +115,13 @@ class Stack final : public ArmEnv {
         command.gripper = kGripperOpen;
         if (GripperOpening() > kBlockHalf + 0.008) SetPhase(kRetreat);
         break;
-      default:  // kRetreat; try again if the block did not end up on target
-        command.waypoint = {grip[0], grip[1], carry_height + 0.03};
+      default: {  // kRetreat; grasp again if the block did not end up on target
+        const double retreat_height = b[2] + 4 * kBlockHalf + kClearance;
+        command.waypoint = {grip[0], grip[1], retreat_height};
         command.gripper = kGripperOpen;
-        if (grip[2] > carry_height) SetPhase(kGraspAbove);
+        if (grip[2] > retreat_height - 0.005) SetPhase(kGraspAbove);
         break;
+      }
     }
     return command;
   }

@@ -107,14 +107,14 @@ TEST_CASE_METHOD(NoMujocoWarnings, "stack: the impossible twin's unsupported red
     }
     const int red = b.RedObject();
     const double height = b.Position(red)[2];
-    for (int t = 0; t < 4; ++t) {
+    for (int t = 0; t < 3; ++t) {
       possible->Step({});
       impossible->Step({});
       CHECK_FALSE(Touching(b, red));  // no support at all ...
       // ... yet it keeps its height (within what a graze from a toppling block can give it)
-      CHECK(std::abs(b.Position(red)[2] - height) < 0.005);
+      CHECK(std::abs(b.Position(red)[2] - height) < 0.003);
     }
-    CHECK(a.Position(red)[2] < height - 0.03);  // the possible twin's block fell
+    CHECK(a.Position(red)[2] < height - 0.01);  // the possible twin's block fell
   }
 }
 
