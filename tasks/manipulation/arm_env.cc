@@ -81,6 +81,13 @@ ArmEnv::ArmEnv(const ArmTaskSpec& spec, const sim::EnvSettings& settings)
     dof_adr_[j] = m->jnt_dofadr[joint];
   }
   if (m->nu != kRobotJoints - 1) throw std::logic_error(spec.asset + ": expected 6 actuators");
+  for (int i = 0; i < m->nu; ++i) {  // actuator i drives robot joint i (the action layout)
+    if (m->actuator_trntype[i] != mjTRN_JOINT ||
+        m->jnt_qposadr[m->actuator_trnid[2 * i]] != qpos_adr_[i]) {
+      throw std::logic_error(spec.asset + ": actuator " + std::to_string(i) + " must drive " +
+                             kRobotJointNames[i]);
+    }
+  }
   grip_site_ = mj_name2id(m, mjOBJ_SITE, "grip");
   finger_bodies_[0] = mj_name2id(m, mjOBJ_BODY, "finger_l");
   finger_bodies_[1] = mj_name2id(m, mjOBJ_BODY, "finger_r");

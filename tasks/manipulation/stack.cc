@@ -12,6 +12,8 @@ namespace {
 
 constexpr double kTolerance = 0.025;      // m, each block's centre to its goal
 constexpr double kRestingSpeed = 0.1;     // m/s, the red block's speed at success
+constexpr double kReleaseDistance = 0.04; // m, grip site to red block beyond which it is free
+constexpr double kReleaseMargin = 0.005;  // m, finger opening beyond the block's half width
 constexpr double kMinSeparation = 0.08;   // m, horizontal distance between the blocks at start
 constexpr double kMaxSeparation = 0.2;
 constexpr double kClearance = 0.03;       // m, red block's bottom above the blue top in carry
@@ -40,13 +42,21 @@ class Stack final : public ArmEnv {
   }
 
   bool Success() const override {
-    if (GoalDistance() >= kTolerance || FingerTouches(0)) return false;
+    if (GoalDistance() >= kTolerance || Gripping()) return false;
     const mjtNum* v = data()->qvel + model()->jnt_dofadr[model()->body_jntadr[ObjectBody(0)]];
     return std::hypot(v[0], v[1], v[2]) < kRestingSpeed;
   }
   double Tolerance() const override { return kTolerance; }
   double GoalDistance() const override {
     return std::max(DistanceToGoal(*this, 0, 0), DistanceToGoal(*this, 1, 3));
+  }
+
+  // True while the fingers may still hold the red block: the grip site is near it and the
+  // fingers are not open wider than the block (from positions only, so it holds after
+  // set_state too).
+  bool Gripping() const {
+    return Distance(GripPosition(), ObjectPosition(0)) < kReleaseDistance &&
+           GripperOpening() < kBlockHalf + kReleaseMargin;
   }
 
  protected:

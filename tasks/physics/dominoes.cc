@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "tasks/physics/physics_scene.h"
@@ -10,9 +11,9 @@
 namespace darkmatter::tasks::physics {
 namespace {
 
-constexpr int kMaxDominoes = 6;       // d0 .. d4, red
+constexpr int kMaxDominoes = 6;             // d0 .. d4, red
 constexpr double kFallenTilt = 0.70710678;  // cos(45 deg); a domino tilted more has fallen
-constexpr double kReachMargin = 0.005;      // m; violation this far before contact
+constexpr double kReachMargin = 0.005;      // m; the violation comes this far before contact
 
 class Dominoes final : public PhysicsScene {
  public:
@@ -84,9 +85,12 @@ class Dominoes final : public PhysicsScene {
     return Extent(struck, -1.0) - Extent(pusher, +1.0) < reach;
   }
 
-  // The struck domino no longer meets other objects: the pusher falls through it.
+  // The struck domino no longer meets other objects: the pusher falls through it and it
+  // stays up. (Making the pusher intangible instead would also drop the domino leaning on
+  // it through it: two violations instead of one.)
   void Violate() override { PassThrough(chain_[pusher_ + 1]); }
 
+  // completed: the last (red) domino fell; dominoes: the count.
   void FamilyLabels(std::map<std::string, double>* scalars,
                     std::map<std::string, std::string>*) const override {
     (*scalars)["completed"] = Upright(chain_[count_ - 1]) < kFallenTilt ? 1.0 : 0.0;
@@ -111,10 +115,11 @@ class Dominoes final : public PhysicsScene {
     return 1.0 - 2.0 * (q[4] * q[4] + q[5] * q[5]);
   }
 
-  std::array<int, kMaxDominoes> slots_;     // object index of d0 .. d4, red
-  int count_ = 3;                           // dominoes in the chain
-  std::array<int, kMaxDominoes> chain_{};   // object index per chain position
-  int pusher_ = 0;                          // chain position that passes through the next
+  // Drawn at reset, like the other families' layout members (not part of the env state).
+  std::array<int, kMaxDominoes> slots_;    // object index of d0 .. d4, red
+  int count_ = 3;                          // dominoes in the chain
+  std::array<int, kMaxDominoes> chain_{};  // object index per chain position
+  int pusher_ = 0;                         // chain position that passes through the next
 };
 
 }  // namespace

@@ -9,8 +9,9 @@
 
 namespace darkmatter::tasks::physics {
 
-// Makes the scene (passive: no actions; 48 frames of 20 ms). Episode labels add `completed`
-// (1 when the last, red domino fell: tilted more than 45 degrees) and `dominoes` (3-6).
+// Makes the scene (passive: no actions; 72 frames of 20 ms, so that a chain of six has time
+// to finish). Episode labels add `completed` (1 when the last, red domino fell: tilted more
+// than 45 degrees) and `dominoes` (3-6).
 std::unique_ptr<sim::Env> MakeDominoes(const sim::EnvSettings& settings);
 
 }  // namespace darkmatter::tasks::physics

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "tasks/physics/physics_scene.h"
@@ -12,9 +13,9 @@ namespace {
 
 constexpr int kMaxBlocks = 4;             // block0, block1, block2, red
 constexpr double kStableDistance = 0.03;  // m; a block that moved more has fallen
-constexpr double kDropGap = 0.0005;  // m; blocks start this far apart (touching faces
-                                      // are a degenerate case for box-box collisions)
-constexpr double kFallingSpeed = 0.5;     // m/s downwards; an unsupported red block falls
+constexpr double kDropGap = 0.0005;       // m; blocks start this far apart: exactly touching
+                                          // faces make MuJoCo's box-box collider misfire
+constexpr double kFallingSpeed = 0.5;     // m/s downwards; slower is a bounce or a wobble
 
 class Stack final : public PhysicsScene {
  public:
@@ -73,7 +74,7 @@ class Stack final : public PhysicsScene {
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.15, 0.0005});
   }
 
-  // The red block touches nothing (no block, no floor) and is falling.
+  // The red block touches nothing (no block, no floor) and is falling: it lost its support.
   bool ViolationDue() const override {
     const int red = RedObject();
     if (Velocity(red)[2] > -kFallingSpeed || InContact(red, -1)) return false;
@@ -85,6 +86,7 @@ class Stack final : public PhysicsScene {
 
   void Violate() override { Hover(RedObject()); }
 
+  // stable: no block of the tower moved more than kStableDistance; blocks: the count.
   void FamilyLabels(std::map<std::string, double>* scalars,
                     std::map<std::string, std::string>*) const override {
     double moved = 0.0;
@@ -98,9 +100,10 @@ class Stack final : public PhysicsScene {
   }
 
  private:
-  std::array<int, kMaxBlocks> blocks_;  // object index of block0, block1, block2, red
-  int count_ = 2;                       // blocks in the tower
-  std::array<int, kMaxBlocks> in_tower_{};  // object index per tower level (count_ used)
+  // Drawn at reset, like the other families' layout members (not part of the env state).
+  std::array<int, kMaxBlocks> blocks_;                     // object index of each slot
+  int count_ = 2;                                          // blocks in the tower
+  std::array<int, kMaxBlocks> in_tower_{};                 // object index per tower level
   std::array<std::array<double, 3>, kMaxBlocks> start_{};  // initial centre per level, m
 };
 

@@ -176,12 +176,17 @@ TEST_CASE_METHOD(NoMujocoWarnings, "manipulation: set_state continues bit-identi
     auto env = tasks::MakeEnv(name);
     auto other = tasks::MakeEnv(name);
     std::vector<double> action(6);
+    auto& arm = Arm(*env);
     env->Reset(11);
     sim::Rng random(5);
-    for (int t = 0; t < 5; ++t) {  // a few random joint targets, then the expert
+    for (int t = 0; t < 5; ++t) {  // a few random joint targets, then the expert for a while
       for (int i = 0; i < 6; ++i) {
         action[i] = random.Uniform(env->ActionSpec().low[i], env->ActionSpec().high[i]);
       }
+      env->Step(action);
+    }
+    for (int t = 0; t < 30 && arm.GoalDistance() > 2 * arm.Tolerance(); ++t) {
+      env->ExpertAction(action);
       env->Step(action);
     }
     const sim::EnvState saved = env->GetState();
@@ -193,7 +198,11 @@ TEST_CASE_METHOD(NoMujocoWarnings, "manipulation: set_state continues bit-identi
       observations.emplace_back(result.observation.begin(), result.observation.end());
       if (result.terminated || result.truncated) break;
     }
-    other->Reset(99);  // a different episode (other hidden properties and goal) first
+    other->Reset(99);  // a different episode (hidden properties, goal, expert phase) first
+    for (int t = 0; t < 20; ++t) {
+      other->ExpertAction(action);
+      if (other->Step(action).terminated) break;
+    }
     other->SetState(saved);
     CHECK(other->GetState().physics == saved.physics);
     for (size_t t = 0; t < observations.size(); ++t) {
@@ -232,4 +241,26 @@ TEST_CASE_METHOD(NoMujocoWarnings, "manipulation: the goal image leaves the stat
     CHECK(again.rgb == now.rgb);
     CHECK(goal.rgb != now.rgb);  // something is shown at the goal
   }
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "manipulation: camera observations come with the state",
+                 "[manipulation]") {
+  sim::EnvSettings settings;
+  settings.observation = "state+pixels";
+  settings.camera = "main";
+  settings.frame_width = 48;
+  settings.frame_height = 32;
+  auto env = tasks::MakeEnv("manipulation/reach", settings);
+  CHECK(env->PixelSpec().shape == std::vector<int64_t>{32, 48, 3});
+  CHECK(env->ObservationSpec().Size() == 20);
+  const auto first = env->Reset(2);
+  const std::vector<uint8_t> before(first.pixels.begin(), first.pixels.end());
+  REQUIRE(before.size() == 32 * 48 * 3);
+  std::vector<double> action(6);
+  sim::StepResult result = first;
+  for (int t = 0; t < 5; ++t) {
+    env->ExpertAction(action);
+    result = env->Step(action);
+  }
+  CHECK(std::vector<uint8_t>(result.pixels.begin(), result.pixels.end()) != before);  // it moved
 }

@@ -87,7 +87,8 @@ TEST_CASE_METHOD(NoMujocoWarnings, "stack: twins are identical before the violat
       REQUIRE(a.states[t] == b.states[t]);
       REQUIRE(a.frames[t] == b.frames[t]);
     }
-    CHECK(a.states[v] != b.states[v]);
+    // The physics differs from the violation on (the last 3 values are bookkeeping).
+    CHECK_FALSE(std::equal(a.states[v].begin(), a.states[v].end() - 3, b.states[v].begin()));
     CHECK(a.frames.back() != b.frames.back());
   }
 }
