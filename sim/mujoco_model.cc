@@ -1,5 +1,6 @@
 #include "sim/mujoco_model.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +34,25 @@ void OnMujocoError(const char* message) {
   std::exit(1);
 }
 
+// MuJoCo 2.2.2's box-box collider sometimes reports a fake contact much deeper than the
+// boxes themselves (upstream issue 3476), which launches resting boxes. A box cannot
+// penetrate another by more than its smallest half-size without its centre being inside,
+// so such contacts are dropped.
+mjfCollision original_box_box = nullptr;
+
+int FilteredBoxBox(const mjModel* m, const mjData* d, mjContact* con, int g1, int g2,
+                   mjtNum margin) {
+  const int count = original_box_box(m, d, con, g1, g2, margin);
+  const mjtNum* a = m->geom_size + 3 * g1;
+  const mjtNum* b = m->geom_size + 3 * g2;
+  const mjtNum limit = -std::min({a[0], a[1], a[2], b[0], b[1], b[2]});
+  int kept = 0;
+  for (int i = 0; i < count; ++i) {
+    if (con[i].dist >= limit) con[kept++] = con[i];
+  }
+  return kept;
+}
+
 ModelPtr Wrap(mjModel* model) {
   return ModelPtr(model, [](const mjModel* m) { mj_deleteModel(const_cast<mjModel*>(m)); });
 }
@@ -40,8 +60,13 @@ ModelPtr Wrap(mjModel* model) {
 }  // namespace
 
 void InstallMujocoHandlers() {
-  mju_user_warning = OnMujocoWarning;
-  mju_user_error = OnMujocoError;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mju_user_warning = OnMujocoWarning;
+    mju_user_error = OnMujocoError;
+    original_box_box = mjCOLLISIONFUNC[mjGEOM_BOX][mjGEOM_BOX];
+    mjCOLLISIONFUNC[mjGEOM_BOX][mjGEOM_BOX] = FilteredBoxBox;
+  });
 }
 
 int64_t MujocoWarningCount() { return warning_count.load(); }

@@ -24,8 +24,10 @@ ModelPtr LoadModelString(const std::string& xml, const std::string& name);
 // Path of a file under the project's assets/ folder ($DARKMATTER_ASSETS overrides it).
 std::string AssetPath(const std::string& relative);
 
-// Installs the process-wide MuJoCo handlers (idempotent): warnings are counted (see
-// MujocoWarningCount) instead of printed; a MuJoCo fatal error prints a message and exits 1.
+// Installs the process-wide MuJoCo handlers once: warnings are counted (see
+// MujocoWarningCount) instead of printed; a MuJoCo fatal error prints a message and exits 1;
+// box-box contacts deeper than the boxes' smallest half-size (a MuJoCo 2.2 collider bug that
+// launches resting boxes) are dropped.
 void InstallMujocoHandlers();
 // Number of MuJoCo warnings raised through the global callback since start.
 int64_t MujocoWarningCount();

@@ -93,10 +93,12 @@ class ArmEnv : private EditableArmModel, public sim::MujocoEnv {
   int ObjectBody(int i) const { return object_bodies_[i]; }
   double Mass(int i) const;
   double Friction(int i) const;
-  // True when a finger touched object i in the last physics step.
+  // True when a finger touched object i in the last physics step (from MuJoCo's contacts,
+  // which set_state does not recompute: valid after reset and step).
   bool FingerTouches(int i) const;
   // Expert state-machine phase (task-specific meaning), steps spent in it, and a point the
-  // expert remembers (e.g. where it grasped); all part of the env state.
+  // expert remembers (e.g. where it grasped); all part of the env state. The setters are for
+  // ExpertPlan and its helpers.
   int Phase() const { return phase_; }
   int PhaseSteps() const { return phase_steps_; }
   const Vec3& Anchor() const { return anchor_; }
@@ -132,7 +134,8 @@ class ArmEnv : private EditableArmModel, public sim::MujocoEnv {
   virtual void GoalPose(int i, Vec3* pos, std::array<double, 4>* quat) const;
 
   // --- helpers for tasks ---
-  // Sets the goal state (GoalSize() values) and moves the marker mocap body, if any.
+  // Sets the goal state (GoalSize() values) and moves the goal marker (a mocap body) to its
+  // first three values with orientation `marker_quat`.
   void SetGoal(std::span<const double> goal, const std::array<double, 4>& marker_quat = {1, 0, 0, 0});
   // Sets the arm joint angles (rad) with zero velocity.
   void SetArmAngles(const std::array<double, kArmJoints>& q);

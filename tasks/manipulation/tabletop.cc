@@ -1,11 +1,12 @@
 #include "tasks/manipulation/tabletop.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace darkmatter::tasks::manipulation {
 namespace {
 
-constexpr int kMaxTries = 100;
+constexpr int kMaxTries = 100;  // rejection-sampling attempts before the fallback
 
 bool Inside(const Region& region, double x, double y) {
   return x >= region.x_low && x <= region.x_high && y >= region.y_low && y <= region.y_high;

@@ -11,8 +11,8 @@ namespace darkmatter::tasks::manipulation {
 
 // An axis-aligned rectangle on the table (m, world).
 struct Region {
-  double x_low, x_high;
-  double y_low, y_high;
+  double x_low, x_high;  // m
+  double y_low, y_high;  // m
 };
 
 // Block start positions: reachable from above and from every side for pushing.

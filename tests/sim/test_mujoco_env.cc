@@ -171,3 +171,23 @@ TEST_CASE("MujocoEnv: a diverging simulation ends the episode as truncated + div
   // The env is usable again after a reset.
   CHECK(env->Reset(1).info[0] == 0.0);
 }
+
+TEST_CASE_METHOD(NoMujocoWarnings, "MuJoCo handlers: impossible box-box contacts are dropped",
+                 "[sim][env][collision]") {
+  // A 0.1 m box and a 0.03 m box: slightly overlapping gives a contact; a contact deeper
+  // than the smaller box (what MuJoCo 2.2's box-box collider sometimes reports) gives none.
+  auto contacts_at = [](double separation) {
+    const std::string xml = R"(<mujoco><worldbody>
+      <body><freejoint/><geom type="box" size="0.1 0.1 0.1"/></body>
+      <body pos=")" + std::to_string(separation) + R"( 0 0"><freejoint/>
+        <geom type="box" size="0.03 0.03 0.03"/></body></worldbody></mujoco>)";
+    auto model = sim::LoadModelString(xml, "boxes");
+    mjData* data = mj_makeData(model.get());
+    mj_forward(model.get(), data);
+    const int count = data->ncon;
+    mj_deleteData(data);
+    return count;
+  };
+  CHECK(contacts_at(0.125) > 0);  // 5 mm overlap: a real contact
+  CHECK(contacts_at(0.0) == 0);    // the small box's centre inside the big one: dropped
+}
