@@ -181,13 +181,16 @@ void MujocoEnv::Render(const CameraSpec& camera, int width, int height, RenderOu
 void MujocoEnv::SyncKinematics() {
   // After mj_step, poses in mjData belong to the state before the last integration; images
   // must show the current qpos. mj_step recomputes all of these, so physics is unaffected,
-  // except that mj_kinematics normalises quaternions in qpos in place: keep qpos exact.
+  // except that mj_kinematics normalises quaternions in qpos in place
+  // (and mocap quaternions): keep both exact.
   const mjModel* m = model_.get();
   qpos_scratch_.assign(data_->qpos, data_->qpos + m->nq);
+  qpos_scratch_.insert(qpos_scratch_.end(), data_->mocap_quat, data_->mocap_quat + 4 * m->nmocap);
   mj_kinematics(m, data_);
   mj_comPos(m, data_);
   mj_camlight(m, data_);
-  std::copy(qpos_scratch_.begin(), qpos_scratch_.end(), data_->qpos);
+  std::copy_n(qpos_scratch_.begin(), m->nq, data_->qpos);
+  std::copy_n(qpos_scratch_.begin() + m->nq, 4 * m->nmocap, data_->mocap_quat);
 }
 
 bool MujocoEnv::StateIsFinite() const {

@@ -112,7 +112,7 @@ class MujocoEnv : public Env {
   std::vector<std::string> info_keys_;
   std::vector<double> observation_;  // (obs_dim)
   std::vector<double> info_;         // (info_keys_.size())
-  std::vector<double> qpos_scratch_; // (nq) qpos kept exact across SyncKinematics
+  std::vector<double> qpos_scratch_; // (nq + 4 nmocap) kept exact across SyncKinematics
   Rng rng_;
   int64_t elapsed_steps_ = 0;
   bool needs_reset_ = true;

@@ -21,22 +21,22 @@ class Collide final : public PhysicsScene {
 
  protected:
   void Layout(sim::Rng& rng) override {
-    radius_ = Draw(rng, 0.06, 0.10, 0.10, 0.13);
-    half_ = Draw(rng, 0.07, 0.12, 0.13, 0.16);
+    const double radius = Draw(rng, 0.06, 0.10, 0.10, 0.13);
+    const double half = Draw(rng, 0.07, 0.12, 0.13, 0.16);
     const double ball_x = Draw(rng, -0.8, -0.5, -0.8, -0.5);
     const double ball_y = Draw(rng, -0.08, 0.08, -0.08, 0.08);
     const double block_x = Draw(rng, 0.0, 0.3, 0.0, 0.3);
-    const double block_y = ball_y + Draw(rng, -0.5, 0.5, -0.5, 0.5) * half_;
+    const double block_y = ball_y + Draw(rng, -0.5, 0.5, -0.5, 0.5) * half;
     const double speed = Draw(rng, 1.0, 2.0, 2.2, 3.0);  // m/s towards +x
     const double heading = Draw(rng, -0.05, 0.05, -0.05, 0.05);  // rad
     const double zone_half_x = Draw(rng, 0.1, 0.25, 0.1, 0.25);
-    const double zone_x = block_x + half_ + Draw(rng, 0.02, 0.2, 0.02, 0.2) + zone_half_x;
-    Resize(ObjectGeom(ball_), {radius_, 0, 0});
-    Resize(ObjectGeom(block_), {half_, half_, half_});
-    SetPose(ball_, {ball_x, ball_y, radius_});
-    SetPose(block_, {block_x, block_y, half_});
+    const double zone_x = block_x + half + Draw(rng, 0.02, 0.2, 0.02, 0.2) + zone_half_x;
+    Resize(ObjectGeom(ball_), {radius, 0, 0});
+    Resize(ObjectGeom(block_), {half, half, half});
+    SetPose(ball_, {ball_x, ball_y, radius});
+    SetPose(block_, {block_x, block_y, half});
     const double vx = speed * std::cos(heading), vy = speed * std::sin(heading);
-    SetVelocity(ball_, {vx, vy, 0}, {-vy / radius_, vx / radius_, 0});  // rolling
+    SetVelocity(ball_, {vx, vy, 0}, {-vy / radius, vx / radius, 0});  // rolling
     PlaceStatic("zone", {zone_x, block_y, 0});
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.3, 0.0005});
     for (int i : {ball_, block_}) {
@@ -45,11 +45,13 @@ class Collide final : public PhysicsScene {
     }
   }
 
-  // Just before the ball would reach the block.
+  // Just before the ball would reach the block. Sizes come from the model (in the state).
   bool ViolationDue() const override {
     const auto a = Position(ball_), b = Position(block_);
     const auto v = Velocity(ball_);
-    const double reach = radius_ + half_ * std::sqrt(2.0) +
+    const double radius = model()->geom_size[3 * ObjectGeom(ball_)];
+    const double half = model()->geom_size[3 * ObjectGeom(block_)];
+    const double reach = radius + half * std::sqrt(2.0) +
                          std::hypot(v[0], v[1]) * FrameSkip() * model()->opt.timestep;
     return std::hypot(a[0] - b[0], a[1] - b[1]) < reach;
   }
@@ -58,7 +60,6 @@ class Collide final : public PhysicsScene {
 
  private:
   int ball_, block_;
-  double radius_ = 0.08, half_ = 0.1;
 };
 
 }  // namespace

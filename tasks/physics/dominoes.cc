@@ -15,6 +15,10 @@ constexpr int kMaxDominoes = 6;             // d0 .. d4, red
 constexpr double kFallenTilt = 0.70710678;  // cos(45 deg); a domino tilted more has fallen
 constexpr double kReachMargin = 0.005;      // m; the violation comes this far before contact
 
+// Param slots (drawn in Layout, read by the other hooks; they travel in the env state).
+constexpr int kCount = 0;   // dominoes in the chain (3-6)
+constexpr int kPusher = 1;  // chain position that passes through the next (impossible twin)
+
 class Dominoes final : public PhysicsScene {
  public:
   explicit Dominoes(const sim::EnvSettings& settings)
@@ -32,7 +36,8 @@ class Dominoes final : public PhysicsScene {
   // The chain is slots d0 .. d(n-2) along +x, then the red domino; the other dominoes stand
   // behind the camera. Every value is drawn whatever the count.
   void Layout(sim::Rng& rng) override {
-    count_ = 3 + std::min(3, static_cast<int>(Draw(rng, 0.0, 4.0, 0.0, 4.0)));
+    const int count = 3 + std::min(3, static_cast<int>(Draw(rng, 0.0, 4.0, 0.0, 4.0)));
+    Param(kCount) = count;
     std::array<std::array<double, 3>, kMaxDominoes> half;  // (dominoes x 3) half sizes, m
     for (auto& h : half) {
       h = {Draw(rng, 0.008, 0.012, 0.012, 0.015), Draw(rng, 0.03, 0.05, 0.05, 0.06),
@@ -49,34 +54,33 @@ class Dominoes final : public PhysicsScene {
                           Draw(rng, 0.05, 0.4, 0.4, 0.55));
     }
 
-    for (int i = 0; i + 1 < count_; ++i) chain_[i] = slots_[i];
-    chain_[count_ - 1] = slots_[kMaxDominoes - 1];  // red last
     std::array<double, kMaxDominoes> x{};  // (dominoes) centre along the chain, m
-    for (int i = 1; i < count_; ++i) {
+    for (int i = 1; i < count; ++i) {
       const auto &before = half[i - 1], &now = half[i];
       x[i] = x[i - 1] + before[0] + gap[i] * 2.0 * before[2] + now[0];
     }
-    const auto& last = half[count_ - 1];
-    const double zone_x = x[count_ - 1] + last[0] + zone_gap * 2.0 * last[2] + zone_half_x;
+    const auto& last = half[count - 1];
+    const double zone_x = x[count - 1] + last[0] + zone_gap * 2.0 * last[2] + zone_half_x;
     const double shift = -0.5 * (zone_x + zone_half_x - half[0][0]);  // centre the scene on 0
     for (int i = 0; i < kMaxDominoes; ++i) {
       Resize(ObjectGeom(slots_[i]), half[i]);
       SetPose(slots_[i], {-1.5 + 0.4 * i, -3.5, half[i][2]});  // parked behind the camera
     }
-    for (int i = 0; i < count_; ++i) {
-      Resize(ObjectGeom(chain_[i]), half[i]);
-      SetPose(chain_[i], {x[i] + shift, 0, half[i][2]});
+    for (int i = 0; i < count; ++i) {
+      Resize(ObjectGeom(Chain(i)), half[i]);
+      SetPose(Chain(i), {x[i] + shift, 0, half[i][2]});
     }
     PlaceStatic("zone", {zone_x + shift, 0, 0});
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.1, 0.0005});
     // Tip the first domino about its front bottom edge: v = w x (centre - edge).
-    SetVelocity(chain_[0], {push * half[0][2], 0, push * half[0][0]}, {0, push, 0});
-    pusher_ = static_cast<int>(break_at * (count_ - 1));
+    SetVelocity(Chain(0), {push * half[0][2], 0, push * half[0][0]}, {0, push, 0});
+    Param(kPusher) = static_cast<int>(break_at * (count - 1));
   }
 
   // The pusher's front would reach the next domino's back within the coming frame.
   bool ViolationDue() const override {
-    const int pusher = chain_[pusher_], struck = chain_[pusher_ + 1];
+    const int at = static_cast<int>(Param(kPusher));
+    const int pusher = Chain(at), struck = Chain(at + 1);
     const mjtNum* w = data()->qvel + model()->jnt_dofadr[model()->body_jntadr[ObjectBody(pusher)]];
     const auto v = Velocity(pusher);
     const double speed = std::hypot(v[0], v[1], v[2]) +
@@ -88,16 +92,22 @@ class Dominoes final : public PhysicsScene {
   // The struck domino no longer meets other objects: the pusher falls through it and it
   // stays up. (Making the pusher intangible instead would also drop the domino leaning on
   // it through it: two violations instead of one.)
-  void Violate() override { PassThrough(chain_[pusher_ + 1]); }
+  void Violate() override { PassThrough(Chain(static_cast<int>(Param(kPusher)) + 1)); }
 
   // completed: the last (red) domino fell; dominoes: the count.
   void FamilyLabels(std::map<std::string, double>* scalars,
                     std::map<std::string, std::string>*) const override {
-    (*scalars)["completed"] = Upright(chain_[count_ - 1]) < kFallenTilt ? 1.0 : 0.0;
-    (*scalars)["dominoes"] = count_;
+    const int count = static_cast<int>(Param(kCount));
+    (*scalars)["completed"] = Upright(Chain(count - 1)) < kFallenTilt ? 1.0 : 0.0;
+    (*scalars)["dominoes"] = count;
   }
 
  private:
+  // Object index of the domino at chain position i: slots d0, d1, ... then the red one last.
+  int Chain(int i) const {
+    return i + 1 < static_cast<int>(Param(kCount)) ? slots_[i] : slots_[kMaxDominoes - 1];
+  }
+
   // Largest (sign +1) or smallest (sign -1) x of object i's box corners, m. Reads qpos
   // only (not poses derived from it, which rendering refreshes between steps).
   double Extent(int i, double sign) const {
@@ -115,11 +125,7 @@ class Dominoes final : public PhysicsScene {
     return 1.0 - 2.0 * (q[4] * q[4] + q[5] * q[5]);
   }
 
-  // Drawn at reset, like the other families' layout members (not part of the env state).
-  std::array<int, kMaxDominoes> slots_;    // object index of d0 .. d4, red
-  int count_ = 3;                          // dominoes in the chain
-  std::array<int, kMaxDominoes> chain_{};  // object index per chain position
-  int pusher_ = 0;                         // chain position that passes through the next
+  std::array<int, kMaxDominoes> slots_;  // object index of d0 .. d4, red
 };
 
 }  // namespace

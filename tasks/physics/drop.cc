@@ -10,8 +10,9 @@ namespace darkmatter::tasks::physics {
 namespace {
 
 constexpr double kTableHalfY = 0.25;  // m
-constexpr double kMinHover = 0.15;    // the impossible ball hovers after 15-50% of its fall
-constexpr double kHoverSpan = 0.35;
+
+// Param slots (drawn in Layout, read by ViolationDue; they travel in the env state).
+constexpr int kHoverFraction = 0;  // the impossible ball hovers after this share of its fall
 
 using Vec3 = std::array<double, 3>;
 
@@ -103,15 +104,12 @@ class Drop final : public PhysicsScene {
       SetHiddenProperties(i, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.2, 0.8, 0.05, 0.15),
                           Draw(rng, 0.1, 0.48, 0.52, 0.6));
     }
-    // Where the impossible twin's ball stops: a share of its fall, kept in the ball's yaw (a
-    // uniform sphere looks the same at any yaw, and it does not spin in free fall) so that it
-    // travels with the physics state.
-    const double yaw_of_hover = (Draw(rng, 0.15, 0.5, 0.15, 0.5) - kMinHover) / kHoverSpan * M_PI;
-    SetPose(ball_, starts[0].pos, {std::cos(yaw_of_hover / 2), 0, 0, std::sin(yaw_of_hover / 2)});
+    // Where the impossible twin's ball stops: a share of its fall.
+    Param(kHoverFraction) = Draw(rng, 0.15, 0.5, 0.15, 0.5);
   }
 
-  // While the red ball falls freely (no contact, moving down) and has covered HoverFraction()
-  // of the way from the top of its flight to the surface below it.
+  // While the red ball falls freely (no contact, moving down) and has covered the drawn share
+  // (Param(kHoverFraction)) of the way from the top of its flight to the surface below it.
   bool ViolationDue() const override {
     for (int j = -1; j < NumObjects(); ++j) {
       if (j != ball_ && InContact(ball_, j)) return false;
@@ -121,7 +119,7 @@ class Drop final : public PhysicsScene {
     const double apex = p[2] + v[2] * v[2] / (2 * -model()->opt.gravity[2]);
     const double land = SurfaceBelow(p) + model()->geom_size[3 * ObjectGeom(ball_)];
     const double total = apex - land;
-    return total > 0.05 && apex - p[2] >= HoverFraction() * total;
+    return total > 0.05 && apex - p[2] >= Param(kHoverFraction) * total;
   }
 
   void Violate() override { Hover(ball_); }
@@ -133,14 +131,6 @@ class Drop final : public PhysicsScene {
     const mjtNum* size = model()->geom_size + 3 * table_;
     const bool above = std::abs(p[0] - centre[0]) < size[0] && std::abs(p[1] - centre[1]) < size[1];
     return above ? centre[2] + size[2] : 0.0;
-  }
-
-  // Share of its fall after which the red ball hovers, read from its yaw (see Layout).
-  double HoverFraction() const {
-    const mjtNum* q = data()->qpos + model()->jnt_qposadr[model()->body_jntadr[ObjectBody(ball_)]];
-    const double yaw =
-        std::atan2(2 * (q[3] * q[6] + q[4] * q[5]), 1 - 2 * (q[5] * q[5] + q[6] * q[6]));
-    return kMinHover + kHoverSpan * std::clamp(std::abs(yaw) / M_PI, 0.0, 1.0);
   }
 
   int ball_, capsule_, other_ball_;

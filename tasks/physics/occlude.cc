@@ -11,6 +11,11 @@ namespace {
 
 constexpr double kMaxGrowth = 1.45;  // immutability: largest new size / old size
 
+// Param slots (drawn in Layout, read by Violate; they travel in the env state).
+constexpr int kChange = 0;  // immutability: 0 colour, 1 size, 2 both
+constexpr int kColour = 1;  // index into kNewColours
+constexpr int kFactor = 2;  // immutability: new size / old size
+
 // Colours the red box may turn into while hidden (immutability): green, purple.
 constexpr std::array<std::array<float, 4>, 2> kNewColours = {{{0.1f, 0.75f, 0.2f, 1.0f},
                                                                {0.6f, 0.2f, 0.85f, 1.0f}}};
@@ -45,12 +50,12 @@ class Occlude final : public PhysicsScene {
     const double ball_speed = Draw(rng, -0.4, 0.4, 0.5, 0.7);
     // What the immutability twin changes: 0 colour, 1 size, 2 both; the new colour; the size
     // factor (shrink or grow).
-    change_ = std::min(2, static_cast<int>(Draw(rng, 0, 3, 0, 3)));
-    colour_ = Draw(rng, 0, 1, 0, 1) < 0.5 ? 0 : 1;
+    Param(kChange) = std::min(2, static_cast<int>(Draw(rng, 0, 3, 0, 3)));
+    Param(kColour) = Draw(rng, 0, 1, 0, 1) < 0.5 ? 0 : 1;
     const bool grow = Draw(rng, 0, 1, 0, 1) < 0.5;
     const double grow_factor = Draw(rng, 1.3, kMaxGrowth, 1.3, kMaxGrowth);
     const double shrink_factor = Draw(rng, 0.6, 0.75, 0.6, 0.75);
-    factor_ = grow ? grow_factor : shrink_factor;
+    Param(kFactor) = grow ? grow_factor : shrink_factor;
 
     Resize(ObjectGeom(box_), {half, half, half});
     Resize(ObjectGeom(ball_), {radius, 0, 0});
@@ -84,9 +89,10 @@ class Occlude final : public PhysicsScene {
       Vanish(box_);
       return;
     }
-    if (change_ != 1) Recolor(ObjectGeom(box_), kNewColours[colour_]);
-    if (change_ != 0) {
-      const double old_half = HalfSize(), half = old_half * factor_;
+    const int change = static_cast<int>(Param(kChange));
+    if (change != 1) Recolor(ObjectGeom(box_), kNewColours[static_cast<int>(Param(kColour))]);
+    if (change != 0) {
+      const double old_half = HalfSize(), half = old_half * Param(kFactor);
       Resize(ObjectGeom(box_), {half, half, half});
       Teleport(box_, {0, 0, half - old_half});  // keeps it resting on the floor
     }
@@ -123,9 +129,6 @@ class Occlude final : public PhysicsScene {
   }
 
   int box_, ball_, occluder_, zone_, camera_;
-  int change_ = 0;       // immutability: 0 colour, 1 size, 2 both
-  int colour_ = 0;       // index into kNewColours
-  double factor_ = 1.0;  // immutability: new size / old size
 };
 
 }  // namespace

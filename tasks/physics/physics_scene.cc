@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 #include "sim/error.h"
 
@@ -37,6 +38,9 @@ PhysicsScene::PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settin
     objects_.push_back(body);
     object_geoms_.push_back(m->body_geomadr[body]);
   }
+  object_of_body_.assign(m->nbody, -1);
+  for (int i = 0; i < NumObjects(); ++i) object_of_body_[objects_[i]] = i;
+  contacts_.assign(objects_.size() * (objects_.size() + 1), 0.0);
   red_object_ = ObjectIndex("red");
   zone_geom_ = mj_name2id(m, mjOBJ_GEOM, "yellow_zone");
   occluder_geom_ = mj_name2id(m, mjOBJ_GEOM, "occluder");
@@ -81,18 +85,32 @@ std::array<double, 3> PhysicsScene::Velocity(int i) const {
 }
 
 bool PhysicsScene::InContact(int i, int j) const {
+  const int n = NumObjects();
+  return contacts_[i * (n + 1) + (j < 0 ? n : j)] != 0.0;
+}
+
+void PhysicsScene::RecordContacts() {
   const mjModel* m = model();
   const mjData* d = data();
+  const int n = NumObjects();
+  std::fill(contacts_.begin(), contacts_.end(), 0.0);
   for (int c = 0; c < d->ncon; ++c) {
-    const int b1 = m->geom_bodyid[d->contact[c].geom1], b2 = m->geom_bodyid[d->contact[c].geom2];
-    const int other = b1 == objects_[i] ? b2 : (b2 == objects_[i] ? b1 : -2);
-    if (other == -2) continue;
-    const bool other_is_object =
-        std::find(objects_.begin(), objects_.end(), other) != objects_.end();
-    if (j < 0 ? !other_is_object : other == objects_[j]) return true;
+    const int a = object_of_body_[m->geom_bodyid[d->contact[c].geom1]];
+    const int b = object_of_body_[m->geom_bodyid[d->contact[c].geom2]];
+    if (a >= 0) contacts_[a * (n + 1) + (b >= 0 ? b : n)] = 1.0;
+    if (b >= 0) contacts_[b * (n + 1) + (a >= 0 ? a : n)] = 1.0;
   }
-  return false;
 }
+
+double& PhysicsScene::Param(int i) {
+  if (i < 0 || i >= kMaxParams) {
+    throw std::logic_error(spec_.name + ": parameter slot " + std::to_string(i) +
+                           " out of range [0, " + std::to_string(kMaxParams) + ")");
+  }
+  return params_[i];
+}
+
+double PhysicsScene::Param(int i) const { return const_cast<PhysicsScene*>(this)->Param(i); }
 
 void PhysicsScene::SetPose(int i, const std::array<double, 3>& pos,
                            const std::array<double, 4>& quat) {
@@ -208,8 +226,16 @@ void PhysicsScene::PassThrough(int i) {
 
 void PhysicsScene::Hover(int i) { HoldAgainstGravity(i); }
 
+sim::StepResult PhysicsScene::Reset(std::optional<uint64_t> seed) {
+  sim::StepResult result = MujocoEnv::Reset(seed);
+  RecordContacts();
+  return result;
+}
+
 void PhysicsScene::ResetTask(sim::Rng& rng) {
   editable.RestoreDefaults();
+  params_.fill(0.0);
+  std::fill(contacts_.begin(), contacts_.end(), 0.0);
   step_ = 0;
   violation_frame_ = -1;
   red_touched_zone_ = false;
@@ -228,6 +254,7 @@ void PhysicsScene::BeforeStep() {
 }
 
 void PhysicsScene::AfterPhysicsStep() {  // every physics step: brief touches count too
+  RecordContacts();
   if (red_touched_zone_) return;
   const mjModel* m = model();
   const mjData* d = data();
@@ -276,22 +303,34 @@ void PhysicsScene::EpisodeLabels(std::map<std::string, double>* scalars,
   FamilyLabels(scalars, strings);
 }
 
-int64_t PhysicsScene::TaskStateSize() const { return editable.StateSize() + 3; }
+// Task state: editable model, Param slots, contacts, then step, violation frame and zone touch
+// (the last three: the violation bookkeeping, which tests leave out when comparing twins).
+int64_t PhysicsScene::TaskStateSize() const {
+  return editable.StateSize() + kMaxParams + static_cast<int64_t>(contacts_.size()) + 3;
+}
 
 void PhysicsScene::GetTaskState(std::span<double> out) const {
   const int64_t model_size = editable.StateSize();
   editable.Pack(out.first(model_size));
-  out[model_size] = step_;
-  out[model_size + 1] = violation_frame_;
-  out[model_size + 2] = red_touched_zone_ ? 1.0 : 0.0;
+  double* cursor = out.data() + model_size;
+  cursor = std::copy(params_.begin(), params_.end(), cursor);
+  cursor = std::copy(contacts_.begin(), contacts_.end(), cursor);
+  cursor[0] = step_;
+  cursor[1] = violation_frame_;
+  cursor[2] = red_touched_zone_ ? 1.0 : 0.0;
 }
 
 void PhysicsScene::SetTaskState(std::span<const double> in) {
   const int64_t model_size = editable.StateSize();
   editable.Unpack(in.first(model_size));
-  step_ = static_cast<int>(in[model_size]);
-  violation_frame_ = static_cast<int>(in[model_size + 1]);
-  red_touched_zone_ = in[model_size + 2] != 0.0;
+  const double* cursor = in.data() + model_size;
+  std::copy_n(cursor, kMaxParams, params_.begin());
+  cursor += kMaxParams;
+  std::copy_n(cursor, contacts_.size(), contacts_.begin());
+  cursor += contacts_.size();
+  step_ = static_cast<int>(cursor[0]);
+  violation_frame_ = static_cast<int>(cursor[1]);
+  red_touched_zone_ = cursor[2] != 0.0;
 }
 
 }  // namespace darkmatter::tasks::physics

@@ -7,9 +7,19 @@
 // "yellow_zone" is the yellow zone (a thin box on the floor); an optional geom "occluder"
 // hides objects from the camera "main". Static geoms use contype/conaffinity 3 so that an
 // object switched to bit 2 (PassThrough) still meets the floor but not other objects.
+//
+// State: get_state/set_state must give the same future in any env of the same settings, also
+// one reset with another seed. So a family keeps no per-episode value in C++ members (only
+// constants and ids set in its constructor): every value it draws in Layout and reads later in
+// ViolationDue, Violate or FamilyLabels is either derived from the model (e.g. geom_size: the
+// editable model travels in the state) or the physics state, or kept in Param(i), which
+// travels in the state too. Hooks read qpos/qvel (Position, Velocity) and InContact, never
+// poses derived for moving bodies in mjData (xpos, geom_xpos...: rendering refreshes them
+// between steps, and set_state recomputes them); poses of static bodies and cameras are fine.
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,12 +67,18 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   std::array<double, 3> Position(int i) const;
   // Velocity (m/s) of object i from the current qvel.
   std::array<double, 3> Velocity(int i) const;
-  // True when object i and j (or the static world, j = -1) touched in the last step.
+  // True when object i and j (or the static world, j = -1) touched in the last physics step
+  // (at reset: in the initial state). Kept in the env state.
   bool InContact(int i, int j) const;
   // Frame index from which the impossible twin may differ (-1: no violation happened).
   int ViolationFrame() const { return violation_frame_; }
   // True once the red object has touched the yellow zone in this episode.
   bool RedTouchedZone() const { return red_touched_zone_; }
+  // Resets, then records the initial contacts (after MujocoEnv's mj_forward).
+  sim::StepResult Reset(std::optional<uint64_t> seed) override;
+
+  // Number of per-episode parameter slots (see Param).
+  static constexpr int kMaxParams = 64;
 
  protected:
   // Loads the scene, copies its model for this env; the family calls Finalize() after.
@@ -80,6 +96,11 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
                             std::map<std::string, std::string>* strings) const {}
 
   // --- helpers for families ---
+  // Per-episode parameter slot i in [0, kMaxParams) (throws std::logic_error otherwise): zero
+  // at the start of every reset, written in Layout, read in the other hooks; travels in the
+  // env state. Families name their slots (constexpr int kRadius = 0; ...).
+  double& Param(int i);
+  double Param(int i) const;
   Principle violation() const { return violation_; }
   bool ood() const { return ood_; }
   int step() const { return step_; }
@@ -126,18 +147,25 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   void GetTaskState(std::span<double> out) const override;
   void SetTaskState(std::span<const double> in) override;
   void HoldAgainstGravity(int i);
+  // Fills contacts_ from the contacts of the last mj_step (or mj_forward).
+  void RecordContacts();
 
   SceneSpec spec_;
   Principle violation_;
   bool ood_;
   std::vector<int> objects_;       // body ids of the objects
   std::vector<int> object_geoms_;  // first geom of each object
+  std::vector<int> object_of_body_;  // (nbody) object index of each body, -1 for others
   int red_object_ = -1;
   int zone_geom_ = -1;
   int occluder_geom_ = -1;
   int main_camera_ = -1;
   std::vector<sim::TruthField> truth_fields_;
   bool in_layout_ = false;     // Layout is running: constants are refreshed once at its end
+  // Per-episode state (all of it in GetTaskState, with the editable model).
+  std::array<double, kMaxParams> params_{};  // the families' Param slots
+  std::vector<double> contacts_;  // (objects x (objects + 1)) 1: touched in the last physics
+                                  // step; last column: the static world
   int step_ = 0;
   int violation_frame_ = -1;
   bool red_touched_zone_ = false;

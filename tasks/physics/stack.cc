@@ -17,6 +17,10 @@ constexpr double kDropGap = 0.0005;       // m; blocks start this far apart: exa
                                           // faces make MuJoCo's box-box collider misfire
 constexpr double kFallingSpeed = 0.5;     // m/s downwards; slower is a bounce or a wobble
 
+// Param slots (drawn in Layout, read by FamilyLabels; they travel in the env state).
+constexpr int kCount = 0;  // blocks in the tower (2-4)
+constexpr int kStart = 1;  // (kMaxBlocks x 3) initial centre per tower level, m
+
 class Stack final : public PhysicsScene {
  public:
   explicit Stack(const sim::EnvSettings& settings)
@@ -33,7 +37,8 @@ class Stack final : public PhysicsScene {
   // The tower is blocks_[0 .. n-2] from the floor up, then the red block; the other blocks
   // rest on the floor behind the camera. Every value is drawn whatever the count.
   void Layout(sim::Rng& rng) override {
-    count_ = 2 + std::min(2, static_cast<int>(Draw(rng, 0.0, 3.0, 0.0, 3.0)));
+    const int count = 2 + std::min(2, static_cast<int>(Draw(rng, 0.0, 3.0, 0.0, 3.0)));
+    Param(kCount) = count;
     std::array<std::array<double, 3>, kMaxBlocks> half;  // (blocks x 3) half sizes, m
     for (auto& h : half) {
       h = {Draw(rng, 0.05, 0.10, 0.10, 0.13), Draw(rng, 0.06, 0.10, 0.10, 0.12),
@@ -52,23 +57,23 @@ class Stack final : public PhysicsScene {
                           Draw(rng, 0.05, 0.3, 0.3, 0.4));
     }
 
-    std::array<int, kMaxBlocks> tower{};  // tower level -> block slot
-    for (int level = 0; level + 1 < count_; ++level) tower[level] = level;
-    tower[count_ - 1] = kMaxBlocks - 1;  // red on top
+    std::array<std::array<double, 3>, kMaxBlocks> start{};  // initial centre per level, m
     double x = base_x, y = 0.0, z = kDropGap;
-    for (int level = 0; level < count_; ++level) {
-      const auto& h = half[tower[level]];
+    for (int level = 0; level < count; ++level) {
+      const auto& h = half[Slot(level, count)];
       x += shift_x[level];
       y += shift_y[level];
-      start_[level] = {x, y, z + h[2]};
+      start[level] = {x, y, z + h[2]};
       z += 2.0 * h[2] + kDropGap;
+      for (int k = 0; k < 3; ++k) Param(kStart + 3 * level + k) = start[level][k];
     }
     for (int b = 0; b < kMaxBlocks; ++b) {
       Resize(ObjectGeom(blocks_[b]), half[b]);
       SetPose(blocks_[b], {-1.0 + 0.5 * b, -3.5, half[b][2]});  // parked behind the camera
     }
-    for (int level = 0; level < count_; ++level) SetPose(blocks_[tower[level]], start_[level]);
-    for (int level = 0; level < count_; ++level) in_tower_[level] = blocks_[tower[level]];
+    for (int level = 0; level < count; ++level) {
+      SetPose(blocks_[Slot(level, count)], start[level]);
+    }
     const double zone_x = base_x + half[0][0] + zone_gap + zone_half_x;
     PlaceStatic("zone", {zone_x, 0, 0});
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.15, 0.0005});
@@ -89,22 +94,24 @@ class Stack final : public PhysicsScene {
   // stable: no block of the tower moved more than kStableDistance; blocks: the count.
   void FamilyLabels(std::map<std::string, double>* scalars,
                     std::map<std::string, std::string>*) const override {
+    const int count = static_cast<int>(Param(kCount));
     double moved = 0.0;
-    for (int level = 0; level < count_; ++level) {
-      const auto p = Position(in_tower_[level]);
-      const auto& s = start_[level];
+    for (int level = 0; level < count; ++level) {
+      const auto p = Position(blocks_[Slot(level, count)]);
+      const std::array<double, 3> s = {Param(kStart + 3 * level), Param(kStart + 3 * level + 1),
+                                       Param(kStart + 3 * level + 2)};
       moved = std::max(moved, std::hypot(p[0] - s[0], p[1] - s[1], p[2] - s[2]));
     }
     (*scalars)["stable"] = moved <= kStableDistance ? 1.0 : 0.0;
-    (*scalars)["blocks"] = count_;
+    (*scalars)["blocks"] = count;
   }
 
  private:
-  // Drawn at reset, like the other families' layout members (not part of the env state).
-  std::array<int, kMaxBlocks> blocks_;                     // object index of each slot
-  int count_ = 2;                                          // blocks in the tower
-  std::array<int, kMaxBlocks> in_tower_{};                 // object index per tower level
-  std::array<std::array<double, 3>, kMaxBlocks> start_{};  // initial centre per level, m
+  // Block slot at tower level `level` of a tower of `count`: slots 0, 1, ... from the floor
+  // up, then the red block (the last slot) on top.
+  static int Slot(int level, int count) { return level + 1 < count ? level : kMaxBlocks - 1; }
+
+  std::array<int, kMaxBlocks> blocks_;  // object index of each slot (block0 .. block2, red)
 };
 
 }  // namespace

@@ -2,8 +2,13 @@
 // physics/* tasks: twins, physical plausibility of the possible clip, truth, determinism.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "sim/error.h"
 #include "tasks/physics/physics_scene.h"
@@ -175,6 +180,92 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: truth, labels and set_state 
     }
     CHECK(masses.size() == 5);
     (void)scene;
+  }
+}
+
+// Episode labels of the env's current episode.
+struct Labels {
+  std::map<std::string, double> scalars;
+  std::map<std::string, std::string> strings;
+};
+Labels EpisodeLabelsOf(const sim::Env& env) {
+  Labels labels;
+  env.EpisodeLabels(&labels.scalars, &labels.strings);
+  return labels;
+}
+
+// "key=value ..." with exact (round-trip) doubles, for readable failures.
+std::string Describe(const Labels& labels) {
+  std::ostringstream out;
+  out.precision(17);
+  for (const auto& [key, value] : labels.scalars) out << key << "=" << value << " ";
+  for (const auto& [key, value] : labels.strings) out << key << "='" << value << "' ";
+  return out.str();
+}
+
+// A recorded clip: the full env state of every frame, the violation frame and the labels.
+struct Recorded {
+  std::vector<sim::EnvState> states;  // (clip_steps + 1)
+  int violation_frame = -1;
+  Labels labels;
+};
+
+Recorded Record(sim::Env& env, uint64_t seed) {
+  Recorded clip;
+  env.Reset(seed);
+  clip.states.push_back(env.GetState());
+  for (int t = 0; t < env.MaxEpisodeSteps(); ++t) {
+    env.Step({});
+    clip.states.push_back(env.GetState());
+  }
+  clip.violation_frame = Scene(env).ViolationFrame();
+  clip.labels = EpisodeLabelsOf(env);
+  return clip;
+}
+
+// The promise of get_state/set_state: the same state gives the same future, even in an env
+// that was reset with another seed (another layout). Every per-episode value a family draws in
+// Layout and reads later (violation timing and effect, family labels) must travel in the state.
+TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: set_state into an env with another layout "
+                 "continues bit-identically, with the same violation and labels",
+                 "[tasks][physics][set_state]") {
+  for (const std::string& name : PhysicsTasks()) {
+    std::vector<std::string> variants = {"none"};
+    const auto probe = Make(name);
+    for (auto principle : Scene(*probe).spec().principles) {
+      variants.push_back(physics::PrincipleName(principle));
+    }
+    for (const std::string& variant : variants) {
+      auto env = Make(name, variant);
+      auto other = Make(name, variant);
+      for (uint64_t seed = 0; seed < 3; ++seed) {
+        const Recorded clip = Record(*env, seed);
+        const int last = env->MaxEpisodeSteps();
+        const int v = clip.violation_frame;
+        // At or before the frame whose step decides the violation, and after it.
+        const int before = v >= 1 ? std::max(1, v - 1) : last / 3;
+        const int after = v >= 1 ? std::min(last - 1, v + 2) : 2 * last / 3;
+        for (int from : {before, after}) {
+          INFO(name << " " << variant << " seed " << seed << " violation frame " << v
+                    << ": set_state at frame " << from);
+          other->Reset(999);
+          for (int t = 0; t < 3; ++t) other->Step({});  // mid-episode in another layout
+          other->SetState(clip.states[from]);
+          int diverged = -1;  // first frame whose state differs from the recorded one
+          if (other->GetState().physics != clip.states[from].physics) diverged = from;
+          for (int t = from + 1; t <= last && diverged < 0; ++t) {
+            other->Step({});
+            if (other->GetState().physics != clip.states[t].physics) diverged = t;
+          }
+          CHECK(diverged == -1);
+          CHECK(Scene(*other).ViolationFrame() == v);
+          const Labels labels = EpisodeLabelsOf(*other);
+          INFO("labels " << Describe(labels) << "\nrecorded " << Describe(clip.labels));
+          CHECK(labels.scalars == clip.labels.scalars);
+          CHECK(labels.strings == clip.labels.strings);
+        }
+      }
+    }
   }
 }
 
