@@ -1,4 +1,5 @@
-// darkmatter bench env: in one run, a bare mj_step loop and the Env API on the same model,
+// darkmatter bench env: in one run, bare backend stepping (mj_step, or the Bullet vehicle
+// world) and the Env API on the same model,
 // both driven by the same random actions; reports the ratio of physics steps per second.
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "apps/bench_util.h"
 #include "apps/commands.h"
 #include "apps/env_source.h"
+#include "sim/bullet_env.h"
 #include "sim/error.h"
 #include "sim/mujoco_env.h"
 #include "tasks/registry.h"
@@ -54,6 +56,22 @@ double RawStepsPerSecond(const sim::MujocoEnv& env, int64_t control_steps,
   return control_steps * frame_skip / seconds;
 }
 
+// Bare Bullet: the env's own vehicle world without the Env layer (no traffic, sensors or
+// metrics), with the same random actions held for frame_skip steps and rebuilt at the same
+// control steps at which the Env API run reset.
+double BareBulletStepsPerSecond(const sim::BulletEnv& env, int64_t control_steps,
+                                const std::vector<uint8_t>& reset_after) {
+  agents::RandomAgent agent(env.ActionSpec());
+  agent.Reset(1, 0);
+  std::vector<double> actions(2 * control_steps), action(2);
+  for (int64_t i = 0; i < control_steps; ++i) {
+    agent.Act({}, action);
+    actions[2 * i] = action[0];
+    actions[2 * i + 1] = action[1];
+  }
+  return env.BareStepsPerSecond(control_steps, actions, reset_after);
+}
+
 // The Env API with random actions; returns control steps per second and marks the control
 // steps after which an episode ended (and the env was reset).
 double EnvStepsPerSecond(sim::Env& env, int64_t control_steps, std::vector<uint8_t>* reset_after) {
@@ -80,7 +98,8 @@ void RunBenchEnv(const BenchEnvOptions& o) {
   if (o.repeats < 1) throw sim::BadInput("--repeats must be >= 1");
   auto env = tasks::MakeEnv(name);
   auto* mujoco_env = dynamic_cast<sim::MujocoEnv*>(env.get());
-  if (!mujoco_env) throw sim::BadInput(name + ": bench env has no bare stepping for backend " +
+  auto* bullet_env = dynamic_cast<sim::BulletEnv*>(env.get());
+  if (!mujoco_env && !bullet_env) throw sim::BadInput(name + ": bench env has no bare stepping for backend " +
                                        std::string(env->Backend()));
   const int frame_skip = env->FrameSkip();
   const int64_t control_steps = std::max<int64_t>(1, o.physics_steps / frame_skip);
@@ -88,10 +107,13 @@ void RunBenchEnv(const BenchEnvOptions& o) {
   std::vector<uint8_t> reset_after;
   for (int r = 0; r < o.repeats; ++r) {  // interleaved; best of each (least disturbed run)
     control = std::max(control, EnvStepsPerSecond(*env, control_steps, &reset_after));
-    raw = std::max(raw, RawStepsPerSecond(*mujoco_env, control_steps, reset_after));
+    raw = std::max(raw, mujoco_env
+                            ? RawStepsPerSecond(*mujoco_env, control_steps, reset_after)
+                            : BareBulletStepsPerSecond(*bullet_env, control_steps, reset_after));
   }
   const double physics = control * frame_skip;
   const nlohmann::json result = {{"task", name},
+                                 {"backend", env->Backend()},
                                  {"frame_skip", frame_skip},
                                  {"physics_steps", control_steps * frame_skip},
                                  {"repeats", o.repeats},
@@ -105,7 +127,7 @@ void RunBenchEnv(const BenchEnvOptions& o) {
   }
   std::printf("bench env %s (frame_skip %d, %lld physics steps, best of %d)\n", name.c_str(),
               frame_skip, static_cast<long long>(control_steps * frame_skip), o.repeats);
-  std::printf("  bare mj_step:   %12.0f physics steps/s\n", raw);
+  std::printf("  bare %-11s%12.0f physics steps/s\n", mujoco_env ? "mj_step:" : "Bullet:", raw);
   std::printf("  Env API:        %12.0f physics steps/s  (%.0f env steps/s)\n", physics, control);
   std::printf("  ratio:          %12.3f\n", physics / raw);
 }

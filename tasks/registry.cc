@@ -3,6 +3,7 @@
 #include "sim/error.h"
 #include "sim/mujoco_env.h"
 #include "tasks/control/inverted_pendulum.h"
+#include "tasks/driving/driving.h"
 #include "tasks/physics/collide.h"
 #include "tasks/physics/occlude.h"
 #include "tasks/physics/pegs.h"
@@ -34,6 +35,14 @@ const std::vector<TaskInfo>& AllTasks() {
       {"manipulation/pick_place", "mujoco", "lift a block to a goal above the table",
        manipulation::MakePickPlace},
       {"manipulation/stack", "mujoco", "put the red block on the blue one", manipulation::MakeStack},
+      {"driving/lane_keep", "bullet", "follow a winding road at a target speed in traffic",
+       driving::MakeLaneKeep},
+      {"driving/follow", "bullet", "follow a lead car that brakes hard or is cut in on",
+       driving::MakeFollow},
+      {"driving/avoid", "bullet", "pass static obstacles and slow cars by changing lanes",
+       driving::MakeAvoid},
+      {"driving/occluded_pedestrian", "bullet",
+       "a pedestrian hidden by a parked van crosses the road", driving::MakeOccludedPedestrian},
   };
   return tasks;
 }

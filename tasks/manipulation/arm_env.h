@@ -18,10 +18,9 @@
 
 #include "sim/mujoco_env.h"
 #include "tasks/common/editable_model.h"
+#include "tasks/common/vec3.h"
 
 namespace darkmatter::tasks::manipulation {
-
-using Vec3 = std::array<double, 3>;
 
 // Holds the env's editable model so that it exists before MujocoEnv is constructed with it.
 struct EditableArmModel {

@@ -10,7 +10,6 @@
 namespace darkmatter::tasks::manipulation {
 namespace {
 
-constexpr double kTolerance = 0.03;                    // m, block centre to goal
 constexpr double kMinCarry = 0.05, kMaxCarry = 0.18;   // m, horizontal start-to-goal distance
 constexpr double kMinLift = 0.05, kMaxLift = 0.15;     // m, goal height above resting
 
@@ -18,38 +17,20 @@ constexpr double kLiftStep = 0.01;                     // m per control step whi
 
 enum Phase { kLift = kGraspDone, kCarry = kGraspDone + 1 };
 
-class PickPlace final : public ArmEnv {
+class PickPlace final : public BlockGoalEnv {
  public:
   explicit PickPlace(const sim::EnvSettings& settings)
-      : ArmEnv({.name = "manipulation/pick_place",
-                .asset = "manipulation/pick_place.xml",
-                .objects = {"block_a"},
-                .goal_size = 3,
-                .max_episode_steps = 150},
-               settings) {
+      : BlockGoalEnv({.name = "manipulation/pick_place",
+                      .asset = "manipulation/pick_place.xml",
+                      .min_distance = kMinCarry,
+                      .max_distance = kMaxCarry,
+                      .min_lift = kMinLift,
+                      .max_lift = kMaxLift},
+                     settings) {
     Finalize();
   }
 
-  bool Success() const override { return GoalDistance() < kTolerance; }
-  double Tolerance() const override { return kTolerance; }
-  double GoalDistance() const override { return DistanceToGoal(*this, 0, 0); }
-
  protected:
-  void SampleEpisode(sim::Rng& rng) override {
-    const double yaw = rng.Uniform(-M_PI / 4, M_PI / 4);
-    const Vec3 start = SampleOnTable(rng, kBlockRegion);
-    Vec3 goal = SampleGoalNear(rng, start, kMinCarry, kMaxCarry, kGoalRegion);
-    goal[2] += rng.Uniform(kMinLift, kMaxLift);
-    PlaceObject(0, start, YawQuaternion(yaw));
-    SetHiddenProperties(0, rng.Uniform(kMassRange[0], kMassRange[1]),
-                        rng.Uniform(kFrictionRange[0], kFrictionRange[1]));
-    SetGoal(goal, YawQuaternion(yaw));
-  }
-
-  double ShapedReward() const override {
-    return -GoalDistance() - 0.5 * Distance(GripPosition(), ObjectPosition(0));
-  }
-
   // Grasp from above, lift, carry the block to the goal and hold it there; grasp again when
   // the block was lost.
   ExpertCommand ExpertPlan() override {

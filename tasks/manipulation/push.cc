@@ -9,7 +9,6 @@
 namespace darkmatter::tasks::manipulation {
 namespace {
 
-constexpr double kTolerance = 0.03;         // m, block centre to goal
 constexpr double kMinPush = 0.08;           // m, start-to-goal distance range
 constexpr double kMaxPush = 0.16;
 constexpr double kPusherHalf = 0.012;       // m, half thickness of the closed fingers
@@ -20,37 +19,18 @@ constexpr double kMaxLead = 0.03;           // m, pusher setpoint ahead of the f
 
 enum Phase { kAbove = 0, kDescend = 1, kPush = 2, kRetreat = 3 };
 
-class Push final : public ArmEnv {
+class Push final : public BlockGoalEnv {
  public:
   explicit Push(const sim::EnvSettings& settings)
-      : ArmEnv({.name = "manipulation/push",
-                .asset = "manipulation/push.xml",
-                .objects = {"block_a"},
-                .goal_size = 3,
-                .max_episode_steps = 150},
-               settings) {
+      : BlockGoalEnv({.name = "manipulation/push",
+                      .asset = "manipulation/push.xml",
+                      .min_distance = kMinPush,
+                      .max_distance = kMaxPush},
+                     settings) {
     Finalize();
   }
 
-  bool Success() const override { return GoalDistance() < kTolerance; }
-  double Tolerance() const override { return kTolerance; }
-  double GoalDistance() const override { return DistanceToGoal(*this, 0, 0); }
-
  protected:
-  void SampleEpisode(sim::Rng& rng) override {
-    const double yaw = rng.Uniform(-M_PI / 4, M_PI / 4);
-    const Vec3 start = SampleOnTable(rng, kBlockRegion);
-    const Vec3 goal = SampleGoalNear(rng, start, kMinPush, kMaxPush, kGoalRegion);
-    PlaceObject(0, start, YawQuaternion(yaw));
-    SetHiddenProperties(0, rng.Uniform(kMassRange[0], kMassRange[1]),
-                        rng.Uniform(kFrictionRange[0], kFrictionRange[1]));
-    SetGoal(goal, YawQuaternion(yaw));
-  }
-
-  double ShapedReward() const override {
-    return -GoalDistance() - 0.5 * Distance(GripPosition(), ObjectPosition(0));
-  }
-
   // Push through the block's centre towards the goal with the closed fingers; re-approach
   // from behind when the block slips off the line.
   ExpertCommand ExpertPlan() override {

@@ -39,8 +39,28 @@ std::array<double, 4> YawQuaternion(double yaw) {
   return {std::cos(0.5 * yaw), 0.0, 0.0, std::sin(0.5 * yaw)};
 }
 
-double Distance(const Vec3& a, const Vec3& b) {
-  return std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+BlockGoalEnv::BlockGoalEnv(const BlockGoalSpec& spec, const sim::EnvSettings& settings)
+    : ArmEnv({.name = spec.name,
+              .asset = spec.asset,
+              .objects = {"block_a"},
+              .goal_size = 3,
+              .max_episode_steps = 150},
+             settings),
+      spec_(spec) {}
+
+void BlockGoalEnv::SampleEpisode(sim::Rng& rng) {
+  const double yaw = rng.Uniform(-M_PI / 4, M_PI / 4);
+  const Vec3 start = SampleOnTable(rng, kBlockRegion);
+  Vec3 goal = SampleGoalNear(rng, start, spec_.min_distance, spec_.max_distance, kGoalRegion);
+  if (spec_.max_lift > 0) goal[2] += rng.Uniform(spec_.min_lift, spec_.max_lift);
+  PlaceObject(0, start, YawQuaternion(yaw));
+  SetHiddenProperties(0, rng.Uniform(kMassRange[0], kMassRange[1]),
+                      rng.Uniform(kFrictionRange[0], kFrictionRange[1]));
+  SetGoal(goal, YawQuaternion(yaw));
+}
+
+double BlockGoalEnv::ShapedReward() const {
+  return -GoalDistance() - 0.5 * Distance(GripPosition(), ObjectPosition(0));
 }
 
 double DistanceToGoal(const ArmEnv& env, int object, int offset) {

@@ -36,13 +36,10 @@ class Dominoes final : public PhysicsScene {
   // The chain is slots d0 .. d(n-2) along +x, then the red domino; the other dominoes stand
   // behind the camera. Every value is drawn whatever the count.
   void Layout(sim::Rng& rng) override {
-    const int count = 3 + std::min(3, static_cast<int>(Draw(rng, 0.0, 4.0, 0.0, 4.0)));
+    const int count = DrawCount(rng, 3, kMaxDominoes);
     Param(kCount) = count;
-    std::array<std::array<double, 3>, kMaxDominoes> half;  // (dominoes x 3) half sizes, m
-    for (auto& h : half) {
-      h = {Draw(rng, 0.008, 0.012, 0.012, 0.015), Draw(rng, 0.03, 0.05, 0.05, 0.06),
-           Draw(rng, 0.05, 0.08, 0.08, 0.10)};
-    }
+    const auto half = DrawHalfSizes<kMaxDominoes>(  // (dominoes x 3) m
+        rng, {0.008, 0.012, 0.012, 0.015}, {0.03, 0.05, 0.05, 0.06}, {0.05, 0.08, 0.08, 0.10});
     std::array<double, kMaxDominoes> gap{};  // (dominoes) gap to the one before / its height
     for (int i = 1; i < kMaxDominoes; ++i) gap[i] = Draw(rng, 0.3, 1.1, 0.5, 1.3);
     const double push = Draw(rng, 3.0, 6.0, 6.0, 9.0);  // rad/s about +y (top towards +x)
@@ -62,10 +59,7 @@ class Dominoes final : public PhysicsScene {
     const auto& last = half[count - 1];
     const double zone_x = x[count - 1] + last[0] + zone_gap * 2.0 * last[2] + zone_half_x;
     const double shift = -0.5 * (zone_x + zone_half_x - half[0][0]);  // centre the scene on 0
-    for (int i = 0; i < kMaxDominoes; ++i) {
-      Resize(ObjectGeom(slots_[i]), half[i]);
-      SetPose(slots_[i], {-1.5 + 0.4 * i, -3.5, half[i][2]});  // parked behind the camera
-    }
+    for (int i = 0; i < kMaxDominoes; ++i) ParkBehindCamera(slots_[i], half[i], -1.5 + 0.4 * i);
     for (int i = 0; i < count; ++i) {
       Resize(ObjectGeom(Chain(i)), half[i]);
       SetPose(Chain(i), {x[i] + shift, 0, half[i][2]});

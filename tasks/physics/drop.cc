@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "tasks/common/vec3.h"
 #include "tasks/physics/physics_scene.h"
 
 namespace darkmatter::tasks::physics {
@@ -13,12 +14,6 @@ constexpr double kTableHalfY = 0.25;  // m
 
 // Param slots (drawn in Layout, read by ViolationDue; they travel in the env state).
 constexpr int kHoverFraction = 0;  // the impossible ball hovers after this share of its fall
-
-using Vec3 = std::array<double, 3>;
-
-double Distance(const Vec3& a, const Vec3& b) {
-  return std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-}
 
 class Drop final : public PhysicsScene {
  public:

@@ -68,6 +68,11 @@ double PhysicsScene::Draw(sim::Rng& rng, double lo, double hi, double ood_lo,
   return ood_ ? rng.Uniform(ood_lo, ood_hi) : rng.Uniform(lo, hi);
 }
 
+int PhysicsScene::DrawCount(sim::Rng& rng, int lo, int hi) const {
+  const double n = hi - lo + 1;
+  return lo + std::min(hi - lo, static_cast<int>(Draw(rng, 0.0, n, 0.0, n)));
+}
+
 double PhysicsScene::Mass(int i) const { return model()->body_mass[objects_[i]]; }
 
 double PhysicsScene::Friction(int i) const {
@@ -124,6 +129,11 @@ void PhysicsScene::SetVelocity(int i, const std::array<double, 3>& linear,
   mjtNum* v = mutable_data()->qvel + model()->jnt_dofadr[model()->body_jntadr[objects_[i]]];
   std::copy(linear.begin(), linear.end(), v);
   std::copy(angular.begin(), angular.end(), v + 3);
+}
+
+void PhysicsScene::ParkBehindCamera(int i, const std::array<double, 3>& half, double x) {
+  Resize(object_geoms_[i], half);
+  SetPose(i, {x, -3.5, half[2]});
 }
 
 void PhysicsScene::SetHiddenProperties(int i, double mass, double friction, double restitution) {

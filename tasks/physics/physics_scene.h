@@ -29,6 +29,11 @@
 
 namespace darkmatter::tasks::physics {
 
+// A uniform draw range: [lo, hi), or [ood_lo, ood_hi) on the out-of-distribution split.
+struct DrawRange {
+  double lo, hi, ood_lo, ood_hi;
+};
+
 // What a scene family declares.
 struct SceneSpec {
   std::string name;                   // "physics/<family>"
@@ -106,12 +111,30 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   int step() const { return step_; }
   // A uniform draw from [lo, hi), or from [ood_lo, ood_hi) on the out-of-distribution split.
   double Draw(sim::Rng& rng, double lo, double hi, double ood_lo, double ood_hi) const;
+  // The same draw from `range`.
+  double Draw(sim::Rng& rng, const DrawRange& range) const {
+    return Draw(rng, range.lo, range.hi, range.ood_lo, range.ood_hi);
+  }
+  // A whole number uniform in [lo, hi] (one Draw, the same range on every split).
+  int DrawCount(sim::Rng& rng, int lo, int hi) const;
+  // Half sizes (m) of N boxes, drawn box by box, each as x, y, z from one range per axis.
+  template <size_t N>
+  std::array<std::array<double, 3>, N> DrawHalfSizes(sim::Rng& rng, const DrawRange& x,
+                                                     const DrawRange& y,
+                                                     const DrawRange& z) const {
+    std::array<std::array<double, 3>, N> half;
+    for (auto& h : half) h = {Draw(rng, x), Draw(rng, y), Draw(rng, z)};
+    return half;
+  }
   // Index of the object whose body is called `name` (throws std::logic_error if none).
   int ObjectIndex(const std::string& body_name) const;
   // Places object i (position in m, orientation quaternion) and sets its velocity.
   void SetPose(int i, const std::array<double, 3>& pos, const std::array<double, 4>& quat = {1, 0, 0, 0});
   void SetVelocity(int i, const std::array<double, 3>& linear,
                    const std::array<double, 3>& angular = {0, 0, 0});
+  // Resizes box object i to half sizes `half` (m) and stands it on the floor at x (m) behind
+  // camera "main" (y = -3.5 m), out of view: for objects a layout does not use.
+  void ParkBehindCamera(int i, const std::array<double, 3>& half, double x);
 
  public:
   // Hidden properties of object i: mass (kg, inertia scaled along), sliding friction,

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "tasks/common/vec3.h"
 #include "tasks/physics/physics_scene.h"
 
 namespace darkmatter::tasks::physics {
@@ -14,14 +15,9 @@ constexpr double kRampHalfWidth = 0.35;      // m, across it
 constexpr double kRampHalfThickness = 0.02;  // m
 constexpr double kDegree = M_PI / 180.0;
 
-using Vec3 = std::array<double, 3>;
-
+// a x + y.
 Vec3 Axpy(double a, const Vec3& x, const Vec3& y) {
   return {a * x[0] + y[0], a * x[1] + y[1], a * x[2] + y[2]};
-}
-
-double Distance(const Vec3& a, const Vec3& b) {
-  return std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 }
 
 class Roll final : public PhysicsScene {

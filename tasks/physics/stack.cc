@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "tasks/common/vec3.h"
 #include "tasks/physics/physics_scene.h"
 
 namespace darkmatter::tasks::physics {
@@ -37,13 +38,10 @@ class Stack final : public PhysicsScene {
   // The tower is blocks_[0 .. n-2] from the floor up, then the red block; the other blocks
   // rest on the floor behind the camera. Every value is drawn whatever the count.
   void Layout(sim::Rng& rng) override {
-    const int count = 2 + std::min(2, static_cast<int>(Draw(rng, 0.0, 3.0, 0.0, 3.0)));
+    const int count = DrawCount(rng, 2, kMaxBlocks);
     Param(kCount) = count;
-    std::array<std::array<double, 3>, kMaxBlocks> half;  // (blocks x 3) half sizes, m
-    for (auto& h : half) {
-      h = {Draw(rng, 0.05, 0.10, 0.10, 0.13), Draw(rng, 0.06, 0.10, 0.10, 0.12),
-           Draw(rng, 0.03, 0.06, 0.06, 0.08)};
-    }
+    const auto half = DrawHalfSizes<kMaxBlocks>(  // (blocks x 3) m
+        rng, {0.05, 0.10, 0.10, 0.13}, {0.06, 0.10, 0.10, 0.12}, {0.03, 0.06, 0.06, 0.08});
     std::array<double, kMaxBlocks> shift_x{}, shift_y{};  // offset on the block below, m
     for (int level = 1; level < kMaxBlocks; ++level) {
       shift_x[level] = Draw(rng, -0.2, 1.5, -0.2, 1.5) * half[level - 1][0];
@@ -67,10 +65,7 @@ class Stack final : public PhysicsScene {
       z += 2.0 * h[2] + kDropGap;
       for (int k = 0; k < 3; ++k) Param(kStart + 3 * level + k) = start[level][k];
     }
-    for (int b = 0; b < kMaxBlocks; ++b) {
-      Resize(ObjectGeom(blocks_[b]), half[b]);
-      SetPose(blocks_[b], {-1.0 + 0.5 * b, -3.5, half[b][2]});  // parked behind the camera
-    }
+    for (int b = 0; b < kMaxBlocks; ++b) ParkBehindCamera(blocks_[b], half[b], -1.0 + 0.5 * b);
     for (int level = 0; level < count; ++level) {
       SetPose(blocks_[Slot(level, count)], start[level]);
     }
@@ -98,9 +93,9 @@ class Stack final : public PhysicsScene {
     double moved = 0.0;
     for (int level = 0; level < count; ++level) {
       const auto p = Position(blocks_[Slot(level, count)]);
-      const std::array<double, 3> s = {Param(kStart + 3 * level), Param(kStart + 3 * level + 1),
-                                       Param(kStart + 3 * level + 2)};
-      moved = std::max(moved, std::hypot(p[0] - s[0], p[1] - s[1], p[2] - s[2]));
+      const Vec3 s = {Param(kStart + 3 * level), Param(kStart + 3 * level + 1),
+                      Param(kStart + 3 * level + 2)};
+      moved = std::max(moved, Distance(p, s));
     }
     (*scalars)["stable"] = moved <= kStableDistance ? 1.0 : 0.0;
     (*scalars)["blocks"] = count;

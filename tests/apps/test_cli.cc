@@ -1,50 +1,16 @@
 // End-to-end tests of the darkmatter CLI: exit codes, messages, and files left behind.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <set>
-#include <unistd.h>
 #include <sstream>
 #include <string>
+#include <vector>
 
-namespace fs = std::filesystem;
+#include "tests/apps/cli_runner.h"
 
+namespace darkmatter::testing {
 namespace {
-
-struct Run {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `darkmatter <args>` through the shell; returns exit code and output.
-Run Darkmatter(const std::string& args) {
-  const std::string command = std::string(DARKMATTER_BIN) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-// A fresh scratch directory per test.
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    dir = fs::temp_directory_path() /
-          ("darkmatter_cli_" + std::to_string(::getpid()) + "_" +
-           std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::create_directories(dir);
-  }
-  ~Scratch() { fs::remove_all(dir); }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -56,17 +22,6 @@ std::string ReadFile(const std::string& path) {
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
-
-// Nothing but `keep` is left in the scratch directory (no temporary files).
-void CheckOnlyFiles(const Scratch& scratch, std::set<std::string> keep) {
-  std::set<std::string> names;
-  for (const auto& entry : fs::directory_iterator(scratch.dir)) {
-    names.insert(entry.path().filename().string());
-  }
-  CHECK(names == keep);
-}
-
-const std::string kTask = "--task control/inverted_pendulum";
 
 }  // namespace
 
@@ -92,11 +47,11 @@ TEST_CASE("cli: usage errors exit 2", "[cli][errors]") {
 
 TEST_CASE("cli: rollout then info round-trip", "[cli][rollout]") {
   Scratch s;
-  Run rollout = Darkmatter("rollout " + kTask + " --episodes 3 --seed 4 --threads 2 --out " +
+  Run rollout = Darkmatter("rollout " + kPendulum + " --episodes 3 --seed 4 --threads 2 --out " +
                            s / "eps.h5");
   REQUIRE(rollout.code == 0);
   CHECK_THAT(rollout.output, Catch::Contains("3 episodes") && Catch::Contains("eps.h5"));
-  CheckOnlyFiles(s, {"eps.h5"});
+  CHECK(s.Files() == std::set<std::string>{"eps.h5"});  // no temporary files
   Run info = Darkmatter("info " + s / "eps.h5" + " --json");
   REQUIRE(info.code == 0);
   CHECK_THAT(info.output, Catch::Contains("\"episodes\"") && Catch::Contains("\"length\"") &&
@@ -122,95 +77,63 @@ TEST_CASE("cli: rollout of a generic MJCF scene", "[cli][rollout]") {
 TEST_CASE("cli: bad rollout inputs exit 2, name the problem, and write nothing",
           "[cli][errors]") {
   Scratch s;
-  const std::string out = s / "out.h5";
+  const std::string out = s / "out.h5", to = " --out " + out;
   WriteFile(out, "precious");  // an existing file must survive every failure below
-
-  Run unknown = Darkmatter("rollout --task no/such --out " + out);
-  CHECK(unknown.code == 2);
-  CHECK_THAT(unknown.output, Catch::Contains("no/such"));
-
-  Run missing = Darkmatter("rollout --mjcf " + s / "missing.xml" + " --out " + out);
-  CHECK(missing.code == 2);
-  CHECK_THAT(missing.output, Catch::Contains("missing.xml"));
-
   WriteFile(s / "bad.xml", "<mujoco><worldbody><body><geom type=\"sphere\"");
-  Run malformed = Darkmatter("rollout --mjcf " + s / "bad.xml" + " --out " + out);
-  CHECK(malformed.code == 2);
-  CHECK_THAT(malformed.output, Catch::Contains("bad.xml"));
-
-  Run policy = Darkmatter("rollout " + kTask + " --policy telepathy --out " + out);
-  CHECK(policy.code == 2);
-  CHECK_THAT(policy.output, Catch::Contains("telepathy"));
-
   WriteFile(s / "wide.csv", "0.1, 0.2\n");
-  Run wide = Darkmatter("rollout " + kTask + " --policy actions:" + s / "wide.csv" +
-                        " --out " + out);
-  CHECK(wide.code == 2);
-  CHECK_THAT(wide.output, Catch::Contains("wide.csv line 1") && Catch::Contains("expected 1"));
-
   WriteFile(s / "nan.csv", "0.1\nnan\n");
-  Run nan = Darkmatter("rollout " + kTask + " --policy actions:" + s / "nan.csv" + " --out " + out);
-  CHECK(nan.code == 2);
-  CHECK_THAT(nan.output, Catch::Contains("nan.csv line 2") && Catch::Contains("not finite"));
-
-  Run key = Darkmatter("rollout " + kTask + " env.frame_skp=2 --out " + out);
-  CHECK(key.code == 2);
-  CHECK_THAT(key.output, Catch::Contains("'env.frame_skp'"));
-
-  Run value = Darkmatter("rollout " + kTask + " env.observation=smell --out " + out);
-  CHECK(value.code == 2);
-  CHECK_THAT(value.output, Catch::Contains("'smell'"));
-
   WriteFile(s / "preset.yaml", "env: {frame_skip: two}\n");
-  Run preset = Darkmatter("rollout " + kTask + " --config " + s / "preset.yaml" + " --out " + out);
-  CHECK(preset.code == 2);
-  CHECK_THAT(preset.output, Catch::Contains("preset.yaml") && Catch::Contains("'two'"));
-
-  Run render = Darkmatter("rollout " + kTask + " --render 64by64 --out " + out);
-  CHECK(render.code == 2);
-  CHECK_THAT(render.output, Catch::Contains("'64by64'"));
-
-  Run camera = Darkmatter("rollout " + kTask + " --render 8x8 --camera nope --out " + out);
-  CHECK(camera.code == 2);
-  CHECK_THAT(camera.output, Catch::Contains("'nope'"));
-
-  Run episodes = Darkmatter("rollout " + kTask + " --episodes 0 --out " + out);
-  CHECK(episodes.code == 2);
-  CHECK_THAT(episodes.output, Catch::Contains("--episodes"));
-
-  Run no_dir = Darkmatter("rollout " + kTask + " --out " + s / "no/such/dir/x.h5");
-  CHECK(no_dir.code == 2);
-  CHECK_THAT(no_dir.output, Catch::Contains("no/such/dir/x.h5"));
+  struct Case {
+    std::string args;          // after "rollout"
+    std::string needle, also;  // both must be in the output ("" is in any output)
+  };
+  const std::vector<Case> cases = {
+      {"--task no/such" + to, "no/such"},
+      {"--mjcf " + s / "missing.xml" + to, "missing.xml"},
+      {"--mjcf " + s / "bad.xml" + to, "bad.xml"},
+      {kPendulum + " --policy telepathy" + to, "telepathy"},
+      {kPendulum + " --policy actions:" + s / "wide.csv" + to, "wide.csv line 1", "expected 1"},
+      {kPendulum + " --policy actions:" + s / "nan.csv" + to, "nan.csv line 2", "not finite"},
+      {kPendulum + " env.frame_skp=2" + to, "'env.frame_skp'"},
+      {kPendulum + " env.observation=smell" + to, "'smell'"},
+      {kPendulum + " --config " + s / "preset.yaml" + to, "preset.yaml", "'two'"},
+      {kPendulum + " --render 64by64" + to, "'64by64'"},
+      {kPendulum + " --render 8x8 --camera nope" + to, "'nope'"},
+      {kPendulum + " --episodes 0" + to, "--episodes"},
+      {kPendulum + " --out " + s / "no/such/dir/x.h5", "no/such/dir/x.h5"},
+  };
+  for (const Case& c : cases) {
+    INFO("rollout " << c.args);
+    const Run run = Darkmatter("rollout " + c.args);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.output, Catch::Contains(c.needle) && Catch::Contains(c.also));
+  }
 
   CHECK(ReadFile(out) == "precious");
-  CheckOnlyFiles(s, {"out.h5", "bad.xml", "wide.csv", "nan.csv", "preset.yaml"});
+  CHECK(s.Files() == std::set<std::string>{"out.h5", "bad.xml", "wide.csv", "nan.csv",
+                                           "preset.yaml"});
 }
 
 TEST_CASE("cli: open-loop actions replay and are clipped", "[cli][rollout]") {
   Scratch s;
   WriteFile(s / "push.csv", "# cart force\n5.0\n-5.0\n");
-  Run r = Darkmatter("rollout " + kTask + " --policy actions:" + s / "push.csv" +
+  Run r = Darkmatter("rollout " + kPendulum + " --policy actions:" + s / "push.csv" +
                      " --max-steps 4 --out " + s / "p.h5");
   CHECK(r.code == 0);
 }
 
 TEST_CASE("cli: info rejects missing, corrupt and truncated files with exit 2", "[cli][errors]") {
   Scratch s;
-  Run missing = Darkmatter("info " + s / "nope.h5");
-  CHECK(missing.code == 2);
-  CHECK_THAT(missing.output, Catch::Contains("nope.h5"));
-
   WriteFile(s / "junk.h5", std::string(4096, 'x'));
-  Run junk = Darkmatter("info " + s / "junk.h5");
-  CHECK(junk.code == 2);
-  CHECK_THAT(junk.output, Catch::Contains("junk.h5"));
-
-  REQUIRE(Darkmatter("rollout " + kTask + " --episodes 4 --out " + s / "good.h5").code == 0);
+  REQUIRE(Darkmatter("rollout " + kPendulum + " --episodes 4 --out " + s / "good.h5").code == 0);
   const std::string good = ReadFile(s / "good.h5");
   WriteFile(s / "half.h5", good.substr(0, good.size() / 2));
-  Run half = Darkmatter("info " + s / "half.h5");
-  CHECK(half.code == 2);
-  CHECK_THAT(half.output, Catch::Contains("half.h5"));
+  for (const std::string name : {"nope.h5", "junk.h5", "half.h5"}) {  // missing, junk, truncated
+    INFO("info " << name);
+    const Run run = Darkmatter("info " + s / name);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.output, Catch::Contains(name));
+  }
 
   std::string flipped = good;  // corrupt the middle of the file
   for (size_t i = flipped.size() / 3; i < flipped.size() / 3 + 2048; ++i) flipped[i] ^= 0x5a;
@@ -222,13 +145,15 @@ TEST_CASE("cli: info rejects missing, corrupt and truncated files with exit 2", 
 }
 
 TEST_CASE("cli: bench env and pool report their JSON keys", "[cli][bench]") {
-  Run env = Darkmatter("bench env " + kTask + " --physics-steps 2000 --repeats 1 --json");
+  Run env = Darkmatter("bench env " + kPendulum + " --physics-steps 2000 --repeats 1 --json");
   REQUIRE(env.code == 0);
   CHECK_THAT(env.output, Catch::Contains("\"raw_steps_per_s\"") &&
                              Catch::Contains("\"physics_steps_per_s\"") &&
                              Catch::Contains("\"env_steps_per_s\"") && Catch::Contains("\"ratio\""));
-  Run pool = Darkmatter("bench pool " + kTask +
+  Run pool = Darkmatter("bench pool " + kPendulum +
                         " --envs 4 --seconds 0.1 --repeats 1 --max-threads 2 --json");
   REQUIRE(pool.code == 0);
   CHECK_THAT(pool.output, Catch::Contains("\"scaling\"") && Catch::Contains("\"threads\": 2"));
 }
+
+}  // namespace darkmatter::testing

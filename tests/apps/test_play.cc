@@ -2,11 +2,7 @@
 // video path end to end (ffprobe-checked H.264, frame counts, sizes, bad inputs, cleanup).
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +18,7 @@
 #include "apps/pane_layout.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
+#include "tests/apps/cli_runner.h"
 
 namespace fs = std::filesystem;
 using darkmatter::apps::Canvas;
@@ -31,44 +28,8 @@ using darkmatter::apps::PaneLayout;
 using darkmatter::apps::Rect;
 using darkmatter::apps::Rgb;
 
+namespace darkmatter::testing {
 namespace {
-
-struct Run {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs a shell command line; returns exit code and output.
-Run Shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-Run Darkmatter(const std::string& args) { return Shell(std::string(DARKMATTER_BIN) + " " + args); }
-
-// A fresh scratch directory per test.
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    dir = fs::temp_directory_path() / ("darkmatter_play_" + std::to_string(::getpid()) + "_" +
-                                       std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::create_directories(dir);
-  }
-  ~Scratch() { fs::remove_all(dir); }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-  std::set<std::string> Files() const {
-    std::set<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      names.insert(entry.path().filename().string());
-    }
-    return names;
-  }
-};
 
 // Counts pixels of `canvas` inside / outside `box` that are not `background`.
 std::pair<int, int> CountInk(const Canvas& canvas, const Rect& box, Rgb background) {
@@ -121,8 +82,6 @@ std::vector<int64_t> Lengths(const std::string& path) {
   for (int64_t k = 0; k < reader.NumEpisodes(); ++k) lengths.push_back(reader.Read(k).Length());
   return lengths;
 }
-
-const std::string kPendulum = "--task control/inverted_pendulum";
 
 }  // namespace
 
@@ -372,3 +331,5 @@ TEST_CASE("play: a failing ffmpeg leaves no partial video behind", "[play][video
   CHECK_THAT(run.output, Catch::Contains("no video written"));
   CHECK(s.Files() == std::set<std::string>{"eps.h5", "bin"});
 }
+
+}  // namespace darkmatter::testing

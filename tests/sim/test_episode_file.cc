@@ -125,6 +125,13 @@ void WriteEpisodes(const std::string& path, const std::vector<Episode>& episodes
   writer.Commit();
 }
 
+// A file with one episode of `t` steps with truth and labels (seed 11) at `path`.
+void WriteTruthFile(const std::string& path, int64_t t) {
+  Episode e = MakeEpisode(t, 11);
+  AddTruthAndLabels(&e);
+  WriteEpisodes(path, {e});
+}
+
 // A valid file with three episodes (one with frames, one of length 0) at `path`.
 std::vector<Episode> WriteValidFile(const std::string& path) {
   const std::vector<Episode> episodes = {MakeEpisode(6, 11, 4), MakeEpisode(0, 12),
@@ -150,6 +157,21 @@ void EditFile(const std::string& path, const std::function<void(hid_t)>& edit) {
   REQUIRE(file >= 0);
   edit(file);
   REQUIRE(H5Fclose(file) >= 0);
+}
+
+// Replaces the dataset at `name` by one of shape `dims` filled with 1.0.
+void ReplaceDataset(hid_t file, const std::string& name, const std::vector<hsize_t>& dims) {
+  REQUIRE(H5Ldelete(file, name.c_str(), H5P_DEFAULT) >= 0);
+  hsize_t size = 1;
+  for (hsize_t d : dims) size *= d;
+  const std::vector<double> values(size, 1.0);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t dataset = H5Dcreate2(file, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                                   H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(dataset >= 0);
+  REQUIRE(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0);
+  H5Dclose(dataset);
+  H5Sclose(space);
 }
 
 // Requires that `action` throws BadInput whose message contains every `fragment`.
@@ -524,52 +546,26 @@ TEST_CASE("Bad episode files are rejected with the file and dataset named", "[ep
   SECTION("rewards of the wrong length") {
     WriteValidFile(path);
     EditFile(path, [](hid_t file) {
-      REQUIRE(H5Ldelete(file, "episode_0/rewards", H5P_DEFAULT) >= 0);
-      const hsize_t dims[1] = {5};  // T is 6
-      const std::vector<double> rewards(5, 1.0);
-      const hid_t space = H5Screate_simple(1, dims, nullptr);
-      const hid_t dataset = H5Dcreate2(file, "episode_0/rewards", H5T_IEEE_F64LE, space,
-                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      REQUIRE(dataset >= 0);
-      REQUIRE(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rewards.data()) >=
-              0);
-      H5Dclose(dataset);
-      H5Sclose(space);
+      ReplaceDataset(file, "episode_0/rewards", {5});  // T is 6
     });
     RequireRejected(path, {path, "episode_0/rewards", "(5,)", "(6,)"});
   }
   SECTION("a truth dataset of the wrong length") {
-    Episode e = MakeEpisode(6, 11);
-    AddTruthAndLabels(&e);
-    WriteEpisodes(path, {e});
+    WriteTruthFile(path, 6);
     EditFile(path, [](hid_t file) {
-      REQUIRE(H5Ldelete(file, "episode_0/truth/positions", H5P_DEFAULT) >= 0);
-      const hsize_t dims[3] = {5, 3, 3};  // T is 6
-      const std::vector<double> values(5 * 3 * 3, 1.0);
-      const hid_t space = H5Screate_simple(3, dims, nullptr);
-      const hid_t dataset = H5Dcreate2(file, "episode_0/truth/positions", H5T_IEEE_F64LE, space,
-                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      REQUIRE(dataset >= 0);
-      REQUIRE(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >=
-              0);
-      H5Dclose(dataset);
-      H5Sclose(space);
+      ReplaceDataset(file, "episode_0/truth/positions", {5, 3, 3});  // T is 6
     });
     RequireRejected(path, {path, "episode_0/truth/positions", "(5, 3, 3)", "(7, *, *)"});
   }
   SECTION("a listed truth dataset missing") {
-    Episode e = MakeEpisode(2, 11);
-    AddTruthAndLabels(&e);
-    WriteEpisodes(path, {e});
+    WriteTruthFile(path, 2);
     EditFile(path, [](hid_t file) {
       REQUIRE(H5Ldelete(file, "episode_0/truth/energy", H5P_DEFAULT) >= 0);
     });
     RequireRejected(path, {path, "episode_0/truth/energy", "missing"});
   }
   SECTION("a listed scalar label missing") {
-    Episode e = MakeEpisode(2, 11);
-    AddTruthAndLabels(&e);
-    WriteEpisodes(path, {e});
+    WriteTruthFile(path, 2);
     EditFile(path, [](hid_t file) {
       REQUIRE(H5Adelete_by_name(file, "episode_0", "mass", H5P_DEFAULT) >= 0);
     });

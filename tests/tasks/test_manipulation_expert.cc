@@ -76,7 +76,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "manipulation: sampled starts and goals are w
     auto& arm = dynamic_cast<manipulation::ArmEnv&>(*env);
     for (uint64_t seed = 0; seed < 200; ++seed) {
       env->Reset(seed);
-      std::vector<manipulation::Vec3> points;  // every goal position and every block start
+      std::vector<tasks::Vec3> points;  // every goal position and every block start
       for (int k = 0; k + 3 <= arm.GoalSize(); k += 3) {
         points.push_back({arm.Goal()[k], arm.Goal()[k + 1], arm.Goal()[k + 2]});
       }

@@ -3,29 +3,17 @@
 
 #include <cmath>
 
-#include "tasks/physics/physics_scene.h"
-#include "tasks/registry.h"
 #include "tests/mujoco_fixture.h"
+#include "tests/tasks/physics_test_util.h"
 
-namespace sim = darkmatter::sim;
-namespace physics = darkmatter::tasks::physics;
-using darkmatter::testing::NoMujocoWarnings;
-
+namespace darkmatter::testing {
 namespace {
 
-std::unique_ptr<sim::Env> MakeCollide(const std::string& violation = "none",
-                                      const std::string& split = "train") {
-  sim::EnvSettings settings;
-  settings.violation = violation;
-  settings.split = split;
-  return darkmatter::tasks::MakeEnv("physics/collide", settings);
-}
-
-physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
+constexpr const char* kTask = "physics/collide";
 
 // How far the block travels in one clip when the ball has mass `ball_mass`.
 double BlockTravel(uint64_t seed, double ball_mass) {
-  auto env = MakeCollide();
+  auto env = MakePhysics(kTask);
   auto& scene = Scene(*env);
   env->Reset(seed);
   const int block = scene.RedObject(), ball = 1 - block;
@@ -51,7 +39,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "collide: the impossible twin's ball passes t
                  "[tasks][physics][collide]") {
   for (uint64_t seed = 0; seed < 4; ++seed) {
     INFO("seed " << seed);
-    auto possible = MakeCollide(), impossible = MakeCollide("solidity");
+    auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "solidity");
     double closest_possible = 1e9, closest_impossible = 1e9;
     for (auto* env : {possible.get(), impossible.get()}) {
       auto& scene = Scene(*env);
@@ -73,7 +61,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "collide: the impossible twin's ball passes t
 
 TEST_CASE_METHOD(NoMujocoWarnings, "collide: the ood split draws outside the training ranges",
                  "[tasks][physics][collide]") {
-  auto train = MakeCollide(), ood = MakeCollide("none", "ood");
+  auto train = MakePhysics(kTask), ood = MakePhysics(kTask, "none", "ood");
   for (uint64_t seed = 0; seed < 10; ++seed) {
     train->Reset(seed);
     ood->Reset(seed);
@@ -86,7 +74,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "collide: the ood split draws outside the tra
 
 TEST_CASE_METHOD(NoMujocoWarnings, "collide: the Physion label varies across seeds",
                  "[tasks][physics][collide]") {
-  auto env = MakeCollide();
+  auto env = MakePhysics(kTask);
   int touched = 0;
   const int seeds = 40;
   for (uint64_t seed = 0; seed < seeds; ++seed) {
@@ -97,3 +85,5 @@ TEST_CASE_METHOD(NoMujocoWarnings, "collide: the Physion label varies across see
   CHECK(touched >= seeds / 10);
   CHECK(touched <= seeds * 9 / 10);
 }
+
+}  // namespace darkmatter::testing

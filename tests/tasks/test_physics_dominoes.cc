@@ -9,56 +9,19 @@
 #include <vector>
 
 #include "tasks/physics/physics_scene.h"
-#include "tasks/registry.h"
 #include "tests/mujoco_fixture.h"
+#include "tests/tasks/physics_test_util.h"
 
-namespace sim = darkmatter::sim;
 namespace physics = darkmatter::tasks::physics;
-using darkmatter::testing::NoMujocoWarnings;
 
+namespace darkmatter::testing {
 namespace {
 
+constexpr const char* kTask = "physics/dominoes";
 // Seeds whose chains reach the domino the impossible twin breaks at.
 constexpr uint64_t kViolationSeeds[] = {0, 2, 4, 5};
-
-std::unique_ptr<sim::Env> MakeDominoes(const std::string& violation = "none",
-                                       const std::string& split = "train") {
-  sim::EnvSettings settings;
-  settings.violation = violation;
-  settings.split = split;
-  return darkmatter::tasks::MakeEnv("physics/dominoes", settings);
-}
-
-physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
-
-// One clip: the physics state and a small RGB frame of camera "main" per frame.
-struct Clip {
-  std::vector<std::vector<double>> states;   // (frames) x StateSize()
-  std::vector<std::vector<uint8_t>> frames;  // (frames) x (H x W x 3)
-};
-
-Clip Play(sim::Env& env, uint64_t seed) {
-  Clip clip;
-  sim::CameraSpec camera;
-  camera.name = "main";
-  sim::RenderOutput out;
-  env.Reset(seed);
-  for (int t = 0;; ++t) {
-    clip.states.push_back(env.GetState().physics);
-    env.Render(camera, 48, 36, &out);
-    clip.frames.push_back(out.rgb);
-    if (t == env.MaxEpisodeSteps()) break;
-    env.Step({});
-  }
-  return clip;
-}
-
-std::map<std::string, double> Labels(const sim::Env& env) {
-  std::map<std::string, double> scalars;
-  std::map<std::string, std::string> strings;
-  env.EpisodeLabels(&scalars, &strings);
-  return scalars;
-}
+// Small RGB frames of camera "main".
+constexpr ClipRender kFrames = {.width = 48, .height = 36};
 
 // Pose of object i from qpos: centre (m) and rotation matrix (row major).
 void Pose(const physics::PhysicsScene& scene, int i, double centre[3], double rot[9]) {
@@ -106,27 +69,12 @@ std::vector<int> Chain(const physics::PhysicsScene& scene) {
 
 TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: twins are identical before the violation and "
                  "differ after it", "[tasks][physics][dominoes]") {
-  auto possible = MakeDominoes(), impossible = MakeDominoes("solidity");
-  for (uint64_t seed : kViolationSeeds) {
-    INFO("seed " << seed);
-    const Clip a = Play(*possible, seed), b = Play(*impossible, seed);
-    const int v = Scene(*impossible).ViolationFrame();
-    REQUIRE(v >= 1);
-    CHECK(Scene(*possible).ViolationFrame() == -1);
-    for (int t = 0; t < v; ++t) {
-      INFO("frame " << t);
-      REQUIRE(a.states[t] == b.states[t]);
-      REQUIRE(a.frames[t] == b.frames[t]);
-    }
-    // The physics differs from the violation on (the last 3 values are bookkeeping).
-    CHECK_FALSE(std::equal(a.states[v].begin(), a.states[v].end() - 3, b.states[v].begin()));
-    CHECK(a.frames.back() != b.frames.back());
-  }
+  CheckFamilyTwins(kTask, "solidity", kViolationSeeds, kFrames);
 }
 
 TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: in the impossible twin one domino falls through "
                  "the next, just before they would have touched", "[tasks][physics][dominoes]") {
-  auto possible = MakeDominoes(), impossible = MakeDominoes("solidity");
+  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "solidity");
   for (uint64_t seed : kViolationSeeds) {
     INFO("seed " << seed);
     auto& a = Scene(*possible);
@@ -179,17 +127,9 @@ TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: a heavy second domino stops the ch
                  "[tasks][physics][dominoes]") {
   for (uint64_t seed : {0, 7, 13}) {
     INFO("seed " << seed);
-    std::map<std::string, double> labels[2];
-    for (int heavy = 0; heavy < 2; ++heavy) {
-      auto env = MakeDominoes();
-      auto& scene = Scene(*env);
-      env->Reset(seed);
-      const int second = Chain(scene)[1];
-      scene.SetHiddenProperties(second, heavy ? 5.0 : 0.5, scene.Friction(second),
-                                scene.Restitution(second));
-      for (int t = 0; t < env->MaxEpisodeSteps(); ++t) env->Step({});
-      labels[heavy] = Labels(*env);
-    }
+    const auto second = [](const physics::PhysicsScene& scene) { return Chain(scene)[1]; };
+    std::map<std::string, double> labels[2] = {LabelsWithMass(kTask, seed, second, 0.5),
+                                               LabelsWithMass(kTask, seed, second, 5.0)};
     CHECK(labels[0]["completed"] == 1.0);
     CHECK(labels[1]["completed"] == 0.0);
   }
@@ -198,7 +138,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: a heavy second domino stops the ch
 TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: labels: chains complete on some seeds, the red "
                  "domino reaches the zone on some, completed means the last one fell",
                  "[tasks][physics][dominoes]") {
-  auto env = MakeDominoes();
+  auto env = MakePhysics(kTask);
   auto& scene = Scene(*env);
   const int seeds = 30;
   int completed = 0, zone = 0;
@@ -206,7 +146,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: labels: chains complete on some se
     INFO("seed " << seed);
     env->Reset(seed);
     for (int t = 0; t < env->MaxEpisodeSteps(); ++t) env->Step({});
-    auto labels = Labels(*env);
+    auto labels = EpisodeLabelsOf(*env).scalars;
     CHECK(labels["dominoes"] >= 3);
     CHECK(labels["dominoes"] <= 6);
     double centre[3], rot[9];
@@ -224,7 +164,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: labels: chains complete on some se
 
 TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: the ood split draws outside the training ranges",
                  "[tasks][physics][dominoes]") {
-  auto train = MakeDominoes(), ood = MakeDominoes("none", "ood");
+  auto train = MakePhysics(kTask), ood = MakePhysics(kTask, "none", "ood");
   for (uint64_t seed = 0; seed < 10; ++seed) {
     INFO("seed " << seed);
     train->Reset(seed);
@@ -254,3 +194,5 @@ TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: the ood split draws outside the tr
     CHECK(wb >= 6.0);
   }
 }
+
+}  // namespace darkmatter::testing

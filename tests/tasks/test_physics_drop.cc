@@ -5,45 +5,28 @@
 #include <cmath>
 #include <vector>
 
+#include "tasks/common/vec3.h"
 #include "tasks/physics/physics_scene.h"
-#include "tasks/registry.h"
 #include "tests/mujoco_fixture.h"
+#include "tests/tasks/physics_test_util.h"
 
-namespace sim = darkmatter::sim;
 namespace physics = darkmatter::tasks::physics;
-using darkmatter::testing::NoMujocoWarnings;
-using Vec3 = std::array<double, 3>;
 
+namespace darkmatter::testing {
 namespace {
 
+using tasks::Vec3;
+
+constexpr const char* kTask = "physics/drop";
 constexpr int kWidth = 96, kHeight = 72;
 const std::vector<uint64_t> kSeeds = {0, 1, 2, 3};
 
-struct Clip {
-  std::vector<std::vector<double>> states;  // (frames) full env state
-  std::vector<std::vector<uint8_t>> rgb;    // (frames) H x W x 3
-  std::vector<Vec3> red_pos;                // (frames) red ball centre (m)
-  std::vector<Vec3> red_vel;                // (frames) red ball velocity (m/s)
-  std::vector<bool> red_touches;            // (frames) red ball touches anything
-  int violation_frame = -1;
+// A clip with the red ball's motion and contacts.
+struct DropClip : Clip {
+  std::vector<Vec3> red_pos;      // (frames) red ball centre (m)
+  std::vector<Vec3> red_vel;      // (frames) red ball velocity (m/s)
+  std::vector<bool> red_touches;  // (frames) red ball touches anything
 };
-
-std::unique_ptr<sim::Env> MakeDrop(const std::string& violation = "none",
-                                   const std::string& split = "train") {
-  sim::EnvSettings settings;
-  settings.violation = violation;
-  settings.split = split;
-  return darkmatter::tasks::MakeEnv("physics/drop", settings);
-}
-
-physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
-
-bool Touches(const physics::PhysicsScene& scene, int i) {
-  for (int j = -1; j < scene.NumObjects(); ++j) {
-    if (j != i && scene.InContact(i, j)) return true;
-  }
-  return false;
-}
 
 // Height (m) of the table's top.
 double TableTop(const physics::PhysicsScene& scene) {
@@ -62,33 +45,22 @@ double SurfaceBelow(const physics::PhysicsScene& scene, const Vec3& p) {
 }
 
 // Runs one clip from `seed`, rendering camera "main" when `render`.
-Clip Run(sim::Env& env, uint64_t seed, bool render) {
-  physics::PhysicsScene& scene = Scene(env);
-  Clip clip;
-  env.Reset(seed);
-  sim::RenderOutput out;
-  sim::CameraSpec camera;
-  camera.name = "main";
-  for (int t = 0;; ++t) {
-    clip.states.push_back(env.GetState().physics);
-    clip.red_pos.push_back(scene.Position(scene.RedObject()));
-    clip.red_vel.push_back(scene.Velocity(scene.RedObject()));
-    clip.red_touches.push_back(Touches(scene, scene.RedObject()));
-    if (render) {
-      env.Render(camera, kWidth, kHeight, &out);
-      clip.rgb.push_back(out.rgb);
-    }
-    if (t == env.MaxEpisodeSteps()) break;
-    env.Step({});
-  }
-  clip.violation_frame = scene.ViolationFrame();
-  return clip;
+DropClip Run(sim::Env& env, uint64_t seed, bool render) {
+  const physics::PhysicsScene& scene = Scene(env);
+  const int red = scene.RedObject();
+  const auto record = [&](DropClip* clip, const sim::RenderOutput*) {
+    clip->red_pos.push_back(scene.Position(red));
+    clip->red_vel.push_back(scene.Velocity(red));
+    clip->red_touches.push_back(TouchesAnything(scene, red));
+  };
+  const ClipRender frames = {.width = kWidth, .height = kHeight};
+  return RecordClip<DropClip>(env, seed, render ? frames : ClipRender{}, record);
 }
 
 // True when the red ball flew freely from frame t - 1 to t: no contact at either end, too
 // high above what lies below it to reach it within the frame, and no change of horizontal
 // velocity (a collision with another object inside the frame would change it).
-bool FreeFlight(const physics::PhysicsScene& scene, const Clip& clip, int t) {
+bool FreeFlight(const physics::PhysicsScene& scene, const DropClip& clip, int t) {
   const mjModel* m = scene.model();
   const double radius = m->geom_size[3 * mj_name2id(m, mjOBJ_GEOM, "red")];
   const double frame_time = scene.FrameSkip() * m->opt.timestep;
@@ -104,7 +76,7 @@ bool FreeFlight(const physics::PhysicsScene& scene, const Clip& clip, int t) {
 // How high (m) the red ball rises above the place of its first landing (the first frame at
 // which it stops falling), with restitution `restitution` and its other properties as drawn.
 double ReboundHeight(uint64_t seed, double restitution) {
-  auto env = MakeDrop();
+  auto env = MakePhysics(kTask);
   auto& scene = Scene(*env);
   env->Reset(seed);
   const int red = scene.RedObject();
@@ -124,19 +96,11 @@ double ReboundHeight(uint64_t seed, double restitution) {
 
 TEST_CASE_METHOD(NoMujocoWarnings, "drop: twins are identical until the violation, then differ",
                  "[tasks][physics][drop]") {
-  auto possible = MakeDrop(), impossible = MakeDrop("gravity");
+  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "gravity");
   for (uint64_t seed : kSeeds) {
     INFO("seed " << seed);
-    const Clip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
-    const int v = b.violation_frame;
-    CHECK(a.violation_frame == -1);
-    REQUIRE(v >= 1);
-    for (int t = 0; t < v; ++t) {
-      INFO("frame " << t);
-      REQUIRE(a.states[t] == b.states[t]);
-      REQUIRE(a.rgb[t] == b.rgb[t]);
-    }
-    CHECK(a.states[v] != b.states[v]);
+    const DropClip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
+    const int v = CheckTwinsUpToViolation(a, b);
     bool frames_differ = false;
     for (size_t t = v; t < a.rgb.size(); ++t) frames_differ = frames_differ || a.rgb[t] != b.rgb[t];
     CHECK(frames_differ);
@@ -147,12 +111,12 @@ TEST_CASE_METHOD(NoMujocoWarnings,
                  "drop: the impossible red ball stops in mid-air and then "
                  "flies without falling, while the possible one falls",
                  "[tasks][physics][drop]") {
-  auto possible = MakeDrop(), impossible = MakeDrop("gravity");
+  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "gravity");
   const double g_dt = -Scene(*possible).model()->opt.gravity[2] * possible->FrameSkip() *
                       Scene(*possible).model()->opt.timestep;  // speed gained per frame
   for (uint64_t seed : kSeeds) {
     INFO("seed " << seed);
-    const Clip a = Run(*possible, seed, false), b = Run(*impossible, seed, false);
+    const DropClip a = Run(*possible, seed, false), b = Run(*impossible, seed, false);
     const auto& scene = Scene(*impossible);
     const int v = b.violation_frame;
     REQUIRE(v >= 1);
@@ -204,7 +168,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "drop: a bouncier red ball rebounds higher",
 
 TEST_CASE_METHOD(NoMujocoWarnings, "drop: the ood split draws outside the training ranges",
                  "[tasks][physics][drop]") {
-  auto train = MakeDrop(), ood = MakeDrop("none", "ood");
+  auto train = MakePhysics(kTask), ood = MakePhysics(kTask, "none", "ood");
   const int red_geom = mj_name2id(Scene(*train).model(), mjOBJ_GEOM, "red");
   for (uint64_t seed = 0; seed < 10; ++seed) {
     INFO("seed " << seed);
@@ -226,3 +190,5 @@ TEST_CASE_METHOD(NoMujocoWarnings, "drop: the ood split draws outside the traini
     }
   }
 }
+
+}  // namespace darkmatter::testing

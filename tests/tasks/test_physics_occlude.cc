@@ -5,69 +5,44 @@
 #include <vector>
 
 #include "tasks/physics/physics_scene.h"
-#include "tasks/registry.h"
 #include "tests/mujoco_fixture.h"
+#include "tests/tasks/physics_test_util.h"
 
-namespace sim = darkmatter::sim;
 namespace physics = darkmatter::tasks::physics;
-using darkmatter::testing::NoMujocoWarnings;
 
+namespace darkmatter::testing {
 namespace {
 
+constexpr const char* kTask = "physics/occlude";
 constexpr int kWidth = 96, kHeight = 72;
 
-struct Clip {
-  std::vector<std::vector<double>> states;    // (frames) physics state per frame
-  std::vector<std::vector<uint8_t>> rgb;      // (frames) H x W x 3
-  std::vector<int> red_pixels;                // (frames) pixels showing the red body
-  std::vector<std::array<double, 3>> colour;  // (frames) mean RGB of those pixels
-  std::vector<std::array<double, 3>> red_pos; // (frames) red box centre (m)
-  int violation_frame = -1;
-  bool touched_zone = false;
+// A clip with the red box's position and, when rendered, its pixels and their colour.
+struct OccludeClip : Clip {
+  std::vector<int> red_pixels;                 // (frames) pixels showing the red body
+  std::vector<std::array<double, 3>> colour;   // (frames) mean RGB of those pixels
+  std::vector<std::array<double, 3>> red_pos;  // (frames) red box centre (m)
 };
 
-std::unique_ptr<sim::Env> MakeScene(const std::string& violation,
-                                    const std::string& split = "train") {
-  sim::EnvSettings settings;
-  settings.violation = violation;
-  settings.split = split;
-  return darkmatter::tasks::MakeEnv("physics/occlude", settings);
-}
-
-physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
-
 // Runs one clip from `seed`, rendering camera "main" when `render`.
-Clip Run(sim::Env& env, uint64_t seed, bool render = true) {
-  physics::PhysicsScene& scene = Scene(env);
+OccludeClip Run(sim::Env& env, uint64_t seed, bool render = true) {
+  const physics::PhysicsScene& scene = Scene(env);
   const int red_body = mj_name2id(scene.model(), mjOBJ_BODY, "red");
-  Clip clip;
-  sim::StepResult r = env.Reset(seed);
-  sim::RenderOutput out;
-  sim::CameraSpec camera;
-  camera.name = "main";
-  while (true) {
-    clip.states.push_back(env.GetState().physics);
-    clip.red_pos.push_back(scene.Position(scene.RedObject()));
-    if (render) {
-      env.Render(camera, kWidth, kHeight, &out, false, true);
-      clip.rgb.push_back(out.rgb);
-      int count = 0;
-      std::array<double, 3> sum = {0, 0, 0};
-      for (size_t p = 0; p < out.segmentation.size(); ++p) {
-        if (out.segmentation[p] != red_body) continue;
-        ++count;
-        for (int k = 0; k < 3; ++k) sum[k] += out.rgb[3 * p + k];
-      }
-      clip.red_pixels.push_back(count);
-      for (double& s : sum) s /= std::max(count, 1);
-      clip.colour.push_back(sum);
+  const ClipRender frames = {.width = kWidth, .height = kHeight, .segmentation = true};
+  const auto record = [&](OccludeClip* clip, const sim::RenderOutput* out) {
+    clip->red_pos.push_back(scene.Position(scene.RedObject()));
+    if (!out) return;
+    int count = 0;
+    std::array<double, 3> sum = {0, 0, 0};
+    for (size_t p = 0; p < out->segmentation.size(); ++p) {
+      if (out->segmentation[p] != red_body) continue;
+      ++count;
+      for (int k = 0; k < 3; ++k) sum[k] += out->rgb[3 * p + k];
     }
-    if (r.truncated || r.terminated) break;
-    r = env.Step({});
-  }
-  clip.violation_frame = scene.ViolationFrame();
-  clip.touched_zone = scene.RedTouchedZone();
-  return clip;
+    clip->red_pixels.push_back(count);
+    for (double& s : sum) s /= std::max(count, 1);
+    clip->colour.push_back(sum);
+  };
+  return RecordClip<OccludeClip>(env, seed, render ? frames : ClipRender{}, record);
 }
 
 }  // namespace
@@ -77,19 +52,16 @@ const std::vector<uint64_t> kSeeds = {0, 2, 7, 11};
 
 TEST_CASE_METHOD(NoMujocoWarnings, "occlude: twins agree until the red box is hidden, then differ",
                  "[tasks][physics]") {
-  auto possible = MakeScene("none");
+  auto possible = MakePhysics(kTask);
   for (const char* principle : {"permanence", "immutability"}) {
-    auto impossible = MakeScene(principle);
+    auto impossible = MakePhysics(kTask, principle);
     for (uint64_t seed : kSeeds) {
       INFO(principle << " seed " << seed);
-      const Clip a = Run(*possible, seed);
-      const Clip b = Run(*impossible, seed);
+      const OccludeClip a = Run(*possible, seed);
+      const OccludeClip b = Run(*impossible, seed);
       REQUIRE(b.violation_frame >= 1);
       REQUIRE(b.violation_frame < static_cast<int>(a.states.size()));
-      for (int t = 0; t < b.violation_frame; ++t) {
-        CHECK(a.states[t] == b.states[t]);
-        CHECK(a.rgb[t] == b.rgb[t]);
-      }
+      ExpectSameBefore(a, b, b.violation_frame, OnDifference::kGoOn);
       // Hidden while it happens: no red pixel in either twin on the frames around it.
       CHECK(a.red_pixels[b.violation_frame - 1] == 0);
       CHECK(b.red_pixels[b.violation_frame] == 0);
@@ -103,12 +75,12 @@ TEST_CASE_METHOD(NoMujocoWarnings, "occlude: twins agree until the red box is hi
 TEST_CASE_METHOD(NoMujocoWarnings,
                  "occlude: permanence twin never comes out from behind the screen",
                  "[tasks][physics]") {
-  auto possible = MakeScene("none");
-  auto impossible = MakeScene("permanence");
+  auto possible = MakePhysics(kTask);
+  auto impossible = MakePhysics(kTask, "permanence");
   for (uint64_t seed : kSeeds) {
     INFO("seed " << seed);
-    const Clip a = Run(*possible, seed);
-    const Clip b = Run(*impossible, seed);
+    const OccludeClip a = Run(*possible, seed);
+    const OccludeClip b = Run(*impossible, seed);
     REQUIRE(b.violation_frame >= 1);
     CHECK(b.red_pixels[0] > 20);  // in view at the start
     for (size_t t = b.violation_frame; t < b.red_pixels.size(); ++t) CHECK(b.red_pixels[t] == 0);
@@ -121,13 +93,13 @@ TEST_CASE_METHOD(NoMujocoWarnings,
 TEST_CASE_METHOD(NoMujocoWarnings,
                  "occlude: immutability twin comes out with another colour or size",
                  "[tasks][physics]") {
-  auto possible = MakeScene("none");
-  auto impossible = MakeScene("immutability");
+  auto possible = MakePhysics(kTask);
+  auto impossible = MakePhysics(kTask, "immutability");
   int recoloured = 0, resized = 0;
   for (uint64_t seed : kSeeds) {
     INFO("seed " << seed);
-    const Clip a = Run(*possible, seed);
-    const Clip b = Run(*impossible, seed);
+    const OccludeClip a = Run(*possible, seed);
+    const OccludeClip b = Run(*impossible, seed);
     REQUIRE(b.violation_frame >= 1);
     // Same body (segmentation id "red"), in view at the end in both twins.
     REQUIRE(a.red_pixels.back() > 5);
@@ -157,7 +129,7 @@ TEST_CASE_METHOD(NoMujocoWarnings,
 
 TEST_CASE_METHOD(NoMujocoWarnings, "occlude: hidden friction changes how far the box slides",
                  "[tasks][physics]") {
-  auto env = MakeScene("none");
+  auto env = MakePhysics(kTask);
   physics::PhysicsScene& scene = Scene(*env);
   const int red = scene.RedObject();
   for (uint64_t seed : {1, 5}) {
@@ -180,11 +152,11 @@ TEST_CASE_METHOD(NoMujocoWarnings, "occlude: hidden friction changes how far the
 TEST_CASE_METHOD(NoMujocoWarnings,
                  "occlude: the red box slides, and reaches the zone on some seeds, not all",
                  "[tasks][physics]") {
-  auto env = MakeScene("none");
+  auto env = MakePhysics(kTask);
   int touched = 0;
   const int n = 50;
   for (int seed = 0; seed < n; ++seed) {
-    const Clip clip = Run(*env, seed, false);
+    const OccludeClip clip = Run(*env, seed, false);
     touched += clip.touched_zone;
     // It slides: it never leaves the floor (a box of half-size <= 7 cm, rocking a little).
     double top = 0;
@@ -200,7 +172,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "occlude: the ood split draws outside the tra
                  "[tasks][physics]") {
   for (const char* split : {"train", "ood"}) {
     const bool ood = std::string(split) == "ood";
-    auto env = MakeScene("none", split);
+    auto env = MakePhysics(kTask, "none", split);
     physics::PhysicsScene& scene = Scene(*env);
     const int red = scene.RedObject();
     const int geom = mj_name2id(scene.model(), mjOBJ_GEOM, "red");
@@ -216,3 +188,5 @@ TEST_CASE_METHOD(NoMujocoWarnings, "occlude: the ood split draws outside the tra
     }
   }
 }
+
+}  // namespace darkmatter::testing

@@ -9,64 +9,36 @@
 
 #include "tasks/physics/pegs.h"
 #include "tasks/physics/physics_scene.h"
-#include "tasks/registry.h"
 #include "tests/mujoco_fixture.h"
+#include "tests/tasks/physics_test_util.h"
 
-namespace sim = darkmatter::sim;
 namespace physics = darkmatter::tasks::physics;
-using darkmatter::testing::NoMujocoWarnings;
 
+namespace darkmatter::testing {
 namespace {
 
+constexpr const char* kTask = "physics/pegs";
 constexpr int kWidth = 96, kHeight = 72;
 
-std::unique_ptr<sim::Env> MakeScene(const std::string& violation,
-                                    const std::string& split = "train") {
-  sim::EnvSettings settings;
-  settings.violation = violation;
-  settings.split = split;
-  return darkmatter::tasks::MakeEnv("physics/pegs", settings);
-}
-
-physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
-
-struct Clip {
-  std::vector<std::vector<double>> states;  // (frames) physics state per frame
-  std::vector<std::vector<uint8_t>> rgb;    // (frames) H x W x 3 when rendered
-  std::vector<std::array<double, 3>> pos;   // (frames) ball centre (m)
-  std::vector<bool> contact;                // (frames) ball touched anything in the last step
-  double outcome = -1;                      // the "outcome" label
-  double peak_x = 0;                        // x of the peg's apex (m)
-  bool touched_zone = false;
-  int violation_frame = -1;
+// A clip with the ball's motion and contacts, its outcome and the peg's apex.
+struct PegsClip : Clip {
+  std::vector<std::array<double, 3>> pos;  // (frames) ball centre (m)
+  std::vector<bool> contact;               // (frames) ball touched anything in the last step
+  double outcome = -1;                     // the "outcome" label
+  double peak_x = 0;                       // x of the peg's apex (m)
 };
 
 // Runs one clip from `seed`; renders camera "main" for the first `frames` frames.
-Clip Run(sim::Env& env, uint64_t seed, int frames = 0) {
-  physics::PhysicsScene& scene = Scene(env);
-  Clip clip;
-  sim::StepResult r = env.Reset(seed);
+PegsClip Run(sim::Env& env, uint64_t seed, int frames = 0) {
+  const physics::PhysicsScene& scene = Scene(env);
+  const auto record = [&](PegsClip* clip, const sim::RenderOutput*) {
+    clip->pos.push_back(scene.Position(scene.RedObject()));
+    clip->contact.push_back(scene.InContact(scene.RedObject(), -1));
+  };
+  const ClipRender first_frames = {.width = kWidth, .height = kHeight, .frames = frames};
+  PegsClip clip = RecordClip<PegsClip>(env, seed, first_frames, record);
   clip.peak_x = scene.model()->body_pos[3 * mj_name2id(scene.model(), mjOBJ_BODY, "rig")];
-  sim::RenderOutput out;
-  sim::CameraSpec camera;
-  camera.name = "main";
-  while (true) {
-    clip.states.push_back(env.GetState().physics);
-    clip.pos.push_back(scene.Position(scene.RedObject()));
-    clip.contact.push_back(scene.InContact(scene.RedObject(), -1));
-    if (static_cast<int>(clip.rgb.size()) < frames) {
-      env.Render(camera, kWidth, kHeight, &out);
-      clip.rgb.push_back(out.rgb);
-    }
-    if (r.truncated || r.terminated) break;
-    r = env.Step({});
-  }
-  std::map<std::string, double> scalars;
-  std::map<std::string, std::string> strings;
-  env.EpisodeLabels(&scalars, &strings);
-  clip.outcome = scalars.at("outcome");
-  clip.touched_zone = scene.RedTouchedZone();
-  clip.violation_frame = scene.ViolationFrame();
+  clip.outcome = EpisodeLabelsOf(env).scalars.at("outcome");
   return clip;
 }
 
@@ -86,17 +58,14 @@ int DifferentPixels(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b
 
 TEST_CASE_METHOD(NoMujocoWarnings, "pegs: twins agree until the ball hovers, then differ",
                  "[tasks][physics]") {
-  auto possible = MakeScene("none");
-  auto impossible = MakeScene("gravity");
+  auto possible = MakePhysics(kTask);
+  auto impossible = MakePhysics(kTask, "gravity");
   for (uint64_t seed : {1, 2, 3, 4}) {
     INFO("seed " << seed);
-    const Clip a = Run(*possible, seed, 65);
-    const Clip b = Run(*impossible, seed, 65);
+    const PegsClip a = Run(*possible, seed, 65);
+    const PegsClip b = Run(*impossible, seed, 65);
     REQUIRE(b.violation_frame >= 1);
-    for (int t = 0; t < b.violation_frame; ++t) {
-      CHECK(a.states[t] == b.states[t]);
-      CHECK(a.rgb[t] == b.rgb[t]);
-    }
+    ExpectSameBefore(a, b, b.violation_frame, OnDifference::kGoOn);
     CHECK(a.states[b.violation_frame] != b.states[b.violation_frame]);
     CHECK(a.rgb.back() != b.rgb.back());
   }
@@ -104,12 +73,12 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: twins agree until the ball hovers, the
 
 TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the gravity twin's ball stays up without any contact",
                  "[tasks][physics]") {
-  auto possible = MakeScene("none");
-  auto impossible = MakeScene("gravity");
+  auto possible = MakePhysics(kTask);
+  auto impossible = MakePhysics(kTask, "gravity");
   for (uint64_t seed : {1, 2, 3, 4, 5, 6}) {
     INFO("seed " << seed);
-    const Clip a = Run(*possible, seed);
-    const Clip b = Run(*impossible, seed);
+    const PegsClip a = Run(*possible, seed);
+    const PegsClip b = Run(*impossible, seed);
     const int from = b.violation_frame;
     REQUIRE(from >= 1);
     // Unsupported (no contact) and not falling, for the rest of the clip ...
@@ -130,11 +99,11 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: outcome frequencies match the declared
   CHECK(declared[0] + declared[1] == Approx(1.0));
   for (const char* split : {"train", "ood"}) {
     INFO(split);
-    auto env = MakeScene("none", split);
+    auto env = MakePhysics(kTask, "none", split);
     const int n = 200;
     int right = 0, agree = 0;
     for (int seed = 0; seed < n; ++seed) {
-      const Clip c = Run(*env, seed);
+      const PegsClip c = Run(*env, seed);
       REQUIRE((c.outcome == 0.0 || c.outcome == 1.0));
       right += c.outcome == 1.0;
       // The label is the side of the post where the ball ends; the hidden offset (its start,
@@ -158,21 +127,21 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the first frames do not determine the 
                  "[tasks][physics]") {
   // Seeds share one of a few visible layouts; within a layout, the first frames (the ball
   // falling towards the apex, before any contact) look the same whichever way it goes.
-  auto env = MakeScene("none");
+  auto env = MakePhysics(kTask);
   physics::PhysicsScene& scene = Scene(*env);
   const mjModel* m = scene.model();
   const int ball_geom = m->body_geomadr[mj_name2id(m, mjOBJ_BODY, "red")];
   const int peg = mj_name2id(m, mjOBJ_GEOM, "peg");
-  std::map<std::array<double, 4>, std::vector<Clip>> by_layout;
+  std::map<std::array<double, 4>, std::vector<PegsClip>> by_layout;
   int pairs = 0;
   for (int seed = 0; seed < 60; ++seed) {
     env->Reset(seed);
     const std::array<double, 4> layout = {
         m->body_pos[3 * mj_name2id(m, mjOBJ_BODY, "rig")], m->geom_size[3 * ball_geom],
         m->geom_size[3 * peg], std::round(scene.Position(scene.RedObject())[2] * 1e6)};
-    Clip c = Run(*env, seed, 3);
+    PegsClip c = Run(*env, seed, 3);
     REQUIRE_FALSE(c.contact[2]);  // still falling freely
-    for (const Clip& other : by_layout[layout]) {
+    for (const PegsClip& other : by_layout[layout]) {
       if (other.outcome == c.outcome) continue;
       ++pairs;
       // A sub-pixel shift: shading changes by a few levels, a few edge pixels flip.
@@ -185,7 +154,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the first frames do not determine the 
 
 TEST_CASE_METHOD(NoMujocoWarnings, "pegs: hidden restitution changes how the ball bounces",
                  "[tasks][physics]") {
-  auto env = MakeScene("none");
+  auto env = MakePhysics(kTask);
   physics::PhysicsScene& scene = Scene(*env);
   const int ball = scene.RedObject();
   for (uint64_t seed : {1, 2}) {
@@ -216,7 +185,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the ood split draws outside the traini
                  "[tasks][physics]") {
   for (const char* split : {"train", "ood"}) {
     const bool ood = std::string(split) == "ood";
-    auto env = MakeScene("none", split);
+    auto env = MakePhysics(kTask, "none", split);
     physics::PhysicsScene& scene = Scene(*env);
     const int ball = scene.RedObject();
     const int geom = scene.model()->body_geomadr[mj_name2id(scene.model(), mjOBJ_BODY, "red")];
@@ -233,3 +202,5 @@ TEST_CASE_METHOD(NoMujocoWarnings, "pegs: the ood split draws outside the traini
     }
   }
 }
+
+}  // namespace darkmatter::testing

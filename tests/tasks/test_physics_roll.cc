@@ -5,67 +5,44 @@
 #include <cmath>
 #include <vector>
 
+#include "tasks/common/vec3.h"
 #include "tasks/physics/physics_scene.h"
-#include "tasks/registry.h"
 #include "tests/mujoco_fixture.h"
+#include "tests/tasks/physics_test_util.h"
 
-namespace sim = darkmatter::sim;
 namespace physics = darkmatter::tasks::physics;
-using darkmatter::testing::NoMujocoWarnings;
-using Vec3 = std::array<double, 3>;
 
+namespace darkmatter::testing {
 namespace {
 
+using tasks::Distance;
+using tasks::Vec3;
+
+constexpr const char* kTask = "physics/roll";
 constexpr int kWidth = 96, kHeight = 72;
 const std::vector<uint64_t> kSeeds = {0, 1, 2, 3};
 
-struct Clip {
-  std::vector<std::vector<double>> states;  // (frames) full env state
-  std::vector<std::vector<uint8_t>> rgb;    // (frames) H x W x 3
-  std::vector<int> red_pixels;              // (frames) pixels of the red body
-  std::vector<Vec3> red_pos;                // (frames) red ball centre (m)
-  std::vector<Vec3> red_vel;                // (frames) red ball velocity (m/s)
-  int violation_frame = -1;
+// A clip with the red ball's motion and, when rendered, its pixels.
+struct RollClip : Clip {
+  std::vector<int> red_pixels;  // (frames) pixels of the red body
+  std::vector<Vec3> red_pos;    // (frames) red ball centre (m)
+  std::vector<Vec3> red_vel;    // (frames) red ball velocity (m/s)
 };
 
-std::unique_ptr<sim::Env> MakeRoll(const std::string& violation = "none",
-                                   const std::string& split = "train") {
-  sim::EnvSettings settings;
-  settings.violation = violation;
-  settings.split = split;
-  return darkmatter::tasks::MakeEnv("physics/roll", settings);
-}
-
-physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
-
-double Norm(const Vec3& a, const Vec3& b) {
-  return std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-}
-
 // Runs one clip from `seed`, rendering camera "main" (RGB and segmentation) when `render`.
-Clip Run(sim::Env& env, uint64_t seed, bool render) {
-  physics::PhysicsScene& scene = Scene(env);
+RollClip Run(sim::Env& env, uint64_t seed, bool render) {
+  const physics::PhysicsScene& scene = Scene(env);
+  const int red = scene.RedObject();
   const int red_body = mj_name2id(scene.model(), mjOBJ_BODY, "red");
-  Clip clip;
-  env.Reset(seed);
-  sim::RenderOutput out;
-  sim::CameraSpec camera;
-  camera.name = "main";
-  for (int t = 0;; ++t) {
-    clip.states.push_back(env.GetState().physics);
-    clip.red_pos.push_back(scene.Position(scene.RedObject()));
-    clip.red_vel.push_back(scene.Velocity(scene.RedObject()));
-    if (render) {
-      env.Render(camera, kWidth, kHeight, &out, false, true);
-      clip.rgb.push_back(out.rgb);
-      clip.red_pixels.push_back(
-          static_cast<int>(std::count(out.segmentation.begin(), out.segmentation.end(), red_body)));
-    }
-    if (t == env.MaxEpisodeSteps()) break;
-    env.Step({});
-  }
-  clip.violation_frame = scene.ViolationFrame();
-  return clip;
+  const ClipRender frames = {.width = kWidth, .height = kHeight, .segmentation = true};
+  const auto record = [&](RollClip* clip, const sim::RenderOutput* out) {
+    clip->red_pos.push_back(scene.Position(red));
+    clip->red_vel.push_back(scene.Velocity(red));
+    if (!out) return;
+    clip->red_pixels.push_back(
+        static_cast<int>(std::count(out->segmentation.begin(), out->segmentation.end(), red_body)));
+  };
+  return RecordClip<RollClip>(env, seed, render ? frames : ClipRender{}, record);
 }
 
 struct Outcome {
@@ -75,7 +52,7 @@ struct Outcome {
 
 // Runs a clip after setting the red ball's sliding friction only.
 Outcome WithFriction(uint64_t seed, double friction) {
-  auto env = MakeRoll();
+  auto env = MakePhysics(kTask);
   auto& scene = Scene(*env);
   env->Reset(seed);
   const int red = scene.RedObject();
@@ -97,19 +74,11 @@ Outcome WithFriction(uint64_t seed, double friction) {
 
 TEST_CASE_METHOD(NoMujocoWarnings, "roll: twins are identical until the violation, then differ",
                  "[tasks][physics][roll]") {
-  auto possible = MakeRoll(), impossible = MakeRoll("continuity");
+  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "continuity");
   for (uint64_t seed : kSeeds) {
     INFO("seed " << seed);
-    const Clip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
-    const int v = b.violation_frame;
-    CHECK(a.violation_frame == -1);
-    REQUIRE(v >= 1);
-    for (int t = 0; t < v; ++t) {
-      INFO("frame " << t);
-      REQUIRE(a.states[t] == b.states[t]);
-      REQUIRE(a.rgb[t] == b.rgb[t]);
-    }
-    CHECK(a.states[v] != b.states[v]);
+    const RollClip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
+    const int v = CheckTwinsUpToViolation(a, b);
     CHECK(a.rgb[v] != b.rgb[v]);  // the ball shows up beyond the occluder at once
   }
 }
@@ -118,22 +87,23 @@ TEST_CASE_METHOD(NoMujocoWarnings,
                  "roll: the hidden red ball jumps far further than its speed "
                  "allows, while the possible ball moves continuously",
                  "[tasks][physics][roll]") {
-  auto possible = MakeRoll(), impossible = MakeRoll("continuity");
+  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "continuity");
   const double frame_time = possible->FrameSkip() * Scene(*possible).model()->opt.timestep;
   for (uint64_t seed : kSeeds) {
     INFO("seed " << seed);
-    const Clip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
+    const RollClip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
     const int v = b.violation_frame;
     REQUIRE(v >= 1);
     // Possible twin: every frame-to-frame displacement fits the speeds at both ends.
     for (size_t t = 1; t < a.red_pos.size(); ++t) {
       const double speed =
-          std::max(Norm(a.red_vel[t], {0, 0, 0}), Norm(a.red_vel[t - 1], {0, 0, 0}));
-      CHECK(Norm(a.red_pos[t], a.red_pos[t - 1]) < 1.5 * speed * frame_time + 0.005);
+          std::max(Distance(a.red_vel[t], {0, 0, 0}), Distance(a.red_vel[t - 1], {0, 0, 0}));
+      CHECK(Distance(a.red_pos[t], a.red_pos[t - 1]) < 1.5 * speed * frame_time + 0.005);
     }
     // Impossible twin: a jump of 0.3 m or more, ten times what its speed covers in a frame.
-    const double speed = std::max(Norm(b.red_vel[v], {0, 0, 0}), Norm(b.red_vel[v - 1], {0, 0, 0}));
-    const double jump = Norm(b.red_pos[v], b.red_pos[v - 1]);
+    const double speed =
+        std::max(Distance(b.red_vel[v], {0, 0, 0}), Distance(b.red_vel[v - 1], {0, 0, 0}));
+    const double jump = Distance(b.red_pos[v], b.red_pos[v - 1]);
     CHECK(jump > 0.3);
     CHECK(jump > 10 * speed * frame_time);
     // It happened behind the occluder: just before the jump most of the ball was hidden
@@ -162,7 +132,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "roll: a slipperier red ball slides instead o
 
 TEST_CASE_METHOD(NoMujocoWarnings, "roll: the ood split draws outside the training ranges",
                  "[tasks][physics][roll]") {
-  auto train = MakeRoll(), ood = MakeRoll("none", "ood");
+  auto train = MakePhysics(kTask), ood = MakePhysics(kTask, "none", "ood");
   const int red_geom = mj_name2id(Scene(*train).model(), mjOBJ_GEOM, "red");
   const int ramp = mj_name2id(Scene(*train).model(), mjOBJ_BODY, "ramp");
   for (uint64_t seed = 0; seed < 10; ++seed) {
@@ -188,3 +158,5 @@ TEST_CASE_METHOD(NoMujocoWarnings, "roll: the ood split draws outside the traini
     }
   }
 }
+
+}  // namespace darkmatter::testing

@@ -14,12 +14,11 @@
 #include "tasks/physics/physics_scene.h"
 #include "tasks/registry.h"
 #include "tests/mujoco_fixture.h"
+#include "tests/tasks/physics_test_util.h"
 
-namespace sim = darkmatter::sim;
-namespace tasks = darkmatter::tasks;
 namespace physics = darkmatter::tasks::physics;
-using darkmatter::testing::NoMujocoWarnings;
 
+namespace darkmatter::testing {
 namespace {
 
 std::vector<std::string> PhysicsTasks() {
@@ -30,28 +29,6 @@ std::vector<std::string> PhysicsTasks() {
   return names;
 }
 
-std::unique_ptr<sim::Env> Make(const std::string& name, const std::string& violation = "none",
-                               const std::string& split = "train") {
-  sim::EnvSettings settings;
-  settings.violation = violation;
-  settings.split = split;
-  return tasks::MakeEnv(name, settings);
-}
-
-physics::PhysicsScene& Scene(sim::Env& env) { return dynamic_cast<physics::PhysicsScene&>(env); }
-
-// Physics states of a whole clip, frame by frame.
-std::vector<std::vector<double>> ClipStates(sim::Env& env, uint64_t seed) {
-  std::vector<std::vector<double>> states;
-  env.Reset(seed);
-  states.push_back(env.GetState().physics);
-  for (int t = 0; t < env.MaxEpisodeSteps(); ++t) {
-    env.Step({});
-    states.push_back(env.GetState().physics);
-  }
-  return states;
-}
-
 }  // namespace
 
 TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: at least one registered, each passive "
@@ -59,7 +36,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: at least one registered, eac
   REQUIRE_FALSE(PhysicsTasks().empty());
   for (const std::string& name : PhysicsTasks()) {
     INFO(name);
-    auto env = Make(name);
+    auto env = MakePhysics(name);
     CHECK(env->ActionSpec().Size() == 0);
     auto& scene = Scene(*env);
     CHECK_FALSE(scene.spec().principles.empty());
@@ -71,14 +48,14 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: at least one registered, eac
 TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: twins share every frame before the "
                  "violation and differ after it", "[tasks][physics][twins]") {
   for (const std::string& name : PhysicsTasks()) {
-    auto possible = Make(name);
+    auto possible = MakePhysics(name);
     for (auto principle : Scene(*possible).spec().principles) {
-      auto impossible = Make(name, physics::PrincipleName(principle));
+      auto impossible = MakePhysics(name, physics::PrincipleName(principle));
       int violated = 0;
       for (uint64_t seed = 0; seed < 6; ++seed) {
         INFO(name << " " << physics::PrincipleName(principle) << " seed " << seed);
-        const auto a = ClipStates(*possible, seed);
-        const auto b = ClipStates(*impossible, seed);
+        const auto a = RecordClip(*possible, seed).states;
+        const auto b = RecordClip(*impossible, seed).states;
         const int v = Scene(*impossible).ViolationFrame();
         CHECK(Scene(*possible).ViolationFrame() == -1);
         if (v < 0) continue;  // e.g. a stable tower gives nothing to violate
@@ -115,7 +92,7 @@ double MechanicalEnergy(const mjModel* m, const mjData* d) {
 TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: the possible clip is physically plausible",
                  "[tasks][physics][invariants]") {
   for (const std::string& name : PhysicsTasks()) {
-    auto env = Make(name);
+    auto env = MakePhysics(name);
     auto& scene = Scene(*env);
     for (uint64_t seed = 0; seed < 8; ++seed) {
       INFO(name << " seed " << seed);
@@ -145,7 +122,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: truth, labels and set_state 
                  "[tasks][physics]") {
   for (const std::string& name : PhysicsTasks()) {
     INFO(name);
-    auto env = Make(name);
+    auto env = MakePhysics(name);
     auto& scene = Scene(*env);
     env->Reset(11);
     for (int t = 0; t < 10; ++t) env->Step({});
@@ -167,7 +144,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: truth, labels and set_state 
       return truth;
     };
     const auto first = continuation();
-    auto other = Make(name);
+    auto other = MakePhysics(name);
     other->Reset(999);  // a different layout, then the saved state (model edits included)
     other->SetState(saved);
     env.swap(other);
@@ -181,17 +158,6 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: truth, labels and set_state 
     CHECK(masses.size() == 5);
     (void)scene;
   }
-}
-
-// Episode labels of the env's current episode.
-struct Labels {
-  std::map<std::string, double> scalars;
-  std::map<std::string, std::string> strings;
-};
-Labels EpisodeLabelsOf(const sim::Env& env) {
-  Labels labels;
-  env.EpisodeLabels(&labels.scalars, &labels.strings);
-  return labels;
 }
 
 // "key=value ..." with exact (round-trip) doubles, for readable failures.
@@ -212,13 +178,10 @@ struct Recorded {
 
 Recorded Record(sim::Env& env, uint64_t seed) {
   Recorded clip;
-  env.Reset(seed);
-  clip.states.push_back(env.GetState());
-  for (int t = 0; t < env.MaxEpisodeSteps(); ++t) {
-    env.Step({});
-    clip.states.push_back(env.GetState());
-  }
-  clip.violation_frame = Scene(env).ViolationFrame();
+  clip.violation_frame =
+      RecordClip(env, seed, {}, [&](Clip*, const sim::RenderOutput*) {
+        clip.states.push_back(env.GetState());
+      }).violation_frame;
   clip.labels = EpisodeLabelsOf(env);
   return clip;
 }
@@ -231,13 +194,13 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: set_state into an env with a
                  "[tasks][physics][set_state]") {
   for (const std::string& name : PhysicsTasks()) {
     std::vector<std::string> variants = {"none"};
-    const auto probe = Make(name);
+    const auto probe = MakePhysics(name);
     for (auto principle : Scene(*probe).spec().principles) {
       variants.push_back(physics::PrincipleName(principle));
     }
     for (const std::string& variant : variants) {
-      auto env = Make(name, variant);
-      auto other = Make(name, variant);
+      auto env = MakePhysics(name, variant);
+      auto other = MakePhysics(name, variant);
       for (uint64_t seed = 0; seed < 3; ++seed) {
         const Recorded clip = Record(*env, seed);
         const int last = env->MaxEpisodeSteps();
@@ -271,12 +234,15 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: set_state into an env with a
 
 TEST_CASE("physics scenes: bad violation and split settings are clear errors",
           "[tasks][physics][errors]") {
-  CHECK_THROWS_WITH(Make("physics/collide", "teleportation"),
+  CHECK_THROWS_WITH(MakePhysics("physics/collide", "teleportation"),
                     Catch::Contains("'teleportation'"));
-  CHECK_THROWS_WITH(Make("physics/collide", "permanence"),
+  CHECK_THROWS_WITH(MakePhysics("physics/collide", "permanence"),
                     Catch::Contains("cannot break permanence") && Catch::Contains("solidity"));
-  CHECK_THROWS_WITH(Make("physics/collide", "none", "sideways"), Catch::Contains("'sideways'"));
+  CHECK_THROWS_WITH(MakePhysics("physics/collide", "none", "sideways"),
+                    Catch::Contains("'sideways'"));
   sim::EnvSettings settings;
   settings.violation = "gravity";
   CHECK_THROWS_AS(tasks::MakeEnv("control/inverted_pendulum", settings), sim::BadInput);
 }
+
+}  // namespace darkmatter::testing
