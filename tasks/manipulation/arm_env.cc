@@ -318,6 +318,11 @@ void ArmEnv::SetHiddenProperties(int i, double mass, double friction) {
   editable.SetFriction(object_geoms_[i], friction);
 }
 
+void ArmEnv::InterveneHiddenProperties(int i, double mass, double friction) {
+  SetHiddenProperties(i, mass, friction);
+  editable.RefreshDerivedConstants();
+}
+
 // ---------------------------------------------------------------- goal image
 
 void ArmEnv::GoalPose(int i, Vec3* pos, std::array<double, 4>* quat) const {

@@ -90,6 +90,9 @@ class ArmEnv : private EditableArmModel, public sim::MujocoEnv {
   // Heading (rad) of object i's x axis about the vertical.
   double ObjectYaw(int i) const;
   int ObjectBody(int i) const { return object_bodies_[i]; }
+  // Intervention for experiments: sets object i's hidden mass (kg) and friction mid-episode
+  // (the solver's derived constants follow; the change travels in the env state).
+  void InterveneHiddenProperties(int i, double mass, double friction);
   double Mass(int i) const;
   double Friction(int i) const;
   // True when a finger touched object i in the last physics step (from MuJoCo's contacts,
