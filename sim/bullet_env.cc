@@ -57,8 +57,15 @@ struct BulletVehicleWorld::Impl {
   std::unique_ptr<btDefaultVehicleRaycaster> raycaster;
   std::unique_ptr<btRaycastVehicle> vehicle;
   double steer = 0, throttle_brake = 0;
+  struct Kinematic {
+    std::unique_ptr<btBoxShape> shape;
+    std::unique_ptr<btRigidBody> body;
+    double hx = 0, hy = 0, hz = 0;
+  };
+  std::vector<Kinematic> kinematic;
 
   ~Impl() {
+    for (Kinematic& k : kinematic) world.removeRigidBody(k.body.get());
     if (vehicle) world.removeAction(vehicle.get());
     if (chassis) world.removeRigidBody(chassis.get());
     if (ground) world.removeRigidBody(ground.get());
@@ -79,6 +86,9 @@ void BulletVehicleWorld::Build() {
   Impl& w = *impl_;
   const VehicleParams& p = params_;
   w.world.setGravity(btVector3(0, 0, -9.81));
+  // Only active objects (the chassis) need their bounding boxes refreshed every step; the
+  // ground never moves and kinematic boxes are refreshed when posed (SetKinematicBoxes).
+  w.world.setForceUpdateAllAabbs(false);
   w.ground = std::make_unique<btRigidBody>(0.0, nullptr, &w.ground_shape);
   w.world.addRigidBody(w.ground.get());
   w.chassis_shape =
@@ -245,11 +255,95 @@ void BulletVehicleWorld::WheelPose(int i, double pos[3], double mat[9]) const {
   }
 }
 
+namespace {
+// Collision filter groups of the kinematic boxes and of the sensor queries that see them.
+constexpr int kKinematicGroup = 64;
+constexpr int kSensorGroup = 128;
+// Where inactive boxes wait: far below the ground, out of every sensor's reach.
+constexpr double kParkedZ = -1.0e4;
+}  // namespace
+
 double BulletVehicleWorld::RayTest(const double from[3], const double to[3]) const {
   const btVector3 a(from[0], from[1], from[2]), b(to[0], to[1], to[2]);
   btCollisionWorld::ClosestRayResultCallback hit(a, b);
+  hit.m_collisionFilterGroup = kSensorGroup;
+  hit.m_collisionFilterMask = kKinematicGroup;  // excludes the chassis and the ground
   impl_->world.rayTest(a, b, hit);
   return hit.hasHit() ? static_cast<double>(hit.m_closestHitFraction) * (b - a).length() : -1.0;
+}
+
+void BulletVehicleWorld::SetKinematicBoxes(std::span<const KinematicBox> boxes) {
+  Impl& w = *impl_;
+  while (w.kinematic.size() < boxes.size()) {
+    Impl::Kinematic k;
+    k.shape = std::make_unique<btBoxShape>(btVector3(1, 1, 1));
+    k.hx = k.hy = k.hz = 1;
+    btRigidBody::btRigidBodyConstructionInfo info(0.0, nullptr, k.shape.get());
+    k.body = std::make_unique<btRigidBody>(info);
+    k.body->setCollisionFlags(k.body->getCollisionFlags() | btCollisionObject::CF_KINEMATIC_OBJECT |
+                              btCollisionObject::CF_NO_CONTACT_RESPONSE);
+    k.body->setUserIndex(static_cast<int>(w.kinematic.size()));
+    btTransform parked;
+    parked.setIdentity();
+    parked.setOrigin(btVector3(0, 0, kParkedZ));
+    k.body->setWorldTransform(parked);
+    w.world.addRigidBody(k.body.get(), kKinematicGroup, kSensorGroup);
+    w.kinematic.push_back(std::move(k));
+  }
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    const KinematicBox& box = boxes[i];
+    Impl::Kinematic& k = w.kinematic[i];
+    const bool reshaped = box.active && (box.hx != k.hx || box.hy != k.hy || box.hz != k.hz);
+    if (reshaped) {
+      k.shape = std::make_unique<btBoxShape>(btVector3(box.hx, box.hy, box.hz));
+      k.hx = box.hx;
+      k.hy = box.hy;
+      k.hz = box.hz;
+      k.body->setCollisionShape(k.shape.get());
+    }
+    btTransform pose;
+    pose.setIdentity();
+    if (box.active) {
+      pose.getBasis().setEulerZYX(0, 0, box.yaw);
+      pose.setOrigin(btVector3(box.x, box.y, box.z));
+    } else {
+      pose.setOrigin(btVector3(0, 0, kParkedZ - 10.0 * i));
+    }
+    // Unmoved bodies (parked, stopped) keep their broadphase entry untouched: updating a
+    // proxy is what posing costs.
+    if (!reshaped && k.body->getWorldTransform() == pose) continue;
+    k.body->setWorldTransform(pose);
+    k.body->setInterpolationWorldTransform(pose);
+    // Asleep: stepSimulation neither integrates nor re-bounds it; posed only here.
+    k.body->forceActivationState(ISLAND_SLEEPING);
+    w.world.updateSingleAabb(k.body.get());
+  }
+}
+
+int BulletVehicleWorld::NumKinematicBoxes() const {
+  return static_cast<int>(impl_->kinematic.size());
+}
+
+int BulletVehicleWorld::EgoContact() const {
+  struct Callback : btCollisionWorld::ContactResultCallback {
+    int hit = -1;
+    const btCollisionObject* chassis = nullptr;
+    btScalar addSingleResult(btManifoldPoint& cp, const btCollisionObjectWrapper* a, int, int,
+                             const btCollisionObjectWrapper* b, int, int) override {
+      if (cp.getDistance() < 0) {
+        const btCollisionObject* other =
+            a->getCollisionObject() == chassis ? b->getCollisionObject() : a->getCollisionObject();
+        if (hit < 0 || other->getUserIndex() < hit) hit = other->getUserIndex();
+      }
+      return 0;
+    }
+  } callback;
+  callback.chassis = impl_->chassis.get();
+  callback.m_collisionFilterGroup = kSensorGroup;
+  callback.m_collisionFilterMask = kKinematicGroup;
+  impl_->world.updateSingleAabb(impl_->chassis.get());
+  impl_->world.contactTest(impl_->chassis.get(), callback);
+  return callback.hit;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 // Exact get_state/set_state: Bullet caches solver, contact and broadphase state, so the world
 // is rebuilt from scratch on every Reset and SetState, then every body's transform (basis as
 // stored, not via quaternions), velocities and the vehicle's wheel state are restored.
+// Kinematic boxes (traffic, obstacles) are not part of the world state: their owner derives
+// them from its own state and poses them again (SetKinematicBoxes) after every rebuild.
 #pragma once
 
 #include <memory>
@@ -43,8 +45,20 @@ struct VehicleParams {
   double max_brake_decel = 8;      // full-brake deceleration (m/s^2)
 };
 
-// One Bullet world: static ground plane plus the ego raycast vehicle. Rebuilt, never reused,
-// when a state is restored.
+// A kinematic box in the world (traffic car, obstacle, pedestrian): centre, heading about z
+// and half extents (m).
+struct KinematicBox {
+  bool active = false;
+  double x = 0, y = 0, z = 0, yaw = 0;
+  double hx = 1, hy = 1, hz = 1;
+};
+
+// One Bullet world: static ground plane plus the ego raycast vehicle, plus kinematic boxes
+// (CF_KINEMATIC_OBJECT rigid bodies posed by their owner). Rebuilt, never reused, when a
+// state is restored. The kinematic boxes sit in their own collision filter group: they never
+// pair with the chassis, the ground or the wheel rays in stepSimulation (so they exert no
+// force and leave the vehicle's dynamics bit-identical); they are seen only by the sensor
+// queries below (RayTest, EgoContact), which use a group/mask that selects them alone.
 class BulletVehicleWorld {
  public:
   // Values in the state vector: chassis origin (3), basis (9, row-major), linear (3) and
@@ -77,8 +91,16 @@ class BulletVehicleWorld {
   double Steering() const;  // front wheel angle (rad)
   // Wheel poses (for rendering): centre and row-major basis of wheel `i` (0..3).
   void WheelPose(int i, double pos[3], double mat[9]) const;
-  // Closest hit distance of a ray from `from` to `to` (m), or -1 when nothing is hit.
+  // Closest hit distance of a ray from `from` to `to` (m) against the kinematic boxes (never
+  // the chassis or the ground), through btCollisionWorld::rayTest, or -1 when none is hit.
   double RayTest(const double from[3], const double to[3]) const;
+  // Poses kinematic box i for every i in `boxes` (creating bodies as needed; inactive boxes
+  // are taken out of reach). Call after every Place/SetState (those rebuild the world).
+  void SetKinematicBoxes(std::span<const KinematicBox> boxes);
+  int NumKinematicBoxes() const;
+  // Index of a kinematic box the chassis penetrates, from Bullet's narrow phase
+  // (btCollisionWorld::contactTest: contact points at distance < 0), or -1 when none.
+  int EgoContact() const;
 
   const VehicleParams& params() const { return params_; }
   double dt() const { return dt_; }

@@ -43,6 +43,7 @@ struct EnvSettings {
   std::string camera;             // scene camera for pixel observations; "" = free camera
   std::string violation = "none"; // physics scenes: principle the impossible twin breaks
   std::string split = "train";    // physics scenes: "train" ranges or "ood" (outside them)
+  std::string sensors;  // task-specific extra observation channels, e.g. "lidar,bev"; "" = none
 };
 
 // True when the settings ask for pixels; throws BadInput on an unknown observation mode.

@@ -45,6 +45,7 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
   if (settings.frame_skip < 0) throw BadInput("frame_skip must be >= 1");
   if (settings.max_episode_steps < 0) throw BadInput("max_episode_steps must be >= 1");
   scene_settings_given_ = settings.violation != "none" || settings.split != "train";
+  sensors_ = settings.sensors;
   pixel_options_.width = settings.frame_width;
   pixel_options_.height = settings.frame_height;
   pixel_options_.camera.name = settings.camera;
@@ -64,6 +65,10 @@ MujocoEnv::~MujocoEnv() { mj_deleteData(data_); }
 void MujocoEnv::Finalize() {
   if (scene_settings_given_ && !AcceptsSceneSettings()) {
     throw BadInput(name_ + ": env.violation and env.split apply to physics scenes only");
+  }
+  if (!sensors_.empty()) {
+    throw BadInput(name_ + ": env.sensors '" + sensors_ +
+                   "' is not offered by this task (extra sensors exist for driving tasks only)");
   }
   const mjModel* m = model_.get();
   const int64_t obs_dim = observe_state_ ? ObservationSize() : 0;

@@ -120,6 +120,7 @@ class MujocoEnv : public Env {
   int64_t diverged_count_ = 0;
   bool finalized_ = false;
   bool scene_settings_given_ = false;  // violation/split differ from their defaults
+  std::string sensors_;                // env.sensors; no MuJoCo task offers extra sensors
 };
 
 // A generic env from any MJCF file: obs = (qpos, qvel), action = ctrl in ctrlrange, reward 0.

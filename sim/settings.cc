@@ -179,6 +179,8 @@ void BindEnvSettings(EnvSettings* settings, SettingsBinder* binder) {
   binder->Bind("env.violation", &settings->violation,
                "physics scenes: none, or the principle the impossible twin breaks");
   binder->Bind("env.split", &settings->split, "physics scenes: train or ood parameter ranges");
+  binder->Bind("env.sensors", &settings->sensors,
+               "task-specific extra observation channels, comma-separated (driving: lidar,bev)");
 }
 
 }  // namespace darkmatter::sim

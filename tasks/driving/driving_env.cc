@@ -4,38 +4,21 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <sstream>
+
+#include "sim/error.h"
 
 namespace darkmatter::tasks::driving {
 namespace {
 
 constexpr int kEgoObs = 12;
+// Participants farther than this from the ego (m) are parked out of the Bullet world's reach.
+constexpr double kBodyRadius = kLidarRange + 10;
 constexpr int kCarObs = 6;
 constexpr int kStateDoubles = sizeof(DrivingState) / sizeof(double);
 static_assert(sizeof(DrivingState) % sizeof(double) == 0);
 
 double Wrap(double angle) { return std::remainder(angle, 2 * M_PI); }
-
-// Oriented boxes in the plane: centre, heading, half extents.
-struct Box2 {
-  double x, y, h, hl, hw;
-};
-
-bool Overlap(const Box2& a, const Box2& b) {
-  const Box2* boxes[2] = {&a, &b};
-  for (const Box2* axis_box : boxes) {
-    for (int k = 0; k < 2; ++k) {
-      const double ax = k == 0 ? std::cos(axis_box->h) : -std::sin(axis_box->h);
-      const double ay = k == 0 ? std::sin(axis_box->h) : std::cos(axis_box->h);
-      double radius = 0;
-      for (const Box2* box : boxes) {
-        const double c = std::cos(box->h), s = std::sin(box->h);
-        radius += box->hl * std::abs(c * ax + s * ay) + box->hw * std::abs(-s * ax + c * ay);
-      }
-      if (std::abs((b.x - a.x) * ax + (b.y - a.y) * ay) > radius) return false;
-    }
-  }
-  return true;
-}
 
 void SetBox(sim::Primitive* p, double x, double y, double z, double heading, double hl,
             double hw, double hh) {
@@ -74,9 +57,27 @@ double Idm::Accel(double v, double v0, double gap, double v_lead) const {
 
 DrivingEnv::DrivingEnv(std::string name, const sim::EnvSettings& settings,
                        const sim::BulletDefaults& defaults)
-    : BulletEnv(std::move(name), settings, defaults) {}
+    : BulletEnv(std::move(name), settings, defaults) {
+  std::stringstream list(settings.sensors);
+  std::string sensor;
+  while (std::getline(list, sensor, ',')) {
+    sensor.erase(0, sensor.find_first_not_of(" \t"));
+    sensor.erase(sensor.find_last_not_of(" \t") + 1);
+    if (sensor == "lidar") {
+      sense_lidar_ = true;
+    } else if (sensor == "bev") {
+      sense_bev_ = true;
+    } else if (!sensor.empty()) {
+      throw sim::BadInput(Name() + ": unknown sensor '" + sensor +
+                          "' in env.sensors (driving tasks offer: lidar, bev)");
+    }
+  }
+}
 
-int64_t DrivingEnv::ObservationSize() const { return kEgoObs + kNearest * kCarObs; }
+int64_t DrivingEnv::ObservationSize() const {
+  return kEgoObs + kNearest * kCarObs + (sense_lidar_ ? kLidarRays : 0) +
+         (sense_bev_ ? 2 * kBevCells * kBevCells : 0);
+}
 int64_t DrivingEnv::TaskStateSize() const { return kStateDoubles; }
 
 void DrivingEnv::GetTaskState(std::span<double> out) const {
@@ -86,6 +87,44 @@ void DrivingEnv::GetTaskState(std::span<double> out) const {
 void DrivingEnv::SetTaskState(std::span<const double> in) {
   std::memcpy(&st_, in.data(), sizeof(DrivingState));
   RebuildRoad();
+  SyncBodies();
+}
+
+void DrivingEnv::SyncBodies() {
+  std::array<sim::KinematicBox, kMaxCars> boxes;
+  double ego[3];
+  world().Position(ego);
+  for (int i = 0; i < kMaxCars; ++i) {
+    const Car& car = st_.cars[i];
+    sim::KinematicBox& box = boxes[i];
+    box.active = car.active != 0;
+    if (!box.active) continue;
+    const RoadPose pose = road_.Pose(car.s, car.d);
+    // Participants beyond every sensor (lidar range plus a margin for the box's extent) are
+    // parked rather than posed: nothing could see or touch them.
+    const double dx = pose.x - ego[0], dy = pose.y - ego[1];
+    if (dx * dx + dy * dy > kBodyRadius * kBodyRadius) {
+      box.active = false;
+      continue;
+    }
+    box.x = pose.x;
+    box.y = pose.y;
+    box.yaw = pose.heading;
+    box.hx = car.half_length;
+    box.hy = car.half_width;
+    // Heights as drawn in Primitives(): car bodies, obstacles (vans are tall), pedestrians.
+    if (car.kind == kPedestrian) {
+      box.hz = 0.85;
+      box.z = 0.85;
+    } else if (car.kind == kObstacle) {
+      box.hz = car.half_length > 2.5 ? 1.4 : 0.6;
+      box.z = box.hz;
+    } else {
+      box.hz = 0.4;
+      box.z = 0.55;
+    }
+  }
+  mutable_world().SetKinematicBoxes(boxes);
 }
 
 void DrivingEnv::RebuildRoad() {
@@ -108,6 +147,7 @@ void DrivingEnv::ResetTask(sim::Rng& rng) {
   if (st_.route_end_s <= 0) st_.route_end_s = road_.Length() - 15;
   UpdateEgoProjection();
   st_.prev_s = st_.ego_s;
+  SyncBodies();
 }
 
 void DrivingEnv::UpdateEgoProjection() {
@@ -172,23 +212,15 @@ void DrivingEnv::UpdateTraffic() {
   }
 }
 
-bool DrivingEnv::EgoCollides() const {
-  double pos[3];
-  world().Position(pos);
-  const auto& p = world().params();
-  const Box2 ego{pos[0], pos[1], world().Yaw(), p.half_length, p.half_width};
-  for (const Car& car : st_.cars) {
-    if (car.active == 0 || std::abs(car.s - st_.ego_s) > 12) continue;
-    const RoadPose pose = road_.Pose(car.s, car.d);
-    if (Overlap(ego, {pose.x, pose.y, pose.heading, car.half_length, car.half_width})) return true;
-  }
-  return false;
-}
+// Bullet's narrow phase between the ego chassis and the kinematic bodies (posed by
+// SyncBodies for the current traffic state).
+bool DrivingEnv::EgoCollides() const { return world().EgoContact() >= 0; }
 
 void DrivingEnv::AfterStep() {
   const double dt = ControlDt();
   st_.time += dt;
   UpdateTraffic();
+  SyncBodies();
   st_.prev_s = st_.ego_s;
   UpdateEgoProjection();
   const double speed = world().ForwardSpeed();
@@ -290,6 +322,11 @@ void DrivingEnv::WriteObservation(std::span<double> out) const {
     out[k++] = Wrap(pose.heading - yaw);
     out[k++] = 1;
   }
+  if (sense_lidar_) {
+    Lidar(kLidarRays, kLidarRange, out.subspan(k, kLidarRays));
+    k += kLidarRays;
+  }
+  if (sense_bev_) BirdsEye(out.subspan(k, 2 * kBevCells * kBevCells));
 }
 
 void DrivingEnv::ExpertAction(std::span<double> action) {
@@ -463,35 +500,13 @@ void DrivingEnv::Lidar(int rays, double range, std::span<double> out) const {
   double pos[3];
   world().Position(pos);
   const double yaw = world().Yaw();
+  const double from[3] = {pos[0], pos[1], kLidarHeight};
   for (int r = 0; r < rays; ++r) {
     const double angle = yaw + 2 * M_PI * r / rays;
-    const double ux = std::cos(angle), uy = std::sin(angle);
-    double best = range;
-    for (const Car& car : st_.cars) {
-      if (car.active == 0) continue;
-      const RoadPose pose = road_.Pose(car.s, car.d);
-      // Slab test in the car's frame.
-      const double c = std::cos(pose.heading), s = std::sin(pose.heading);
-      const double ox = c * (pos[0] - pose.x) + s * (pos[1] - pose.y);
-      const double oy = -s * (pos[0] - pose.x) + c * (pos[1] - pose.y);
-      const double dx = c * ux + s * uy, dy = -s * ux + c * uy;
-      double t0 = 0, t1 = range;
-      const double o[2] = {ox, oy}, dir[2] = {dx, dy}, half[2] = {car.half_length, car.half_width};
-      bool hit = true;
-      for (int a = 0; a < 2 && hit; ++a) {
-        if (std::abs(dir[a]) < 1e-12) {
-          hit = std::abs(o[a]) <= half[a];
-        } else {
-          double ta = (-half[a] - o[a]) / dir[a], tb = (half[a] - o[a]) / dir[a];
-          if (ta > tb) std::swap(ta, tb);
-          t0 = std::max(t0, ta);
-          t1 = std::min(t1, tb);
-          hit = t0 <= t1;
-        }
-      }
-      if (hit) best = std::min(best, t0);
-    }
-    out[r] = best;
+    const double to[3] = {pos[0] + range * std::cos(angle), pos[1] + range * std::sin(angle),
+                          kLidarHeight};
+    const double hit = world().RayTest(from, to);
+    out[r] = hit < 0 ? range : std::min(hit, range);
   }
 }
 

@@ -1,7 +1,9 @@
 // DrivingEnv: the shared machinery of the driving tasks on the Bullet backend: a road, the
 // ego raycast vehicle, kinematic traffic driven along lanes by the Intelligent Driver Model,
-// static obstacles, kinematic-state observations, metrics and a scripted expert (pure
-// pursuit steering, IDM speed, lane changes around blocked lanes). Tasks fill the scenario.
+// static obstacles (all mirrored into the Bullet world as kinematic boxes, for lidar rays and
+// chassis contacts), kinematic-state observations plus optional lidar and bird's-eye sensors,
+// metrics and a scripted expert (pure pursuit steering, IDM speed, lane changes around
+// blocked lanes). Tasks fill the scenario.
 #pragma once
 
 #include <memory>
@@ -17,8 +19,9 @@ namespace darkmatter::tasks::driving {
 constexpr int kMaxSegments = 10;  // road segments per scenario
 constexpr int kMaxCars = 16;      // traffic cars and obstacles per scenario
 constexpr int kNearest = 6;       // vehicles in the observation
-constexpr int kLidarRays = 32;    // truth/lidar: rays in a horizontal fan (ray 0 straight ahead)
-constexpr double kLidarRange = 50;  // (m)
+constexpr int kLidarRays = 32;    // lidar: rays in a horizontal fan (ray 0 straight ahead)
+constexpr double kLidarRange = 50;  // (m) maximum range; a ray that hits nothing reads this
+constexpr double kLidarHeight = 0.8;  // (m) above the ground
 constexpr int kBevCells = 32;     // BirdsEye(): cells per side of the ego-centred grid
 constexpr double kBevCell = 1.5;  // (m) cell size; the grid covers 48 m x 48 m, ego at centre
 
@@ -75,6 +78,9 @@ struct DrivingState {
 
 class DrivingEnv : public sim::BulletEnv {
  public:
+  // settings.sensors: comma-separated extra observation channels appended, in this order, to
+  // the kinematic state: "lidar" (kLidarRays ranges) and "bev" (the BirdsEye grid, flattened
+  // channel, row, column: 2 x kBevCells x kBevCells). Unknown names -> sim::BadInput.
   DrivingEnv(std::string name, const sim::EnvSettings& settings,
              const sim::BulletDefaults& defaults);
 
@@ -85,8 +91,10 @@ class DrivingEnv : public sim::BulletEnv {
 
   const Road& road() const { return road_; }
   const DrivingState& state() const { return st_; }
-  // Lidar: `rays` ranges (m, capped at `range`) in a horizontal fan around the ego at 0.8 m,
-  // against traffic boxes (analytic) — Bullet's rayTest sees only the ground and chassis.
+  // Lidar: `rays` ranges (m, capped at `range`) in a horizontal fan around the ego centre at
+  // kLidarHeight, ray r at heading yaw + 2 pi r / rays, each a btCollisionWorld::rayTest
+  // (closest hit) against the kinematic bodies of the traffic, obstacles and pedestrians
+  // (never the ego chassis or the ground).
   void Lidar(int rays, double range, std::span<double> out) const;
   // True when the straight line from the ego to participant `index` crosses an obstacle.
   bool Occluded(int index) const;
@@ -121,6 +129,9 @@ class DrivingEnv : public sim::BulletEnv {
 
  private:
   void RebuildRoad();
+  // Poses the Bullet world's kinematic bodies from st_.cars (after every world rebuild and
+  // traffic update).
+  void SyncBodies();
   void UpdateEgoProjection();
   void UpdateTraffic();
   bool EgoCollides() const;
@@ -132,6 +143,7 @@ class DrivingEnv : public sim::BulletEnv {
   Road road_;
   DrivingState st_;
   double last_reward_ = 0;
+  bool sense_lidar_ = false, sense_bev_ = false;
 };
 
 }  // namespace darkmatter::tasks::driving

@@ -1,12 +1,15 @@
-// driving/follow and driving/avoid: collisions are detected, IDM keeps a safe gap, and the
-// scripted expert completes >= 90% of seeds.
+// driving/follow and driving/avoid: collisions are detected (Bullet contacts, agreeing with
+// an oriented-box check), IDM keeps a safe gap, and the scripted expert completes >= 90% of
+// seeds; sensors: Bullet lidar, the bird's-eye grid, env.sensors sizes, camera frames.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <vector>
 
+#include "sim/error.h"
 #include "tasks/driving/driving_env.h"
 #include "tasks/registry.h"
 
@@ -204,4 +207,249 @@ TEST_CASE("driving: lidar and bird's-eye truth see the car ahead and the road",
   int marked = 0;
   for (int row = 0; row < n / 2 - 1; ++row) marked += cell(1, row, n / 2) == 1;
   CHECK(marked >= 1);
+}
+
+namespace {
+
+constexpr int kBaseObs = 12 + driving::kNearest * 6;  // kinematic state before the sensors
+
+// Copies the task state out of / into an env state (it follows the vehicle's values).
+driving::DrivingState TaskState(const sim::EnvState& state) {
+  driving::DrivingState st;
+  std::memcpy(static_cast<void*>(&st), state.physics.data() + sim::BulletVehicleWorld::kStateSize,
+              sizeof(st));
+  return st;
+}
+void PutTaskState(const driving::DrivingState& st, sim::EnvState* state) {
+  std::memcpy(state->physics.data() + sim::BulletVehicleWorld::kStateSize, &st, sizeof(st));
+}
+
+// Distance along the ray (x, y, angle) to an oriented box (slab test), or -1.
+double RayToBox(double x, double y, double angle, double cx, double cy, double heading, double hl,
+                double hw) {
+  const double c = std::cos(heading), s = std::sin(heading);
+  const double o[2] = {c * (x - cx) + s * (y - cy), -s * (x - cx) + c * (y - cy)};
+  const double ux = std::cos(angle), uy = std::sin(angle);
+  const double dir[2] = {c * ux + s * uy, -s * ux + c * uy};
+  const double half[2] = {hl, hw};
+  double t0 = 0, t1 = 1e9;
+  for (int a = 0; a < 2; ++a) {
+    if (std::abs(dir[a]) < 1e-12) {
+      if (std::abs(o[a]) > half[a]) return -1;
+      continue;
+    }
+    double ta = (-half[a] - o[a]) / dir[a], tb = (half[a] - o[a]) / dir[a];
+    if (ta > tb) std::swap(ta, tb);
+    t0 = std::max(t0, ta);
+    t1 = std::min(t1, tb);
+    if (t0 > t1) return -1;
+  }
+  return t0;
+}
+
+std::vector<double> Truth(const sim::Env& env) {
+  int64_t size = 0;
+  for (const auto& field : env.TruthFields()) {
+    int64_t n = 1;
+    for (int64_t dim : field.shape) n *= dim;
+    size += n;
+  }
+  std::vector<double> truth(size);
+  env.WriteTruth(truth);
+  return truth;
+}
+
+}  // namespace
+
+TEST_CASE("driving: observation sizes follow env.sensors", "[tasks][driving]") {
+  const int64_t lidar = driving::kLidarRays;
+  const int64_t bev = 2 * driving::kBevCells * driving::kBevCells;
+  const std::pair<const char*, int64_t> cases[] = {
+      {"", kBaseObs}, {"lidar", kBaseObs + lidar}, {"bev", kBaseObs + bev},
+      {"lidar,bev", kBaseObs + lidar + bev}, {"bev, lidar", kBaseObs + lidar + bev}};
+  for (const auto& [sensors, size] : cases) {
+    for (const char* task : {"driving/lane_keep", "driving/avoid"}) {
+      sim::EnvSettings settings;
+      settings.sensors = sensors;
+      auto env = tasks::MakeEnv(task, settings);
+      CHECK(env->ObservationSpec().Size() == size);
+      const sim::StepResult r = env->Reset(2);
+      CHECK(static_cast<int64_t>(r.observation.size()) == size);
+    }
+  }
+  sim::EnvSettings bad;
+  bad.sensors = "lidar,radar";
+  CHECK_THROWS_WITH(tasks::MakeEnv("driving/lane_keep", bad), Catch::Contains("'radar'"));
+  CHECK_THROWS_AS(tasks::MakeEnv("driving/lane_keep", bad), sim::BadInput);
+  sim::EnvSettings other;
+  other.sensors = "lidar";
+  CHECK_THROWS_AS(tasks::MakeEnv("manipulation/reach", other), sim::BadInput);
+}
+
+TEST_CASE("driving: lidar rays through Bullet see a kinematic obstacle ahead, none when gone",
+          "[tasks][driving]") {
+  sim::EnvSettings settings;
+  settings.sensors = "lidar";
+  auto env = tasks::MakeEnv("driving/lane_keep", settings);
+  auto* driving_env = dynamic_cast<driving::DrivingEnv*>(env.get());
+  REQUIRE(driving_env);
+  env->Reset(1);
+  sim::EnvState state = env->GetState();
+  driving::DrivingState st = TaskState(state);
+  for (auto& car : st.cars) car.active = 0;
+  driving::Car& box = st.cars[0];
+  box.active = 1;
+  box.kind = driving::kObstacle;
+  box.s = st.ego_s + 20;
+  box.d = st.ego_d;
+  box.v = box.v0 = 0;
+  box.half_length = 1.0;
+  box.half_width = 1.0;
+  PutTaskState(st, &state);
+  env->SetState(state);
+  std::vector<double> action = {0, -1};  // hold still
+  sim::StepResult r = env->Step(action);
+  std::vector<double> truth = Truth(*env);
+  const int cars = 6, lidar = 6 + driving::kMaxCars * 5;
+  const double expected = RayToBox(truth[0], truth[1], truth[2], truth[cars + 1], truth[cars + 2],
+                                   truth[cars + 3], 1.0, 1.0);
+  REQUIRE(expected > 15);
+  CHECK(r.observation[kBaseObs] == Approx(expected).margin(0.05));  // ray 0: straight ahead
+  CHECK(truth[lidar] == Approx(expected).margin(0.05));
+  for (int ray = 1; ray < driving::kLidarRays; ++ray) {
+    if (ray > 2 && ray < driving::kLidarRays - 2) {
+      CHECK(r.observation[kBaseObs + ray] == driving::kLidarRange);
+    }
+  }
+  // Removed: every ray reads the maximum range.
+  state = env->GetState();
+  st = TaskState(state);
+  st.cars[0].active = 0;
+  PutTaskState(st, &state);
+  env->SetState(state);
+  r = env->Step(action);
+  for (int ray = 0; ray < driving::kLidarRays; ++ray) {
+    CHECK(r.observation[kBaseObs + ray] == driving::kLidarRange);
+  }
+  // Beyond the range: nothing either.
+  state = env->GetState();
+  st = TaskState(state);
+  st.cars[0].active = 1;
+  st.cars[0].s = st.ego_s + driving::kLidarRange + 10;
+  PutTaskState(st, &state);
+  env->SetState(state);
+  r = env->Step(action);
+  CHECK(r.observation[kBaseObs] == driving::kLidarRange);
+}
+
+TEST_CASE("driving: the bird's-eye grid marks a car beside the ego", "[tasks][driving]") {
+  sim::EnvSettings settings;
+  settings.sensors = "bev";
+  auto env = tasks::MakeEnv("driving/lane_keep", settings);
+  env->Reset(4);
+  sim::EnvState state = env->GetState();
+  driving::DrivingState st = TaskState(state);
+  for (auto& car : st.cars) car.active = 0;
+  driving::Car& car = st.cars[3];
+  car.active = 1;
+  car.kind = driving::kObstacle;
+  car.s = st.ego_s;
+  car.d = st.ego_d + 4.5;  // to the left
+  car.v = car.v0 = 0;
+  PutTaskState(st, &state);
+  env->SetState(state);
+  const sim::StepResult r = env->Step(std::vector<double>{0, -1});
+  const int n = driving::kBevCells;
+  auto cell = [&](int channel, int row, int col) {
+    return r.observation[kBaseObs + (channel * n + row) * n + col];
+  };
+  // Cells covering ego-frame (ahead, left) = (0, 4.5 m) and their mirror on the right.
+  const int row = static_cast<int>(std::floor(0.5 * n - 0.0 / driving::kBevCell));
+  const int left = static_cast<int>(std::floor(0.5 * n - 4.5 / driving::kBevCell));
+  const int right = n - 1 - left;
+  int marked_left = 0, marked_right = 0;
+  for (int dr = -2; dr <= 1; ++dr) {
+    marked_left += cell(1, row + dr, left) == 1;
+    marked_right += cell(1, row + dr, right) == 1;
+  }
+  CHECK(marked_left >= 3);  // the car is 4.4 m long: about three 1.5 m cells
+  CHECK(marked_right == 0);
+  CHECK(cell(1, n / 2, n / 2) == 0);  // the ego itself is not a participant
+  CHECK(cell(0, n / 2, n / 2) == 1);  // on the road
+  double marked = 0;
+  for (int i = 0; i < n * n; ++i) marked += r.observation[kBaseObs + n * n + i];
+  CHECK(marked >= 3);
+  CHECK(marked <= 12);  // one car, 4.4 m x 1.8 m, nothing else
+}
+
+TEST_CASE("driving: camera observations show the ego and change as it drives", "[tasks][driving]") {
+  sim::EnvSettings settings;
+  settings.observation = "state+pixels";
+  settings.frame_width = 64;
+  settings.frame_height = 48;
+  auto env = tasks::MakeEnv("driving/lane_keep", settings);
+  CHECK(env->PixelSpec().shape == std::vector<int64_t>{48, 64, 3});
+  CHECK(env->ObservationSpec().Size() == kBaseObs);
+  const sim::StepResult first = env->Reset(6);
+  const std::vector<uint8_t> before(first.pixels.begin(), first.pixels.end());
+  REQUIRE(before.size() == 48 * 64 * 3);
+  CHECK(*std::max_element(before.begin(), before.end()) >
+        *std::min_element(before.begin(), before.end()));
+  sim::RenderOutput view;
+  env->Render(sim::CameraSpec{}, 64, 48, &view, false, true);
+  REQUIRE(view.segmentation.size() == 64 * 48);
+  const auto ego_pixels = std::count(view.segmentation.begin(), view.segmentation.end(), 2);
+  CHECK(ego_pixels > 20);  // the ego (segmentation id 2) is in view of the chase camera
+  sim::StepResult r = first;
+  std::vector<double> action(2);
+  for (int t = 0; t < 20; ++t) {
+    env->ExpertAction(action);
+    r = env->Step(action);
+  }
+  CHECK(std::vector<uint8_t>(r.pixels.begin(), r.pixels.end()) != before);  // it moved
+}
+
+TEST_CASE("driving: Bullet chassis contacts agree with an oriented-box overlap check",
+          "[tasks][driving]") {
+  // Separating-axis test of two boxes in the plane: centre, heading, half extents.
+  auto overlap = [](const double a[5], const double b[5]) {
+    for (const double* axis_box : {a, b}) {
+      for (int k = 0; k < 2; ++k) {
+        const double ax = k == 0 ? std::cos(axis_box[2]) : -std::sin(axis_box[2]);
+        const double ay = k == 0 ? std::sin(axis_box[2]) : std::cos(axis_box[2]);
+        double radius = 0;
+        for (const double* box : {a, b}) {
+          const double c = std::cos(box[2]), s = std::sin(box[2]);
+          radius += box[3] * std::abs(c * ax + s * ay) + box[4] * std::abs(-s * ax + c * ay);
+        }
+        if (std::abs((b[0] - a[0]) * ax + (b[1] - a[1]) * ay) > radius) return false;
+      }
+    }
+    return true;
+  };
+  auto env = tasks::MakeEnv("driving/avoid");
+  auto* driving_env = dynamic_cast<driving::DrivingEnv*>(env.get());
+  REQUIRE(driving_env);
+  const auto& vp = driving_env->world().params();
+  auto any_overlap = [&]() {
+    const std::vector<double> truth = Truth(*env);
+    const double ego[5] = {truth[0], truth[1], truth[2], vp.half_length, vp.half_width};
+    for (int i = 0; i < driving::kMaxCars; ++i) {
+      const double* car = &truth[6 + 5 * i];
+      const auto& c = driving_env->state().cars[i];
+      const double box[5] = {car[1], car[2], car[3], c.half_length, c.half_width};
+      if (car[0] != 0 && overlap(ego, box)) return true;
+    }
+    return false;
+  };
+  sim::StepResult r = env->Reset(1);
+  const std::vector<double> action = {0, 0.7};
+  int steps = 0;
+  while (!r.terminated && !r.truncated && steps < 200) {
+    CHECK_FALSE(any_overlap());
+    r = env->Step(action);
+    ++steps;
+  }
+  REQUIRE(Info(*env, r, "collision") == 1);
+  CHECK(any_overlap());
 }
