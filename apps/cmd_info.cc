@@ -7,14 +7,25 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "sim/env.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
 
 namespace darkmatter::apps {
 namespace {
 
+// True when info `key` only ever takes the values 0 and 1 (a flag, not a metric).
+bool IsFlag(const sim::Episode& episode, const std::string& key) {
+  const int column = sim::FindInfoKey(episode.info_keys, key);
+  const size_t width = episode.info_keys.size();
+  for (size_t i = column; column >= 0 && i < episode.infos.size(); i += width) {
+    if (episode.infos[i] != 0.0 && episode.infos[i] != 1.0) return false;
+  }
+  return true;
+}
+
 // A task flag as shown per episode: "success" counts at the final step, every other
-// info key (diverged, collision, ...) counts when it happened at any step.
+// flag (diverged, collision, ...) counts when it happened at any step.
 bool EpisodeFlag(const sim::Episode& episode, const std::string& key) {
   return key == "success" ? episode.FinalInfo(key) != 0.0 : episode.AnyInfo(key);
 }
@@ -40,7 +51,13 @@ nlohmann::json Summarise(const std::string& path) {
                           {"return", episode.Return()},
                           {"terminated", episode.Length() > 0 && episode.terminations.back()},
                           {"truncated", episode.Length() > 0 && episode.truncations.back()}};
-    for (const std::string& key : episode.info_keys) row[key] = EpisodeFlag(episode, key);
+    for (const std::string& key : episode.info_keys) {
+      if (IsFlag(episode, key)) {
+        row[key] = EpisodeFlag(episode, key);
+      } else {
+        row["final"][key] = episode.FinalInfo(key);  // metrics: value at the last step
+      }
+    }
     if (!episode.scalars.empty()) row["labels"] = episode.scalars;
     if (!episode.strings.empty()) row["tags"] = episode.strings;
     episodes.push_back(row);

@@ -23,7 +23,6 @@
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "sim/settings.h"
-#include "tasks/physics/physics_scene.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
@@ -125,17 +124,14 @@ void ResolveSettings(const RolloutOptions& o, sim::SettingsBinder* binder,
   }
 }
 
-// The violation of each variant: with --twins, "none" and every principle of the scene.
+// The violation of each variant: with --twins, "none" and every principle of the task.
 std::vector<std::string> Variants(const RolloutOptions& o, const std::string& name,
                                   const sim::EnvSettings& settings) {
   if (!o.twins) return {settings.violation};
-  auto env = tasks::MakeEnv(name, settings);
-  const auto* scene = dynamic_cast<const tasks::physics::PhysicsScene*>(env.get());
-  if (!scene) throw sim::BadInput("--twins needs a physics scene; " + name + " has no twins");
+  const std::vector<std::string> principles = tasks::MakeEnv(name, settings)->Principles();
+  if (principles.empty()) throw sim::BadInput("--twins: " + name + " has no impossible twins");
   std::vector<std::string> variants = {"none"};
-  for (auto principle : scene->spec().principles) {
-    variants.push_back(tasks::physics::PrincipleName(principle));
-  }
+  variants.insert(variants.end(), principles.begin(), principles.end());
   return variants;
 }
 

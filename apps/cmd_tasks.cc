@@ -7,8 +7,6 @@
 
 #include "apps/commands.h"
 #include "apps/json_util.h"
-#include "tasks/physics/physics_scene.h"
-#include "tasks/physics/principle.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
@@ -21,12 +19,7 @@ void AddTasksCommand(CLI::App& app) {
     nlohmann::json list = nlohmann::json::array();
     for (const tasks::TaskInfo& task : tasks::AllTasks()) {
       auto env = task.make({});
-      nlohmann::json principles = nlohmann::json::array();
-      if (const auto* scene = dynamic_cast<const tasks::physics::PhysicsScene*>(env.get())) {
-        for (auto principle : scene->spec().principles) {
-          principles.push_back(tasks::physics::PrincipleName(principle));
-        }
-      }
+      const nlohmann::json principles = env->Principles();
       std::vector<std::string> truth;
       for (const auto& field : env->TruthFields()) truth.push_back(field.name);
       list.push_back({{"name", task.name},

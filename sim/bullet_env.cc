@@ -358,9 +358,10 @@ BulletEnv::BulletEnv(std::string name, const EnvSettings& settings,
       vehicle_(vehicle),
       observe_state_(WantsState(settings)),
       observe_pixels_(WantsPixels(settings)) {
-  if (settings.violation != "none" || settings.split != "train") {
-    throw BadInput(name_ + ": violation/split settings apply to physics scenes only");
+  if (settings.split != "train") {
+    throw BadInput(name_ + ": env.split applies to physics scenes only");
   }
+  violation_ = settings.violation;
   if (!settings.camera.empty()) {
     throw BadInput(name_ + ": unknown camera '" + settings.camera +
                    "' (Bullet scenes have only the free chase camera \"\")");
@@ -379,6 +380,12 @@ BulletEnv::BulletEnv(std::string name, const EnvSettings& settings,
 BulletEnv::~BulletEnv() = default;
 
 void BulletEnv::Finalize() {
+  const std::vector<std::string> principles = Principles();
+  if (violation_ != "none" &&
+      std::find(principles.begin(), principles.end(), violation_) == principles.end()) {
+    throw BadInput(name_ + ": env.violation '" + violation_ + "' is not a twin of this task" +
+                   (principles.empty() ? "" : " (it can break: " + principles[0] + ")"));
+  }
   const int64_t n = observe_state_ ? ObservationSize() : 0;
   observation_spec_.shape = {n};
   observation_spec_.low.assign(n, -std::numeric_limits<double>::infinity());

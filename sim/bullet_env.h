@@ -155,6 +155,8 @@ class BulletEnv : public Env {
 
  protected:
   void Finalize();
+  // The principle this env's impossible twin breaks ("none" for the possible clip).
+  const std::string& violation() const { return violation_; }
   BulletVehicleWorld& mutable_world() { return *world_; }
   // Control steps since reset (already counting the step in progress inside AfterStep).
   int64_t elapsed_steps() const { return elapsed_steps_; }
@@ -186,6 +188,7 @@ class BulletEnv : public Env {
                   int32_t* segmentation);
 
   std::string name_;
+  std::string violation_ = "none";  // EnvSettings::violation, checked in Finalize
   double dt_;
   int frame_skip_;
   int max_episode_steps_;

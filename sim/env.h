@@ -116,6 +116,9 @@ class Env {
   virtual void EpisodeLabels(std::map<std::string, double>* scalars,
                              std::map<std::string, std::string>* strings) const {}
 
+  // Principles of intuitive physics the task's impossible twins can break, as accepted by
+  // EnvSettings::violation (none by default).
+  virtual std::vector<std::string> Principles() const { return {}; }
   // True when the task has a scripted expert (ExpertAction works).
   virtual bool HasExpert() const { return false; }
   // Writes the scripted expert's action for the current state (privileged information is

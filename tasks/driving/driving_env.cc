@@ -85,7 +85,7 @@ void DrivingEnv::GetTaskState(std::span<double> out) const {
 }
 
 void DrivingEnv::SetTaskState(std::span<const double> in) {
-  std::memcpy(&st_, in.data(), sizeof(DrivingState));
+  std::memcpy(static_cast<void*>(&st_), in.data(), sizeof(DrivingState));
   RebuildRoad();
   SyncBodies();
 }

@@ -28,12 +28,13 @@ constexpr double kBevCell = 1.5;  // (m) cell size; the grid covers 48 m x 48 m,
 // kScriptedLead and kPedestrian move by the task's ScriptedAccel (which may also change
 // their target_d); pedestrians walk across lanes and are hidden from the observation while an
 // obstacle blocks the line of sight from the ego.
-enum CarKind { kIdmCar = 0, kObstacle = 1, kScriptedLead = 2, kPedestrian = 3 };
+// Car::kind values (stored as doubles, like the rest of the task state).
+constexpr double kIdmCar = 0, kObstacle = 1, kScriptedLead = 2, kPedestrian = 3;
 
 // One traffic participant, kinematic along the road: all doubles (part of the env state).
 struct Car {
   double active = 0;       // 1 when present
-  double kind = kIdmCar;   // CarKind
+  double kind = kIdmCar;   // kIdmCar, kObstacle, kScriptedLead or kPedestrian
   double s = 0;            // arc length (m)
   double d = 0;            // lateral offset (m)
   double v = 0;            // speed along the road (m/s)
@@ -74,6 +75,7 @@ struct DrivingState {
   double sum_speed = 0, sum_abs_jerk = 0, steps = 0, jerk_steps = 0;
   double collision = 0, off_road = 0, reached = 0, success = 0;
   double ego_s = 0, ego_d = 0, heading_error = 0, prev_s = 0;
+  double violation_frame = -1;  // first frame that may differ from the possible twin
 };
 
 class DrivingEnv : public sim::BulletEnv {

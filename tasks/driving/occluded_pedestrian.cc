@@ -1,7 +1,12 @@
 // driving/occluded_pedestrian: a van parked on the right shoulder hides a pedestrian who
 // steps out and crosses the road when the ego comes close; the pedestrian is absent from the
 // observation while the van blocks the line of sight. Stop or slow down, then drive on.
+// Impossible twin (env.violation=permanence): the pedestrian vanishes while still hidden
+// behind the van, just as it starts to walk, and never comes out.
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "tasks/driving/driving.h"
 #include "tasks/driving/driving_env.h"
@@ -15,6 +20,15 @@ class OccludedPedestrian final : public DrivingEnv {
       : DrivingEnv("driving/occluded_pedestrian", settings,
                    {.dt = 0.02, .frame_skip = 5, .max_episode_steps = 400}) {
     Finalize();
+  }
+
+  std::vector<std::string> Principles() const override { return {"permanence"}; }
+
+  void EpisodeLabels(std::map<std::string, double>* scalars,
+                     std::map<std::string, std::string>* strings) const override {
+    (*scalars)["possible"] = violation() == "none" ? 1.0 : 0.0;
+    (*scalars)["violation_frame"] = state().violation_frame;
+    (*strings)["principle"] = violation();
   }
 
  protected:
@@ -54,6 +68,10 @@ class OccludedPedestrian final : public DrivingEnv {
       Car& walker = s.cars[index];
       if (walker.target_d < 0 && walker.s - s.ego_s < s.event_time) {
         walker.target_d = s.lane_width + 1.5;  // cross to the far side
+        if (violation() == "permanence" && s.violation_frame < 0 && Occluded(index)) {
+          walker.active = 0;  // gone while nobody could see it
+          s.violation_frame = s.steps + 1;
+        }
       }
       return 0.0;
     }

@@ -54,6 +54,12 @@ PhysicsScene::PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settin
                    {"restitution", {n}},     {"red_touches_zone", {}}};
 }
 
+std::vector<std::string> PhysicsScene::Principles() const {
+  std::vector<std::string> names;
+  for (Principle principle : spec_.principles) names.push_back(PrincipleName(principle));
+  return names;
+}
+
 int PhysicsScene::ObjectIndex(const std::string& body_name) const {
   const int body = mj_name2id(model(), mjOBJ_BODY, body_name.c_str());
   auto it = std::find(objects_.begin(), objects_.end(), body);

@@ -58,6 +58,7 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
 
   // The family's declaration.
   const SceneSpec& spec() const { return spec_; }
+  std::vector<std::string> Principles() const override;
   // Number of objects (free bodies) and the index of the red one.
   int NumObjects() const { return static_cast<int>(objects_.size()); }
   int RedObject() const { return red_object_; }
