@@ -40,7 +40,6 @@ EnvPool::EnvPool(const EnvFactory& make_env, int num_envs, int num_threads) {
   int threads = num_threads == 0 ? static_cast<int>(std::thread::hardware_concurrency())
                                  : num_threads;
   threads = std::clamp(threads, 1, num_envs);
-  num_threads_ = threads;  // set before any worker starts (workers read it)
   for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
@@ -54,40 +53,26 @@ EnvPool::~EnvPool() {
 }
 
 void EnvPool::WorkerLoop() {
-  std::vector<Job> jobs;
-  std::vector<std::pair<int, std::exception_ptr>> done;
-  const size_t workers = static_cast<size_t>(num_threads_);
   while (true) {
-    jobs.clear();
-    done.clear();
+    Job job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (stopping_) return;
-      // Take a share of the queue at once: fewer lock round trips for small envs, while
-      // every worker still gets work.
-      const size_t take = std::max<size_t>(1, pending_.size() / (4 * workers));
-      for (size_t k = 0; k < take && !pending_.empty(); ++k) {
-        jobs.push_back(pending_.front());
-        pending_.pop_front();
-      }
+      job = pending_.front();
+      pending_.pop_front();
     }
-    for (const Job& job : jobs) {
-      std::exception_ptr error;
-      try {
-        RunJob(job);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      done.emplace_back(job.env_id, error);
+    std::exception_ptr error;
+    try {
+      RunJob(job);
+    } catch (...) {
+      error = std::current_exception();
     }
     bool enough = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (auto& [env_id, error] : done) {
-        if (error && !error_) error_ = error;
-        completed_.push_back(env_id);
-      }
+      if (error && !error_) error_ = error;
+      completed_.push_back(job.env_id);
       enough = completed_.size() >= wanted_;
     }
     if (enough) work_done_.notify_all();  // wake the caller only when its batch is complete

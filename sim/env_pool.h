@@ -109,7 +109,6 @@ class EnvPool {
   std::condition_variable work_done_;
   std::deque<Job> pending_;
   std::deque<int> completed_;
-  int num_threads_ = 1;  // worker count, fixed before the workers start
   size_t wanted_ = 1;  // completions the caller waits for (workers notify when reached)
   std::exception_ptr error_;
   bool stopping_ = false;
