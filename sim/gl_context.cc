@@ -2,7 +2,6 @@
 
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
-#include <GL/osmesa.h>
 
 #include <cstdlib>
 #include <memory>
@@ -12,83 +11,88 @@
 namespace darkmatter::sim {
 namespace {
 
-// A headless context owned by one thread; destroyed when the thread exits.
+// A headless EGL context owned by one thread; destroyed when the thread exits. Displays are
+// tried in order: Mesa's surfaceless platform (no GPU, no display server), then each EGL
+// device (a GPU's own driver, e.g. NVIDIA's, or Mesa's software device). OSMesa is not used:
+// MuJoCo 2.2 loads OpenGL through libGL's glvnd dispatch, which cannot reach an OSMesa
+// context ("gladLoadGL error").
 class ThreadGlContext {
  public:
   ThreadGlContext() {
-    const char* choice = std::getenv("DARKMATTER_GL");  // "egl", "osmesa" or unset (auto)
+    const char* choice = std::getenv("DARKMATTER_GL");  // "surfaceless", "device" or unset
     const std::string wanted = choice ? choice : "";
-    const bool ok = wanted == "osmesa" ? CreateOsMesa()
-                    : wanted == "egl"  ? CreateEgl()
-                                       : (CreateEgl() || CreateOsMesa());
-    if (!ok) {
+    if (wanted != "device" && CreateOn(SurfacelessDisplay())) {
+      backend_ = "egl-surfaceless";
+    } else if (wanted != "surfaceless" && CreateOnDevice()) {
+      backend_ = "egl-device";
+    } else {
       throw std::runtime_error(
-          "no headless OpenGL: EGL (Mesa surfaceless) and OSMesa both failed; install "
-          "libegl-mesa0 and libgl1-mesa-dri");
+          "no headless OpenGL: neither EGL's surfaceless platform nor an EGL device gave a "
+          "context (DARKMATTER_GL='" + wanted + "'); install libegl-mesa0 and libgl1-mesa-dri");
     }
   }
   ~ThreadGlContext() {
-    if (egl_context_ != EGL_NO_CONTEXT) {
-      eglMakeCurrent(egl_display_, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
-      eglDestroyContext(egl_display_, egl_context_);
-    }
-    if (osmesa_context_) OSMesaDestroyContext(osmesa_context_);
+    eglMakeCurrent(display_, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+    eglDestroyContext(display_, context_);
   }
   void MakeCurrent() {
-    if (egl_context_ != EGL_NO_CONTEXT) {
-      if (eglGetCurrentContext() != egl_context_ &&
-          !eglMakeCurrent(egl_display_, EGL_NO_SURFACE, EGL_NO_SURFACE, egl_context_)) {
-        throw std::runtime_error("eglMakeCurrent failed");
-      }
-    } else if (OSMesaGetCurrentContext() != osmesa_context_) {
-      OSMesaMakeCurrent(osmesa_context_, osmesa_buffer_.data(), GL_UNSIGNED_BYTE, 1, 1);
+    if (eglGetCurrentContext() != context_ &&
+        !eglMakeCurrent(display_, EGL_NO_SURFACE, EGL_NO_SURFACE, context_)) {
+      throw std::runtime_error("eglMakeCurrent failed");
     }
   }
   const std::string& backend() const { return backend_; }
 
  private:
-  bool CreateEgl() {
+  static EGLDisplay SurfacelessDisplay() {
     auto get_platform_display = reinterpret_cast<PFNEGLGETPLATFORMDISPLAYEXTPROC>(
         eglGetProcAddress("eglGetPlatformDisplayEXT"));
-    if (!get_platform_display) return false;
-    egl_display_ =
-        get_platform_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, nullptr);
-    if (egl_display_ == EGL_NO_DISPLAY) return false;
+    if (!get_platform_display) return EGL_NO_DISPLAY;
+    return get_platform_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, nullptr);
+  }
+
+  bool CreateOnDevice() {
+    auto query_devices =
+        reinterpret_cast<PFNEGLQUERYDEVICESEXTPROC>(eglGetProcAddress("eglQueryDevicesEXT"));
+    auto get_platform_display = reinterpret_cast<PFNEGLGETPLATFORMDISPLAYEXTPROC>(
+        eglGetProcAddress("eglGetPlatformDisplayEXT"));
+    if (!query_devices || !get_platform_display) return false;
+    EGLint count = 0;
+    if (!query_devices(0, nullptr, &count) || count < 1) return false;
+    std::vector<EGLDeviceEXT> devices(count);
+    if (!query_devices(count, devices.data(), &count)) return false;
+    for (EGLDeviceEXT device : devices) {
+      if (CreateOn(get_platform_display(EGL_PLATFORM_DEVICE_EXT, device, nullptr))) return true;
+    }
+    return false;
+  }
+
+  // Initialises `display` and makes a desktop-OpenGL context current on it without a surface.
+  bool CreateOn(EGLDisplay display) {
+    if (display == EGL_NO_DISPLAY) return false;
     EGLint major = 0, minor = 0;
-    if (!eglInitialize(egl_display_, &major, &minor)) return false;
+    if (!eglInitialize(display, &major, &minor)) return false;
     const EGLint attributes[] = {EGL_SURFACE_TYPE, EGL_PBUFFER_BIT,
                                  EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT,
                                  EGL_RED_SIZE, 8, EGL_GREEN_SIZE, 8, EGL_BLUE_SIZE, 8,
                                  EGL_ALPHA_SIZE, 8, EGL_DEPTH_SIZE, 24, EGL_NONE};
     EGLConfig config;
-    EGLint count = 0;
-    if (!eglChooseConfig(egl_display_, attributes, &config, 1, &count) || count < 1) return false;
+    EGLint configs = 0;
+    if (!eglChooseConfig(display, attributes, &config, 1, &configs) || configs < 1) return false;
     if (!eglBindAPI(EGL_OPENGL_API)) return false;
-    egl_context_ = eglCreateContext(egl_display_, config, EGL_NO_CONTEXT, nullptr);
-    if (egl_context_ == EGL_NO_CONTEXT) return false;
-    if (!eglMakeCurrent(egl_display_, EGL_NO_SURFACE, EGL_NO_SURFACE, egl_context_)) {
-      eglDestroyContext(egl_display_, egl_context_);
-      egl_context_ = EGL_NO_CONTEXT;
+    EGLContext context = eglCreateContext(display, config, EGL_NO_CONTEXT, nullptr);
+    if (context == EGL_NO_CONTEXT) return false;
+    if (!eglMakeCurrent(display, EGL_NO_SURFACE, EGL_NO_SURFACE, context)) {
+      eglDestroyContext(display, context);
       return false;
     }
-    backend_ = "egl";
-    return true;
-  }
-  bool CreateOsMesa() {
-    osmesa_context_ = OSMesaCreateContextExt(OSMESA_RGBA, 24, 8, 0, nullptr);
-    if (!osmesa_context_) return false;
-    osmesa_buffer_.resize(4);
-    if (!OSMesaMakeCurrent(osmesa_context_, osmesa_buffer_.data(), GL_UNSIGNED_BYTE, 1, 1)) {
-      return false;
-    }
-    backend_ = "osmesa";
+    display_ = display;
+    context_ = context;
     return true;
   }
 
-  EGLDisplay egl_display_ = EGL_NO_DISPLAY;
-  EGLContext egl_context_ = EGL_NO_CONTEXT;
-  OSMesaContext osmesa_context_ = nullptr;
-  std::vector<unsigned char> osmesa_buffer_;  // 1x1 default framebuffer; we draw offscreen
+  EGLDisplay display_ = EGL_NO_DISPLAY;
+  EGLContext context_ = EGL_NO_CONTEXT;
   std::string backend_;
 };
 

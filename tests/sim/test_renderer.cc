@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
+#include <thread>
 
 #include "sim/error.h"
+#include "sim/gl_context.h"
 #include "sim/mujoco_env.h"
 #include "sim/renderer.h"
 #include "tests/mujoco_fixture.h"
@@ -129,4 +132,28 @@ TEST_CASE("Renderer: bad camera, size and observation mode are clear errors",
   missing.name = "nope";
   CHECK_THROWS_AS(env->Render(missing, 8, 8, &out), sim::BadInput);
   CHECK_THROWS_AS(env->Render(Top(), 0, 8, &out), sim::BadInput);
+}
+
+TEST_CASE_METHOD(NoMujocoWarnings, "Renderer: both headless EGL paths render the same image",
+                 "[sim][render][gl]") {
+  // Each thread creates its own context; DARKMATTER_GL picks the EGL display for new ones.
+  auto render_on_new_thread = [](const char* backend) {
+    setenv("DARKMATTER_GL", backend, 1);
+    sim::RenderOutput out;
+    std::string used;
+    std::thread([&] {
+      auto env = MakeEnv({.reset_noise_scale = 0.0});
+      env->Reset(0);
+      env->Render(Top(), 32, 32, &out);
+      used = sim::ThreadGlBackend();
+    }).join();
+    unsetenv("DARKMATTER_GL");
+    return std::make_pair(used, out.rgb);
+  };
+  const auto [surfaceless, a] = render_on_new_thread("surfaceless");
+  const auto [device, b] = render_on_new_thread("device");
+  CHECK(surfaceless == "egl-surfaceless");
+  CHECK(device == "egl-device");
+  CHECK(a == b);
+  CHECK(*std::max_element(a.begin(), a.end()) > 0);
 }
