@@ -24,5 +24,7 @@ void AddBenchPoolCommand(CLI::App& bench);
 void AddBenchRenderCommand(CLI::App& bench);
 // darkmatter play FILE.h5 [--episode K] [--video OUT.mp4 [--grid N --fps F --size WxH]] ...
 void AddPlayCommand(CLI::App& app);
+// darkmatter train --model jepa --data FILE.h5 [--config F] [key=value ...] --out DIR ...
+void AddTrainCommand(CLI::App& app);
 
 }  // namespace darkmatter::apps

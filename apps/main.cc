@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   darkmatter::apps::AddInfoCommand(app);
   darkmatter::apps::AddBenchCommand(app);
   darkmatter::apps::AddPlayCommand(app);
+  darkmatter::apps::AddTrainCommand(app);
   darkmatter::sim::InstallMujocoHandlers();
   try {
     app.parse(argc, argv);

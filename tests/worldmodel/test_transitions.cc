@@ -1,5 +1,3 @@
-#include <catch2/catch.hpp>
-
 #include <torch/torch.h>
 
 #include "agents/random_agent.h"
@@ -8,6 +6,11 @@
 #include "tasks/registry.h"
 #include "worldmodel/device.h"
 #include "worldmodel/transitions.h"
+
+// LibTorch's headers define glog's CHECK (which aborts instead of reporting); Catch's
+// CHECK must win, so Catch comes last.
+#undef CHECK
+#include <catch2/catch.hpp>
 
 namespace sim = darkmatter::sim;
 namespace wm = darkmatter::worldmodel;

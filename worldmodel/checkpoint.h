@@ -1,0 +1,26 @@
+// Checkpoints of a module and its optimiser together: written atomically (temp + rename),
+// loaded strictly (missing, extra or mis-shaped tensors are refused by name).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+namespace darkmatter::worldmodel {
+
+// Writes every parameter and buffer of `module`, the optimiser state and `step` to
+// `path` + ".tmp", then renames it to `path`.
+void SaveCheckpoint(const std::string& path, const torch::nn::Module& module,
+                    const torch::optim::Optimizer& optimizer, int64_t step);
+
+// Loads a checkpoint into `module` (and `optimizer` when not null); returns its step.
+// Throws BadInput naming the file and every missing, unexpected or mis-shaped tensor.
+int64_t LoadCheckpoint(const std::string& path, torch::nn::Module& module,
+                       torch::optim::Optimizer* optimizer);
+
+// 16 hex digits over the names, shapes and values of every parameter and buffer.
+std::string ParameterHash(const torch::nn::Module& module);
+
+}  // namespace darkmatter::worldmodel
