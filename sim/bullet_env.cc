@@ -380,12 +380,7 @@ BulletEnv::BulletEnv(std::string name, const EnvSettings& settings,
 BulletEnv::~BulletEnv() = default;
 
 void BulletEnv::Finalize() {
-  const std::vector<std::string> principles = Principles();
-  if (violation_ != "none" &&
-      std::find(principles.begin(), principles.end(), violation_) == principles.end()) {
-    throw BadInput(name_ + ": env.violation '" + violation_ + "' is not a twin of this task" +
-                   (principles.empty() ? "" : " (it can break: " + principles[0] + ")"));
-  }
+  ValidateViolation(name_, violation_, Principles());
   const int64_t n = observe_state_ ? ObservationSize() : 0;
   observation_spec_.shape = {n};
   observation_spec_.low.assign(n, -std::numeric_limits<double>::infinity());

@@ -65,6 +65,20 @@ bool WantsState(const EnvSettings& settings) {
   return !WantsPixels(settings) || settings.observation == "state+pixels";
 }
 
+void ValidateViolation(const std::string& env_name, const std::string& violation,
+                       const std::vector<std::string>& principles) {
+  if (violation == "none" ||
+      std::find(principles.begin(), principles.end(), violation) != principles.end()) {
+    return;
+  }
+  std::string known;
+  for (const std::string& p : principles) known += (known.empty() ? "" : ", ") + p;
+  throw BadInput(env_name + " cannot break " + violation + ": env.violation '" + violation +
+                 "' is not one of its twins (" +
+                 (known.empty() ? "it has no impossible twins" : "its twins break: " + known) +
+                 ")");
+}
+
 int FindInfoKey(const std::vector<std::string>& keys, const std::string& key) {
   auto it = std::find(keys.begin(), keys.end(), key);
   return it == keys.end() ? -1 : static_cast<int>(it - keys.begin());

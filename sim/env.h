@@ -142,6 +142,9 @@ class Env {
 void ValidateAction(const BoxSpec& spec, std::span<const double> action);
 // Clips `action` into the spec's bounds, writing to `out` (same size).
 void ClipAction(const BoxSpec& spec, std::span<const double> action, std::span<double> out);
+// Throws BadInput unless `violation` is "none" or one of `principles` (the env's twins).
+void ValidateViolation(const std::string& env_name, const std::string& violation,
+                       const std::vector<std::string>& principles);
 // Index of `key` in `keys`, or -1.
 int FindInfoKey(const std::vector<std::string>& keys, const std::string& key);
 

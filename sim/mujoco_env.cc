@@ -44,7 +44,8 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
       observe_pixels_(WantsPixels(settings)) {
   if (settings.frame_skip < 0) throw BadInput("frame_skip must be >= 1");
   if (settings.max_episode_steps < 0) throw BadInput("max_episode_steps must be >= 1");
-  scene_settings_given_ = settings.violation != "none" || settings.split != "train";
+  violation_ = settings.violation;
+  split_given_ = settings.split != "train";
   sensors_ = settings.sensors;
   pixel_options_.width = settings.frame_width;
   pixel_options_.height = settings.frame_height;
@@ -63,8 +64,9 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
 MujocoEnv::~MujocoEnv() { mj_deleteData(data_); }
 
 void MujocoEnv::Finalize() {
-  if (scene_settings_given_ && !AcceptsSceneSettings()) {
-    throw BadInput(name_ + ": env.violation and env.split apply to physics scenes only");
+  ValidateViolation(name_, violation_, Principles());
+  if (split_given_ && !AcceptsSceneSettings()) {
+    throw BadInput(name_ + ": env.split applies to physics scenes only");
   }
   if (!sensors_.empty()) {
     throw BadInput(name_ + ": env.sensors '" + sensors_ +

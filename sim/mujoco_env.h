@@ -74,7 +74,8 @@ class MujocoEnv : public Env {
   virtual void GetTaskState(std::span<double> out) const {}
   virtual void SetTaskState(std::span<const double> in) {}
 
-  // True for envs that understand EnvSettings::violation and ::split (physics scenes).
+  // True for envs that understand EnvSettings::split (physics scenes); env.violation is
+  // checked against Principles().
   virtual bool AcceptsSceneSettings() const { return false; }
   // Called at the start of every Step, after the action was validated and applied to ctrl.
   virtual void BeforeStep() {}
@@ -119,7 +120,8 @@ class MujocoEnv : public Env {
   int warnings_seen_ = 0;
   int64_t diverged_count_ = 0;
   bool finalized_ = false;
-  bool scene_settings_given_ = false;  // violation/split differ from their defaults
+  std::string violation_;              // env.violation, checked in Finalize
+  bool split_given_ = false;           // env.split differs from "train"
   std::string sensors_;                // env.sensors; no MuJoCo task offers extra sensors
 };
 

@@ -22,14 +22,6 @@ PhysicsScene::PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settin
                         " (expected train or ood)");
   }
   ood_ = settings.split == "ood";
-  if (violation_ != Principle::kNone &&
-      std::find(spec.principles.begin(), spec.principles.end(), violation_) ==
-          spec.principles.end()) {
-    std::string known;
-    for (Principle p : spec.principles) known += (known.empty() ? "" : ", ") + PrincipleName(p);
-    throw sim::BadInput(spec.name + " cannot break " + PrincipleName(violation_) +
-                        " (its twins break: " + known + ")");
-  }
   const mjModel* m = model();
   for (int j = 0; j < m->njnt; ++j) {
     if (m->jnt_type[j] != mjJNT_FREE) continue;
