@@ -27,6 +27,8 @@ EnvPool::EnvPool(const EnvFactory& make_env, int num_envs, int num_threads) {
   pixels_.assign(n * pixel_dim_, 0);
   needs_reset_.assign(n, 1);
   in_flight_.assign(n, 0);
+  pending_.Reserve(n);
+  completed_.Reserve(n);
   identity_ids_.resize(n);
   std::iota(identity_ids_.begin(), identity_ids_.end(), 0);
   batch_ids_.resize(n);
@@ -59,8 +61,7 @@ void EnvPool::WorkerLoop() {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (stopping_) return;
-      job = pending_.front();
-      pending_.pop_front();
+      job = pending_.pop();
     }
     std::exception_ptr error;
     try {
@@ -72,7 +73,7 @@ void EnvPool::WorkerLoop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (error && !error_) error_ = error;
-      completed_.push_back(job.env_id);
+      completed_.push(job.env_id);
       enough = completed_.size() >= wanted_;
     }
     if (enough) work_done_.notify_all();  // wake the caller only when its batch is complete
@@ -100,12 +101,12 @@ void EnvPool::RunJob(const Job& job) {
   needs_reset_[i] = result.terminated || result.truncated;
 }
 
-void EnvPool::Enqueue(std::span<const Job> jobs) {
+void EnvPool::Enqueue(std::span<const int> env_ids, JobKind kind) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const Job& job : jobs) {
-      in_flight_[job.env_id] = 1;
-      pending_.push_back(job);
+    for (const int i : env_ids) {
+      in_flight_[i] = 1;
+      pending_.push({i, kind});
     }
   }
   work_ready_.notify_all();
@@ -123,23 +124,17 @@ BatchView EnvPool::SlotView() {
 }
 
 BatchView EnvPool::Reset(uint64_t seed) {
-  std::vector<Job> jobs(envs_.size());
   for (int i = 0; i < NumEnvs(); ++i) {
     if (in_flight_[i]) throw std::logic_error("EnvPool::Reset while steps are in flight");
     seeds_[i] = seed + static_cast<uint64_t>(i);
-    jobs[i] = {i, JobKind::kReset};
   }
-  Enqueue(jobs);
+  Enqueue(identity_ids_, JobKind::kReset);
   Drain(NumEnvs());
   return SlotView();
 }
 
 BatchView EnvPool::Step(std::span<const double> actions) {
-  if (static_cast<int64_t>(actions.size()) != NumEnvs() * act_dim_) {
-    throw BadInput("actions have " + std::to_string(actions.size()) + " values, expected " +
-                   std::to_string(NumEnvs()) + " envs x " + std::to_string(act_dim_));
-  }
-  Send(actions, identity_ids_);
+  Send(actions, identity_ids_);  // checks the size against all N envs
   Drain(NumEnvs());
   return SlotView();
 }
@@ -150,23 +145,32 @@ void EnvPool::Send(std::span<const double> actions, std::span<const int> env_ids
                    std::to_string(env_ids.size()) + " envs x " + std::to_string(act_dim_));
   }
   const BoxSpec& spec = ActionSpec();
-  std::vector<Job> jobs(env_ids.size());
+  // Marks each env in flight as it passes the checks (so an id listed twice is caught), and
+  // takes the marks back if any check fails: a rejected Send queues nothing.
+  size_t marked = 0;
+  auto reject = [&](const std::string& message) {
+    for (size_t r = 0; r < marked; ++r) in_flight_[env_ids[r]] = 0;
+    throw BadInput(message);
+  };
   for (size_t r = 0; r < env_ids.size(); ++r) {
     const int i = env_ids[r];
-    if (i < 0 || i >= NumEnvs()) throw BadInput("env id " + std::to_string(i) + " out of range");
-    if (in_flight_[i]) throw BadInput("env " + std::to_string(i) + " already has a step in flight");
+    if (i < 0 || i >= NumEnvs()) reject("env id " + std::to_string(i) + " out of range");
+    if (in_flight_[i]) {
+      reject("env " + std::to_string(i) + " already has a step in flight (or is listed twice)");
+    }
     try {
       ValidateAction(spec, actions.subspan(r * act_dim_, act_dim_));
     } catch (const BadInput& e) {
-      throw BadInput("env " + std::to_string(i) + ": " + e.what());
+      reject("env " + std::to_string(i) + ": " + e.what());
     }
-    jobs[r] = {i, JobKind::kStep};
+    in_flight_[i] = 1;
+    ++marked;
   }
   for (size_t r = 0; r < env_ids.size(); ++r) {
     std::copy_n(actions.begin() + r * act_dim_, act_dim_,
                 actions_.begin() + env_ids[r] * act_dim_);
   }
-  Enqueue(jobs);
+  Enqueue(env_ids, JobKind::kStep);
 }
 
 void EnvPool::Drain(int count) {
@@ -175,8 +179,7 @@ void EnvPool::Drain(int count) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (int r = 0; r < count; ++r) {
-      batch_ids_[r] = completed_.front();
-      completed_.pop_front();
+      batch_ids_[r] = completed_.pop();
       in_flight_[batch_ids_[r]] = 0;
     }
     std::swap(error, error_);

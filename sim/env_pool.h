@@ -5,7 +5,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -76,9 +75,31 @@ class EnvPool {
     JobKind kind;
   };
 
+  // A first-in first-out queue over preallocated storage: at most one job per env is ever
+  // queued, so the step loop never allocates.
+  template <typename T>
+  class FixedQueue {
+   public:
+    void Reserve(size_t capacity) { items_.resize(capacity); }
+    bool empty() const { return size_ == 0; }
+    size_t size() const { return size_; }
+    void push(const T& item) { items_[(head_ + size_++) % items_.size()] = item; }
+    T pop() {
+      const T item = items_[head_];
+      head_ = (head_ + 1) % items_.size();
+      --size_;
+      return item;
+    }
+
+   private:
+    std::vector<T> items_;
+    size_t head_ = 0, size_ = 0;
+  };
+
   void WorkerLoop();
   void RunJob(const Job& job);
-  void Enqueue(std::span<const Job> jobs);
+  // Queues one job of `kind` for each env in `env_ids`.
+  void Enqueue(std::span<const int> env_ids, JobKind kind);
   void WaitForCompleted(int count);
   // Waits for `count` completions, moves their ids to batch_ids_, rethrows a worker error.
   void Drain(int count);
@@ -107,8 +128,8 @@ class EnvPool {
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
-  std::deque<Job> pending_;
-  std::deque<int> completed_;
+  FixedQueue<Job> pending_;   // capacity N
+  FixedQueue<int> completed_;  // capacity N
   size_t wanted_ = 1;  // completions the caller waits for (workers notify when reached)
   std::exception_ptr error_;
   bool stopping_ = false;

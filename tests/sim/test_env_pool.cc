@@ -136,7 +136,12 @@ TEST_CASE_METHOD(NoMujocoWarnings, "EnvPool: bad actions and ids are rejected",
   pool.Send(one, id0);
   CHECK_THROWS_WITH(pool.Send(one, id0), Catch::Contains("in flight"));
   CHECK(pool.Recv(1).env_ids[0] == 0);
-  // The pool still works after rejected input.
+  const std::vector<double> two = {0.0, 0.0};
+  const std::vector<int> twice = {1, 1};
+  CHECK_THROWS_WITH(pool.Send(two, twice), Catch::Contains("env 1") && Catch::Contains("twice"));
+  const std::vector<double> bad_second = {0.0, std::nan("")};
+  CHECK_THROWS_WITH(pool.Send(bad_second, std::vector<int>{0, 1}), Catch::Contains("env 1"));
+  // The pool still works after rejected input (rejected sends queued nothing).
   CHECK(pool.Step(std::vector<double>{0.0, 0.0}).Size() == 2);
 }
 
