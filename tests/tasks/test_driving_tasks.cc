@@ -224,6 +224,27 @@ void PutTaskState(const driving::DrivingState& st, sim::EnvState* state) {
   std::memcpy(state->physics.data() + sim::BulletVehicleWorld::kStateSize, &st, sizeof(st));
 }
 
+// Resets `env` with `seed` and leaves a single static obstacle in car slot `slot`, `ahead`
+// metres along the road and `left` metres beside the ego (half sizes hl, hw; <= 0 keeps the
+// default car size).
+void LoneObstacle(sim::Env& env, uint64_t seed, int slot, double ahead, double left,
+                  double hl = 0, double hw = 0) {
+  env.Reset(seed);
+  sim::EnvState state = env.GetState();
+  driving::DrivingState st = TaskState(state);
+  for (auto& car : st.cars) car.active = 0;
+  driving::Car& box = st.cars[slot];
+  box.active = 1;
+  box.kind = driving::kObstacle;
+  box.s = st.ego_s + ahead;
+  box.d = st.ego_d + left;
+  box.v = box.v0 = 0;
+  if (hl > 0) box.half_length = hl;
+  if (hw > 0) box.half_width = hw;
+  PutTaskState(st, &state);
+  env.SetState(state);
+}
+
 // Distance along the ray (x, y, angle) to an oriented box (slab test), or -1.
 double RayToBox(double x, double y, double angle, double cx, double cy, double heading, double hl,
                 double hw) {
@@ -293,20 +314,7 @@ TEST_CASE("driving: lidar rays through Bullet see a kinematic obstacle ahead, no
   auto env = tasks::MakeEnv("driving/lane_keep", settings);
   auto* driving_env = dynamic_cast<driving::DrivingEnv*>(env.get());
   REQUIRE(driving_env);
-  env->Reset(1);
-  sim::EnvState state = env->GetState();
-  driving::DrivingState st = TaskState(state);
-  for (auto& car : st.cars) car.active = 0;
-  driving::Car& box = st.cars[0];
-  box.active = 1;
-  box.kind = driving::kObstacle;
-  box.s = st.ego_s + 20;
-  box.d = st.ego_d;
-  box.v = box.v0 = 0;
-  box.half_length = 1.0;
-  box.half_width = 1.0;
-  PutTaskState(st, &state);
-  env->SetState(state);
+  LoneObstacle(*env, 1, 0, 20, 0, 1.0, 1.0);
   std::vector<double> action = {0, -1};  // hold still
   sim::StepResult r = env->Step(action);
   std::vector<double> truth = Truth(*env);
@@ -322,8 +330,8 @@ TEST_CASE("driving: lidar rays through Bullet see a kinematic obstacle ahead, no
     }
   }
   // Removed: every ray reads the maximum range.
-  state = env->GetState();
-  st = TaskState(state);
+  sim::EnvState state = env->GetState();
+  driving::DrivingState st = TaskState(state);
   st.cars[0].active = 0;
   PutTaskState(st, &state);
   env->SetState(state);
@@ -346,18 +354,7 @@ TEST_CASE("driving: the bird's-eye grid marks a car beside the ego", "[tasks][dr
   sim::EnvSettings settings;
   settings.sensors = "bev";
   auto env = tasks::MakeEnv("driving/lane_keep", settings);
-  env->Reset(4);
-  sim::EnvState state = env->GetState();
-  driving::DrivingState st = TaskState(state);
-  for (auto& car : st.cars) car.active = 0;
-  driving::Car& car = st.cars[3];
-  car.active = 1;
-  car.kind = driving::kObstacle;
-  car.s = st.ego_s;
-  car.d = st.ego_d + 4.5;  // to the left
-  car.v = car.v0 = 0;
-  PutTaskState(st, &state);
-  env->SetState(state);
+  LoneObstacle(*env, 4, 3, 0, 4.5);  // a car-sized obstacle 4.5 m to the left
   const sim::StepResult r = env->Step(std::vector<double>{0, -1});
   const int n = driving::kBevCells;
   auto cell = [&](int channel, int row, int col) {
