@@ -100,6 +100,14 @@ TEST_CASE("cli: bad rollout inputs exit 2, name the problem, and write nothing",
       {kPendulum + " --render 64by64" + to, "'64by64'"},
       {kPendulum + " --render 8x8 --camera nope" + to, "'nope'"},
       {kPendulum + " --episodes 0" + to, "--episodes"},
+      {kPendulum + " --threads 0" + to, "--threads"},
+      {kPendulum + " --split sideways" + to, "'sideways'"},
+      {kPendulum + " --twins" + to, "--twins", "no impossible twins"},
+      {kPendulum + " --policy expert" + to, "no scripted expert"},
+      {kPendulum + " env.violation=gravity" + to, "'gravity'"},
+      {kPendulum + " env.sensors=lidar" + to, "'lidar'"},
+      {kPendulum + " --split ood" + to, "env.split"},
+      {"--task physics/collide env.violation=permanence" + to, "'permanence'", "solidity"},
       {kPendulum + " --out " + s / "no/such/dir/x.h5", "no/such/dir/x.h5"},
   };
   for (const Case& c : cases) {
@@ -142,6 +150,25 @@ TEST_CASE("cli: info rejects missing, corrupt and truncated files with exit 2", 
   CHECK((corrupt.code == 2 || corrupt.code == 0));  // flipped payload bytes may still parse
   CHECK(corrupt.output.find("Segmentation") == std::string::npos);
   CHECK(ReadFile(s / "good.h5") == good);  // reading never modifies a file
+}
+
+TEST_CASE("cli: bad bench options exit 2 and name the option", "[cli][bench][errors]") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"bench env " + kPendulum + " --physics-steps 0", "--physics-steps"},
+      {"bench env " + kPendulum + " --repeats 0", "--repeats"},
+      {"bench env --task no/such", "no/such"},
+      {"bench pool " + kPendulum + " --envs 0", "--envs"},
+      {"bench pool " + kPendulum + " --seconds 0", "--seconds"},
+      {"bench render --sizes 0x5", "'0x5'"},
+      {"bench render --camera nope", "'nope'"},
+      {"bench render --mjcf /nonexistent/scene.xml", "/nonexistent/scene.xml"},
+  };
+  for (const auto& [args, needle] : cases) {
+    INFO(args);
+    const Run run = Darkmatter(args);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.output, Catch::Contains(needle));
+  }
 }
 
 TEST_CASE("cli: bench env and pool report their JSON keys", "[cli][bench]") {
