@@ -36,7 +36,8 @@ std::string Join(const std::vector<std::string>& items) {
 }  // namespace
 
 void SaveCheckpoint(const std::string& path, const torch::nn::Module& module,
-                    const torch::optim::Optimizer& optimizer, int64_t step) {
+                    const torch::optim::Optimizer& optimizer, int64_t step,
+                    const std::string& metadata) {
   c10::List<std::string> names;
   c10::List<at::Tensor> values;
   for (const auto& [name, tensor] : NamedTensors(module)) {
@@ -47,6 +48,7 @@ void SaveCheckpoint(const std::string& path, const torch::nn::Module& module,
   archive.write("tensor_names", c10::IValue(names));
   archive.write("tensor_values", c10::IValue(values));
   archive.write("step", torch::tensor(step, torch::kInt64));
+  archive.write("metadata", c10::IValue(metadata));
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
@@ -118,6 +120,22 @@ int64_t LoadCheckpoint(const std::string& path, torch::nn::Module& module,
     }
   }
   return step.item<int64_t>();
+}
+
+std::string ReadCheckpointMetadata(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw sim::BadInput("checkpoint '" + path + "' does not exist");
+  }
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, torch::Device(torch::kCPU));
+    c10::IValue metadata;
+    if (!archive.try_read("metadata", metadata)) return "";
+    return metadata.toStringRef();
+  } catch (const std::exception& e) {
+    throw sim::BadInput("checkpoint '" + path + "' is not a darkmatter checkpoint (" +
+                        std::string(e.what()).substr(0, 200) + ")");
+  }
 }
 
 std::string ParameterHash(const torch::nn::Module& module) {

@@ -11,9 +11,14 @@
 namespace darkmatter::worldmodel {
 
 // Writes every parameter and buffer of `module`, the optimiser state and `step` to
-// `path` + ".tmp", then renames it to `path`.
+// `path` + ".tmp", then renames it to `path`. `metadata` (e.g. the model's options as JSON)
+// travels with it.
 void SaveCheckpoint(const std::string& path, const torch::nn::Module& module,
-                    const torch::optim::Optimizer& optimizer, int64_t step);
+                    const torch::optim::Optimizer& optimizer, int64_t step,
+                    const std::string& metadata = "");
+
+// The metadata string saved with a checkpoint ("" when none); BadInput when unreadable.
+std::string ReadCheckpointMetadata(const std::string& path);
 
 // Loads a checkpoint into `module` (and `optimizer` when not null); returns its step.
 // Throws BadInput naming the file and every missing, unexpected or mis-shaped tensor.

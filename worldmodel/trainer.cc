@@ -12,14 +12,10 @@
 #include "worldmodel/checkpoint.h"
 #include "worldmodel/clips.h"
 #include "worldmodel/device.h"
-#include "worldmodel/jepa.h"
+#include "worldmodel/supervised.h"
+#include "worldmodel/world_model.h"
 
 namespace darkmatter::worldmodel {
-
-const std::vector<std::string>& TrainableModels() {
-  static const std::vector<std::string> models = {"jepa"};
-  return models;
-}
 
 void BindTrainSettings(TrainSettings* s, sim::SettingsBinder* b) {
   b->Bind("train.steps", &s->steps, "total optimiser steps");
@@ -28,6 +24,13 @@ void BindTrainSettings(TrainSettings* s, sim::SettingsBinder* b) {
   b->Bind("train.seed", &s->seed, "initialisation and shuffling seed");
   b->Bind("train.checkpoint_every", &s->checkpoint_every, "steps between checkpoints");
   b->Bind("train.log_every", &s->log_every, "steps between metrics lines");
+  b->Bind("train.max_clips", &s->max_clips, "clips used (label budget of supervised); 0 = all");
+  b->Bind("model.input", &s->input, "state | pixels");
+  b->Bind("model.labels", &s->labels, "supervised: truth fields, comma-separated");
+  b->Bind("model.channels", &s->channels, "CNN width (pixels)");
+  b->Bind("model.mask_ratio", &s->mask_ratio, "jepa: probability a context frame is masked");
+  b->Bind("model.samples", &s->samples, "stochastic: futures per clip (best-of-K)");
+  b->Bind("model.noise_dim", &s->noise_dim, "stochastic: noise vector size");
   b->Bind("model.latent_dim", &s->latent_dim, "embedding size");
   b->Bind("model.hidden", &s->hidden, "MLP hidden units");
   b->Bind("model.context", &s->context, "context frames C");
@@ -55,11 +58,53 @@ void ValidateTrainSettings(const TrainSettings& s) {
   require(s.ema >= 0 && s.ema < 1, "model.ema", std::to_string(s.ema), "in [0, 1)");
   require(s.variance_weight >= 0, "model.variance_weight", std::to_string(s.variance_weight),
           ">= 0");
+  require(s.max_clips >= 0, "train.max_clips", std::to_string(s.max_clips), ">= 0");
+  require(s.input == "state" || s.input == "pixels", "model.input", s.input, "state or pixels");
+  require(s.channels >= 1, "model.channels", std::to_string(s.channels), ">= 1");
+  require(s.mask_ratio >= 0 && s.mask_ratio < 1, "model.mask_ratio", std::to_string(s.mask_ratio),
+          "in [0, 1)");
+  require(s.samples >= 1, "model.samples", std::to_string(s.samples), ">= 1");
+  require(s.noise_dim >= 1, "model.noise_dim", std::to_string(s.noise_dim), ">= 1");
   require(s.covariance_weight >= 0, "model.covariance_weight", std::to_string(s.covariance_weight),
           ">= 0");
 }
 
+std::vector<std::string> LabelFields(const std::string& model, const TrainSettings& settings) {
+  std::vector<std::string> fields;
+  if (model != "supervised") return fields;
+  std::string field;
+  for (char ch : settings.labels + ",") {
+    if (ch != ',') {
+      field += ch;
+    } else if (!field.empty()) {
+      fields.push_back(field);
+      field.clear();
+    }
+  }
+  if (fields.empty()) throw sim::BadInput("setting model.labels is empty: supervised needs labels");
+  return fields;
+}
+
 namespace {
+
+// The comma-separated files of --data; BadInput naming one that does not exist.
+std::vector<std::string> DataFiles(const std::string& data) {
+  std::vector<std::string> files;
+  std::string file;
+  for (char ch : data + ",") {
+    if (ch != ',') {
+      file += ch;
+    } else if (!file.empty()) {
+      if (!std::filesystem::is_regular_file(file)) {
+        throw sim::BadInput("data file '" + file + "' does not exist");
+      }
+      files.push_back(file);
+      file.clear();
+    }
+  }
+  if (files.empty()) throw sim::BadInput("--data FILE.h5 is required");
+  return files;
+}
 
 nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics) {
   nlohmann::json line = {{"step", step}};
@@ -99,7 +144,7 @@ void TruncateMetrics(const std::filesystem::path& path, int64_t step) {
 }  // namespace
 
 TrainResult Train(const TrainRequest& request) {
-  const auto& models = TrainableModels();
+  const auto& models = WorldModelNames();
   if (std::find(models.begin(), models.end(), request.model) == models.end()) {
     std::string list;
     for (const auto& m : models) list += (list.empty() ? "" : ", ") + m;
@@ -108,36 +153,64 @@ TrainResult Train(const TrainRequest& request) {
   const TrainSettings& s = request.settings;
   ValidateTrainSettings(s);
   if (request.out.empty()) throw sim::BadInput("--out DIR is required");
-  if (request.data.empty()) throw sim::BadInput("--data FILE.h5 is required");
-  if (!std::filesystem::is_regular_file(request.data)) {
-    throw sim::BadInput("data file '" + request.data + "' does not exist");
-  }
+  const std::vector<std::string> files = DataFiles(request.data);
   const torch::Device device = ResolveDevice(request.device);
-  sim::EpisodeReader reader(request.data);
   std::vector<sim::Episode> episodes;
-  for (int64_t k = 0; k < reader.NumEpisodes(); ++k) episodes.push_back(reader.Read(k));
+  std::string content_hash, task;
+  for (const std::string& file : files) {
+    sim::EpisodeReader reader(file);
+    for (int64_t k = 0; k < reader.NumEpisodes(); ++k) episodes.push_back(reader.Read(k));
+    content_hash += (content_hash.empty() ? "" : "+") + reader.Header().content_hash;
+    task += (task.empty() ? "" : ",") + reader.Header().task;
+  }
   if (episodes.empty()) throw sim::BadInput("data file '" + request.data + "' has no episodes");
-  ClipDataset data(episodes, s.context, s.horizon, device);
+  const bool supervised = request.model == "supervised";
+  DataOptions data_options;
+  data_options.input = s.input;
+  data_options.labels = LabelFields(request.model, s);
+  data_options.max_clips = s.max_clips;
+  data_options.seed = s.seed;
+  // The supervised model learns from single labelled frames.
+  ClipDataset data(episodes, supervised ? 1 : s.context, supervised ? 0 : s.horizon, device,
+                   data_options);
 
   torch::manual_seed(s.seed);
-  JepaOptions options;
+  ModelOptions options;
+  options.model = request.model;
+  options.input = s.input;
   options.obs_dim = data.ObsDim();
+  options.frame_size = data.FrameSize() > 0 ? data.FrameSize() : 64;
   options.act_dim = data.ActDim();
+  options.label_dim = data.LabelDim();
   options.latent_dim = s.latent_dim;
   options.hidden = s.hidden;
+  options.channels = s.channels;
   options.context = s.context;
   options.horizon = s.horizon;
   options.ema = s.ema;
   options.variance_weight = s.variance_weight;
   options.covariance_weight = s.covariance_weight;
-  Jepa model(options);
-  model->SetNormalisation(data.ObsMean().cpu(), data.ObsStd().cpu());
+  options.mask_ratio = s.mask_ratio;
+  options.samples = s.samples;
+  options.noise_dim = s.noise_dim;
+  std::shared_ptr<WorldModelImpl> model = MakeWorldModel(options);
+  model->SetNormalisation(data.ObsMean().defined() ? data.ObsMean().cpu() : torch::Tensor(),
+                          data.ObsStd().defined() ? data.ObsStd().cpu() : torch::Tensor());
+  if (supervised) {
+    std::static_pointer_cast<SupervisedImpl>(model)->SetLabelNormalisation(data.LabelMean(),
+                                                                           data.LabelStd());
+  }
   model->to(device);
   std::vector<torch::Tensor> trainable;
   for (const auto& p : model->parameters()) {
     if (p.requires_grad()) trainable.push_back(p);
   }
   torch::optim::Adam optimizer(trainable, torch::optim::AdamOptions(s.lr));
+  const std::string metadata = nlohmann::json{{"options", nlohmann::json::parse(OptionsToJson(options))},
+                                              {"labels", data_options.labels},
+                                              {"content_hash", content_hash},
+                                              {"task", task}}
+                                   .dump();
 
   const std::filesystem::path out(request.out);
   const std::string checkpoint = (out / "checkpoint.pt").string();
@@ -150,12 +223,11 @@ TrainResult Train(const TrainRequest& request) {
     if (std::filesystem::is_regular_file(run_file)) {
       std::ifstream in(run_file);
       const auto previous = nlohmann::json::parse(in, nullptr, false);
-      const std::string hash = reader.Header().content_hash;
-      if (!previous.is_discarded() && previous.value("content_hash", hash) != hash) {
+      if (!previous.is_discarded() && previous.value("content_hash", content_hash) != content_hash) {
         throw sim::BadInput("--resume: '" + request.out +
                             "' was trained on data with content hash " +
                             previous.value("content_hash", std::string()) + ", but '" +
-                            request.data + "' has " + hash);
+                            request.data + "' has " + content_hash);
       }
     }
     result.start_step = LoadCheckpoint(checkpoint, *model, &optimizer);
@@ -172,9 +244,9 @@ TrainResult Train(const TrainRequest& request) {
   std::filesystem::create_directories(out);
   nlohmann::json run = {{"model", request.model},
                         {"data", request.data},
-                        {"content_hash", reader.Header().content_hash},
-                        {"task", reader.Header().task},
-                        {"num_episodes", reader.NumEpisodes()},
+                        {"content_hash", content_hash},
+                        {"task", task},
+                        {"num_episodes", static_cast<int64_t>(episodes.size())},
                         {"num_clips", data.NumClips()},
                         {"device", device.str()},
                         {"settings", request.settings_text},
@@ -186,11 +258,11 @@ TrainResult Train(const TrainRequest& request) {
   model->train();
   for (int64_t step = result.start_step; step < s.steps; ++step) {
     const ClipBatch batch = data.Batch(s.seed, step, s.batch_size);
-    JepaLoss loss = model->Loss(batch);
+    ModelLoss loss = model->Loss(batch);
     optimizer.zero_grad();
     loss.total.backward();
     optimizer.step();
-    model->UpdateTarget();
+    model->AfterOptimizerStep();
     const int64_t done = step + 1;
     if (step == result.start_step) result.first = loss.metrics;
     result.last = loss.metrics;
@@ -199,14 +271,14 @@ TrainResult Train(const TrainRequest& request) {
       metrics_file.flush();
     }
     if (done % s.checkpoint_every == 0 || done == s.steps) {
-      SaveCheckpoint(checkpoint, *model, optimizer, done);
+      SaveCheckpoint(checkpoint, *model, optimizer, done, metadata);
     }
     if (request.on_step) request.on_step(done);
   }
   result.steps = s.steps;
-  if (result.start_step == s.steps) SaveCheckpoint(checkpoint, *model, optimizer, s.steps);
+  if (result.start_step == s.steps) SaveCheckpoint(checkpoint, *model, optimizer, s.steps, metadata);
   result.parameter_hash = ParameterHash(*model);
-  result.content_hash = reader.Header().content_hash;
+  result.content_hash = content_hash;
   result.checkpoint = checkpoint;
   result.device = device.str();
   run["steps"] = result.steps;

@@ -12,24 +12,32 @@
 
 namespace darkmatter::worldmodel {
 
-// The models `train --model` accepts.
-const std::vector<std::string>& TrainableModels();
-
 struct TrainSettings {
   int steps = 1000;                 // total optimiser steps (a resumed run continues up to this)
   int batch_size = 64;              // clips per step
+  int max_clips = 0;                // use this many clips (a seeded choice; the label budget
+                                    // of `supervised`); 0 = all
   double lr = 1e-3;                 // Adam learning rate
   uint64_t seed = 0;                // initialisation and shuffling seed
   int checkpoint_every = 500;       // steps between checkpoints (and one at the end)
   int log_every = 10;               // steps between metrics lines
+  std::string input = "state";      // state (observations) | pixels (rendered frames)
+  std::string labels = "positions,velocities";  // supervised: truth fields, comma-separated
   int latent_dim = 32;              // embedding size
   int hidden = 128;                 // MLP hidden units
+  int channels = 16;                // CNN width (first conv layer's channels), pixels
   int context = 2;                  // context frames C
   int horizon = 4;                  // future steps M rolled out in latent space
   double ema = 0.99;                // target encoder decay per step
   double variance_weight = 1.0;     // VICReg variance term weight
   double covariance_weight = 0.04;  // VICReg covariance term weight
+  double mask_ratio = 0.0;          // jepa: probability that a context frame is masked
+  int samples = 4;                  // stochastic: futures per clip, trained best-of-K
+  int noise_dim = 8;                // stochastic: noise vector size
 };
+
+// The label fields of `settings.labels` (empty unless the model is supervised).
+std::vector<std::string> LabelFields(const std::string& model, const TrainSettings& settings);
 
 // Binds the settings under "train." and "model.".
 void BindTrainSettings(TrainSettings* settings, sim::SettingsBinder* binder);
@@ -38,7 +46,7 @@ void ValidateTrainSettings(const TrainSettings& settings);
 
 struct TrainRequest {
   std::string model = "jepa";   // one of TrainableModels()
-  std::string data;             // episode file (.h5)
+  std::string data;             // episode file(s) (.h5), comma-separated
   std::string out;              // run directory
   std::string device = "auto";  // auto | cpu | cuda[:N]
   bool resume = false;          // continue from out/checkpoint.pt
@@ -53,7 +61,7 @@ struct TrainResult {
   std::map<std::string, double> first;  // metrics of the first step of this run
   std::map<std::string, double> last;   // metrics of the last step
   std::string parameter_hash;           // 16 hex digits over every model tensor
-  std::string content_hash;             // of the data file
+  std::string content_hash;             // of the data file(s), joined by '+'
   std::string checkpoint;               // path of the final checkpoint
   std::string device;                   // device used
 };

@@ -41,8 +41,8 @@ const std::vector<sim::Episode>& Episodes() {
   return episodes;
 }
 
-wm::JepaOptions TinyOptions() {
-  wm::JepaOptions o;
+wm::ModelOptions TinyOptions() {
+  wm::ModelOptions o;
   o.obs_dim = 4;
   o.act_dim = 1;
   o.latent_dim = 8;
@@ -54,7 +54,7 @@ wm::JepaOptions TinyOptions() {
 }
 
 struct Trained {
-  wm::Jepa model{nullptr};
+  std::shared_ptr<wm::JepaImpl> model;
   std::unique_ptr<torch::optim::Adam> optimizer;
   std::vector<std::map<std::string, double>> metrics;  // per step
 };
@@ -63,7 +63,7 @@ struct Trained {
 Trained TrainTiny(wm::ClipDataset& data, uint64_t seed, int steps) {
   torch::manual_seed(seed);
   Trained t;
-  t.model = wm::Jepa(TinyOptions());
+  t.model = std::make_shared<wm::JepaImpl>(TinyOptions());
   t.model->SetNormalisation(data.ObsMean(), data.ObsStd());
   std::vector<torch::Tensor> trainable;
   for (const auto& p : t.model->parameters()) {
@@ -75,7 +75,7 @@ Trained TrainTiny(wm::ClipDataset& data, uint64_t seed, int steps) {
     t.optimizer->zero_grad();
     loss.total.backward();
     t.optimizer->step();
-    t.model->UpdateTarget();
+    t.model->AfterOptimizerStep();
     t.metrics.push_back(loss.metrics);
   }
   return t;
@@ -120,11 +120,11 @@ TEST_CASE("ClipDataset: clips stay inside episodes; batches are a pure function 
   CHECK(data.NumClips() == expected);
   const auto batch = data.Gather({0});
   CHECK(batch.observations.sizes() == torch::IntArrayRef({1, 5, 4}));
-  CHECK(batch.actions.sizes() == torch::IntArrayRef({1, 3, 1}));
+  CHECK(batch.actions.sizes() == torch::IntArrayRef({1, 4, 1}));
   const auto& e0 = Episodes()[0];
   const float frame4 = static_cast<float>(e0.observations[4 * 4 + 2]);  // (T+1 x 4)
   CHECK(batch.observations[0][4][2].item<float>() == frame4);
-  CHECK(batch.actions[0][0][0].item<float>() == static_cast<float>(e0.actions[1]));
+  CHECK(batch.actions[0][1][0].item<float>() == static_cast<float>(e0.actions[1]));
   CHECK(torch::equal(data.Batch(7, 3, 16).observations, data.Batch(7, 3, 16).observations));
   CHECK(!torch::equal(data.Batch(7, 3, 16).observations, data.Batch(8, 3, 16).observations));
   CHECK_THROWS_AS(wm::ClipDataset(Episodes(), 1000, 1000, torch::kCPU), sim::BadInput);
@@ -162,7 +162,7 @@ TEST_CASE("Jepa: seeded CPU training is bit-reproducible", "[worldmodel][jepa]")
 TEST_CASE("Jepa: the EMA target never receives gradient", "[worldmodel][jepa]") {
   wm::ClipDataset data(Episodes(), 2, 3, torch::kCPU);
   torch::manual_seed(0);
-  wm::Jepa model(TinyOptions());
+  auto model = std::make_shared<wm::JepaImpl>(TinyOptions());
   for (const auto& p : model->target_encoder()->parameters()) CHECK(!p.requires_grad());
   model->Loss(data.Batch(0, 0, 16)).total.backward();
   for (const auto& p : model->target_encoder()->parameters()) CHECK(!p.grad().defined());
@@ -175,7 +175,7 @@ TEST_CASE("Jepa: the EMA target never receives gradient", "[worldmodel][jepa]") 
     online[0].add_(1.0);
   }
   const auto old_target = target[0].clone();
-  model->UpdateTarget();
+  model->AfterOptimizerStep();
   CHECK(torch::allclose(target[0], 0.95 * old_target + 0.05 * online[0]));
 }
 
@@ -198,21 +198,21 @@ TEST_CASE("Checkpoint: save/load round-trips exactly; strict load names mismatch
     t->optimizer->zero_grad();
     loss.total.backward();
     t->optimizer->step();
-    t->model->UpdateTarget();
+    t->model->AfterOptimizerStep();
   }
   CHECK(SameParameters(*a.model, *b.model));
 
-  wm::JepaOptions narrower = TinyOptions();
+  wm::ModelOptions narrower = TinyOptions();
   narrower.hidden = 16;
-  wm::Jepa other(narrower);
-  CHECK_THROWS_WITH(wm::LoadCheckpoint(path, *other, nullptr),
+  wm::JepaImpl other(narrower);
+  CHECK_THROWS_WITH(wm::LoadCheckpoint(path, other, nullptr),
                     Catch::Contains("mis-shaped") &&
                         Catch::Contains("encoder.0.weight (32x4) in the file, (16x4) in the "
                                         "model"));
-  wm::JepaOptions longer = TinyOptions();
+  wm::ModelOptions longer = TinyOptions();
   longer.context = 3;
-  wm::Jepa third(longer);
-  CHECK_THROWS_WITH(wm::LoadCheckpoint(path, *third, nullptr),
+  wm::JepaImpl third(longer);
+  CHECK_THROWS_WITH(wm::LoadCheckpoint(path, third, nullptr),
                     Catch::Contains("predictor.0.weight"));
   torch::nn::Sequential plain(torch::nn::Linear(4, 8));
   CHECK_THROWS_WITH(wm::LoadCheckpoint(path, *plain, nullptr),

@@ -1,0 +1,89 @@
+#include "worldmodel/latent_model.h"
+
+#include <torch/torch.h>
+
+#include "worldmodel/encoders.h"
+
+namespace darkmatter::worldmodel {
+
+torch::nn::Sequential MakeEncoder(const ModelOptions& o, int64_t out) {
+  if (o.input == "pixels") return ConvEncoder(o.frame_size, o.channels, o.hidden, out);
+  return Mlp(o.obs_dim, o.hidden, out);
+}
+
+VicReg VicRegTerms(const torch::Tensor& embeddings) {
+  const int64_t n = embeddings.size(0), d = embeddings.size(1);
+  auto centred = embeddings - embeddings.mean(0);
+  VicReg terms;
+  terms.spread = torch::sqrt(centred.pow(2).mean(0) + 1e-4);
+  terms.variance = torch::relu(1.0 - terms.spread).mean();
+  auto cov = centred.t().mm(centred) / static_cast<double>(std::max<int64_t>(n - 1, 1));
+  auto off_diagonal = cov - torch::diag(torch::diag(cov));
+  terms.covariance = off_diagonal.pow(2).sum() / static_cast<double>(d);
+  return terms;
+}
+
+LatentModelImpl::LatentModelImpl(const ModelOptions& options) : WorldModelImpl(options) {
+  const ModelOptions& o = options_;
+  encoder_ = register_module("encoder", MakeEncoder(o, o.latent_dim));
+  predictor_ = register_module(
+      "predictor", Mlp(o.context * o.latent_dim + o.act_dim + NoiseDim(), o.hidden, o.latent_dim));
+  const int64_t norm_dim = o.input == "pixels" ? 0 : o.obs_dim;
+  obs_mean_ = register_buffer("obs_mean", torch::zeros({norm_dim}));
+  obs_std_ = register_buffer("obs_std", torch::ones({norm_dim}));
+  mask_token_ = register_parameter("mask_token", torch::zeros({o.latent_dim}),
+                                   /*requires_grad=*/o.mask_ratio > 0);
+}
+
+int64_t LatentModelImpl::NoiseDim() const {
+  return options_.model == "stochastic" ? options_.noise_dim : 0;
+}
+
+void LatentModelImpl::SetNormalisation(const torch::Tensor& mean, const torch::Tensor& scale) {
+  if (options_.input == "pixels" || !mean.defined()) return;
+  torch::NoGradGuard no_grad;
+  obs_mean_.copy_(mean);
+  obs_std_.copy_(scale);
+}
+
+torch::Tensor LatentModelImpl::Apply(torch::nn::Sequential& network,
+                                     const torch::Tensor& observations) const {
+  const int64_t b = observations.size(0), l = observations.size(1);
+  if (options_.input == "pixels") {
+    auto flat = observations.reshape({b * l, observations.size(2), observations.size(3),
+                                      observations.size(4)});
+    return network->forward(flat - 0.5).view({b, l, -1});
+  }
+  return network->forward((observations - obs_mean_) / obs_std_);
+}
+
+torch::Tensor LatentModelImpl::Encode(const torch::Tensor& observations) {
+  return Apply(encoder_, observations);
+}
+
+torch::Tensor LatentModelImpl::EncodeTarget(const torch::Tensor& observations) {
+  torch::NoGradGuard no_grad;
+  return Apply(encoder_, observations);
+}
+
+torch::Tensor LatentModelImpl::Predict(const torch::Tensor& context_latents,
+                                       const torch::Tensor& action, const torch::Tensor& noise) {
+  const int64_t b = context_latents.size(0);
+  std::vector<torch::Tensor> inputs = {context_latents.reshape({b, -1}), action};
+  if (NoiseDim() > 0) {
+    inputs.push_back(noise.defined() ? noise : torch::zeros({b, NoiseDim()}, action.options()));
+  }
+  // Residual: predict the change from the last context latent.
+  return context_latents.select(1, context_latents.size(1) - 1) +
+         predictor_->forward(torch::cat(inputs, 1));
+}
+
+torch::Tensor LatentModelImpl::MaskContext(const torch::Tensor& context_latents) const {
+  if (options_.mask_ratio <= 0 || !is_training()) return context_latents;
+  auto keep = (torch::rand({context_latents.size(0), context_latents.size(1), 1},
+                           context_latents.options()) >= options_.mask_ratio)
+                  .to(context_latents.dtype());
+  return context_latents * keep + mask_token_ * (1 - keep);
+}
+
+}  // namespace darkmatter::worldmodel
