@@ -328,7 +328,8 @@ DataParallel::DataParallel(const DistributedOptions& options) : options_(options
     impl_->store = c10::make_intrusive<c10d::TCPStore>(options_.master_addr, store_options);
     // Every rank checks in; the last one to arrive opens the gate for all.
     const int64_t joined = impl_->store->add("darkmatter/joined", 1);
-    if (joined == options_.world_size) impl_->store->set("darkmatter/all_joined", std::vector<uint8_t>{1});
+    if (joined == options_.world_size)
+      impl_->store->set("darkmatter/all_joined", std::vector<uint8_t>{1});
     try {
       impl_->store->wait({"darkmatter/all_joined"}, impl_->timeout);
     } catch (const std::exception& e) {

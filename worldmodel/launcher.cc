@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -50,6 +51,14 @@ int ExitCode(int status) {
 bool IsWorkerProcess() {
   const char* world = std::getenv("WORLD_SIZE");
   return world != nullptr && *world != '\0';
+}
+
+std::vector<std::string> CommandLineArgs() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+  if (!args.empty()) args.erase(args.begin());
+  return args;
 }
 
 int FreePort(const std::string& addr) {

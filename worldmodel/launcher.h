@@ -47,6 +47,10 @@ LaunchResult LaunchWorkers(const LaunchOptions& options, const std::vector<std::
 // True when this process already is a worker (WORLD_SIZE is set), so it must not launch.
 bool IsWorkerProcess();
 
+// This process's own arguments without argv[0] (from /proc/self/cmdline), for commands that
+// no longer hold argv when they decide to launch.
+std::vector<std::string> CommandLineArgs();
+
 // A TCP port on `addr` that was free a moment ago (bind to port 0, read, close).
 int FreePort(const std::string& addr = "127.0.0.1");
 

@@ -12,6 +12,7 @@
 #include "worldmodel/checkpoint.h"
 #include "worldmodel/clips.h"
 #include "worldmodel/device.h"
+#include "worldmodel/distributed.h"
 #include "worldmodel/supervised.h"
 #include "worldmodel/world_model.h"
 
@@ -141,6 +142,53 @@ void TruncateMetrics(const std::filesystem::path& path, int64_t step) {
   std::filesystem::rename(temp, path);
 }
 
+using MetricsSink = std::function<void(int64_t step, const std::map<std::string, double>&)>;
+
+// The optimisation loop shared by every rank: gradients are averaged over ranks before each
+// step, logged metrics are averaged too (every rank takes part in the same collectives), and
+// only rank 0 gets non-empty sinks for metrics and checkpoints.
+void TrainLoop(const TrainSettings& s, TrainResult* result, ClipDataset& data,
+               WorldModelImpl& model, torch::optim::Optimizer& optimizer, DataParallel& parallel,
+               const std::function<void(int64_t)>& on_step, const MetricsSink& log,
+               const std::function<void(int64_t)>& checkpoint) {
+  model.train();
+  const uint64_t shuffle_seed = s.seed + static_cast<uint64_t>(parallel.rank());
+  for (int64_t step = result->start_step; step < s.steps; ++step) {
+    const ClipBatch batch = data.Batch(shuffle_seed, step, s.batch_size);
+    ModelLoss loss = model.Loss(batch);
+    optimizer.zero_grad();
+    loss.total.backward();
+    parallel.AllReduceGradients(model);
+    optimizer.step();
+    model.AfterOptimizerStep();
+    const int64_t done = step + 1;
+    const bool log_due = done % s.log_every == 0 || done == s.steps || step == result->start_step;
+    if (log_due && parallel.enabled()) {
+      std::vector<double> values;
+      for (const auto& [key, value] : loss.metrics) values.push_back(value);
+      parallel.AllReduceMean(&values);
+      size_t i = 0;
+      for (auto& [key, value] : loss.metrics) value = values[i++];
+    }
+    if (step == result->start_step) result->first = loss.metrics;
+    result->last = loss.metrics;
+    if (log_due && log) log(done, loss.metrics);
+    if ((done % s.checkpoint_every == 0 || done == s.steps) && checkpoint) checkpoint(done);
+    if (on_step) on_step(done);
+  }
+  result->steps = s.steps;
+}
+
+// A rank other than 0: trains in step with rank 0 and writes nothing.
+TrainResult TrainRanked(const TrainSettings& s, TrainResult result, ClipDataset& data,
+                        WorldModelImpl& model, torch::optim::Optimizer& optimizer,
+                        DataParallel& parallel, const TrainRequest& request) {
+  TrainLoop(s, &result, data, model, optimizer, parallel, nullptr, nullptr, nullptr);
+  parallel.Barrier();
+  result.parameter_hash = ParameterHash(model);
+  return result;
+}
+
 }  // namespace
 
 TrainResult Train(const TrainRequest& request) {
@@ -154,16 +202,32 @@ TrainResult Train(const TrainRequest& request) {
   ValidateTrainSettings(s);
   if (request.out.empty()) throw sim::BadInput("--out DIR is required");
   const std::vector<std::string> files = DataFiles(request.data);
-  const torch::Device device = ResolveDevice(request.device);
+  // Data-parallel when RANK/WORLD_SIZE/... are set (darkmatter train --nproc N sets them).
+  const DistributedOptions distributed = DistributedOptions::FromEnvironment();
+  torch::Device device = ResolveDevice(request.device);
+  if (distributed.world_size > 1 && device.is_cuda()) {
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(distributed.local_rank));
+  }
   std::vector<sim::Episode> episodes;
   std::string content_hash, task;
+  int64_t total_episodes = 0;
   for (const std::string& file : files) {
     sim::EpisodeReader reader(file);
     for (int64_t k = 0; k < reader.NumEpisodes(); ++k) episodes.push_back(reader.Read(k));
+    total_episodes += reader.NumEpisodes();
     content_hash += (content_hash.empty() ? "" : "+") + reader.Header().content_hash;
     task += (task.empty() ? "" : ",") + reader.Header().task;
   }
   if (episodes.empty()) throw sim::BadInput("data file '" + request.data + "' has no episodes");
+  if (distributed.world_size > 1) {
+    // Each rank reads its own shard of the episodes.
+    std::vector<sim::Episode> shard;
+    for (int64_t k : ShardIndices(static_cast<int64_t>(episodes.size()), distributed.rank,
+                                  distributed.world_size)) {
+      shard.push_back(std::move(episodes[k]));
+    }
+    episodes = std::move(shard);
+  }
   const bool supervised = request.model == "supervised";
   DataOptions data_options;
   data_options.input = s.input;
@@ -206,6 +270,7 @@ TrainResult Train(const TrainRequest& request) {
     if (p.requires_grad()) trainable.push_back(p);
   }
   torch::optim::Adam optimizer(trainable, torch::optim::AdamOptions(s.lr));
+  const bool main_rank = distributed.rank == 0;
   const std::string metadata = nlohmann::json{{"options", nlohmann::json::parse(OptionsToJson(options))},
                                               {"labels", data_options.labels},
                                               {"content_hash", content_hash},
@@ -240,13 +305,21 @@ TrainResult Train(const TrainRequest& request) {
                         "' already holds a run (checkpoint.pt); use --resume or another --out");
   }
 
-  // Everything is valid: create the run directory.
+  // Every rank starts from rank 0's parameters (and its normalisation buffers).
+  DataParallel parallel(distributed);
+  parallel.BroadcastParameters(*model);
+  // Everything is valid: create the run directory (rank 0 writes every file).
+  result.content_hash = content_hash;
+  result.checkpoint = checkpoint;
+  result.device = device.str();
+  if (!main_rank) return TrainRanked(s, result, data, *model, optimizer, parallel, request);
   std::filesystem::create_directories(out);
   nlohmann::json run = {{"model", request.model},
                         {"data", request.data},
                         {"content_hash", content_hash},
                         {"task", task},
-                        {"num_episodes", static_cast<int64_t>(episodes.size())},
+                        {"num_episodes", total_episodes},
+                        {"processes", distributed.world_size},
                         {"num_clips", data.NumClips()},
                         {"device", device.str()},
                         {"settings", request.settings_text},
@@ -255,28 +328,14 @@ TrainResult Train(const TrainRequest& request) {
   if (request.resume) TruncateMetrics(out / "metrics.jsonl", result.start_step);
   std::ofstream metrics_file(out / "metrics.jsonl", std::ios::app);
 
-  model->train();
-  for (int64_t step = result.start_step; step < s.steps; ++step) {
-    const ClipBatch batch = data.Batch(s.seed, step, s.batch_size);
-    ModelLoss loss = model->Loss(batch);
-    optimizer.zero_grad();
-    loss.total.backward();
-    optimizer.step();
-    model->AfterOptimizerStep();
-    const int64_t done = step + 1;
-    if (step == result.start_step) result.first = loss.metrics;
-    result.last = loss.metrics;
-    if (done % s.log_every == 0 || done == s.steps || step == result.start_step) {
-      metrics_file << MetricsJson(done, loss.metrics).dump() << "\n";
-      metrics_file.flush();
-    }
-    if (done % s.checkpoint_every == 0 || done == s.steps) {
-      SaveCheckpoint(checkpoint, *model, optimizer, done, metadata);
-    }
-    if (request.on_step) request.on_step(done);
-  }
-  result.steps = s.steps;
+  TrainLoop(s, &result, data, *model, optimizer, parallel, request.on_step,
+            [&](int64_t done, const std::map<std::string, double>& metrics) {
+              metrics_file << MetricsJson(done, metrics).dump() << "\n";
+              metrics_file.flush();
+            },
+            [&](int64_t done) { SaveCheckpoint(checkpoint, *model, optimizer, done, metadata); });
   if (result.start_step == s.steps) SaveCheckpoint(checkpoint, *model, optimizer, s.steps, metadata);
+  parallel.Barrier();
   result.parameter_hash = ParameterHash(*model);
   result.content_hash = content_hash;
   result.checkpoint = checkpoint;

@@ -51,7 +51,12 @@ TEST_CASE("cli: bad train inputs exit 2, name the problem, and write nothing",
       {"--model jepa --data " + data + " --out " + out + " train.steps=abc", "abc"},
       {"--model jepa --data " + data + " --out " + out + " train.steps=0", "train.steps"},
       {"--model jepa --data " + data + " --out " + out + " model.ema=1.5", "model.ema"},
-      {"--model generative --data " + data + " --out " + out, "models that exist: jepa"},
+      {"--model dreamer --data " + data + " --out " + out, "models that exist: jepa"},
+      {"--model jepa --data " + data + " --out " + out + " model.input=pixels", "rollout --render"},
+      {"--model supervised --data " + data + " --out " + out, "label field 'positions'"},
+      {"--model jepa --data " + data + " --out " + out + " model.input=depth", "model.input"},
+      {"--model jepa --data " + data + "," + (s / "nope.h5") + " --out " + out, "nope.h5"},
+      {"--model jepa --data " + data + " --out " + out + " --nproc 2 train.bogus=1", "train.bogus"},
       {"--model ppo --data " + data + " --out " + out, "'ppo'"},
       {"--model jepa --data " + data + " --out " + out + " --device tpu", "'tpu'"},
       {"--model jepa --data " + data + " --out " + out + " --resume", "checkpoint"},
@@ -115,4 +120,23 @@ TEST_CASE("cli: train writes metrics and a checkpoint; --resume equals an uninte
                                kTiny + " model.hidden=32 train.steps=30 --resume");
   CHECK(wrong.code == 2);
   CHECK_THAT(wrong.output, Catch::Contains("mis-shaped") && Catch::Contains("encoder.0.weight"));
+}
+
+TEST_CASE("cli: train --nproc 2 trains one model over two processes; short keys work",
+          "[cli][train][distributed]") {
+  Scratch s;
+  const std::string data = Record(s);
+  const auto json = Json(Darkmatter("train --model jepa --data " + data + " --out " + (s / "dp") +
+                                    kTiny + " --nproc 2 steps=6 batch_size=4 --json"));
+  CHECK(json["steps"] == 6);
+  std::ifstream in(std::filesystem::path(s / "dp") / "run.json");
+  const auto run = nlohmann::json::parse(in);
+  CHECK(run["processes"] == 2);
+  CHECK(run["parameter_hash"] == json["parameter_hash"]);
+  CHECK(std::filesystem::exists(std::filesystem::path(s / "dp") / "checkpoint.pt"));
+  // One metrics line per logged step, written by rank 0 only.
+  std::ifstream metrics(std::filesystem::path(s / "dp") / "metrics.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(metrics, line);) ++lines;
+  CHECK(lines == 2);  // step 1 and step 6 (log_every 10)
 }
