@@ -36,8 +36,28 @@ ensure_packages() {
   apt-get install -y -q --no-install-recommends $missing
 }
 
+# Installs report/'s pinned npm packages (the plotting libraries report.html inlines and the
+# browser test's driver) with `npm ci` when report/node_modules is missing or older than
+# report/package-lock.json. Without npm it warns and carries on (reports then fail clearly).
+ensure_report_packages() {
+  local report="$DARKMATTER_ROOT/report"
+  [ -f "$report/package-lock.json" ] || return 0
+  if [ -f "$report/node_modules/.package-lock.json" ] &&
+     [ ! "$report/package-lock.json" -nt "$report/node_modules/.package-lock.json" ]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "warning: npm not found; report.html and its test need 'npm ci --prefix report'" \
+      "(Node.js >= 18 with npm)" >&2
+    return 0
+  fi
+  echo "installing report/ npm packages (npm ci)"
+  (cd "$report" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 # Configures (first time only) and builds the given targets (default: all).
 build_project() {
+  ensure_report_packages
   if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
     cmake -S "$DARKMATTER_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
   fi
