@@ -14,6 +14,8 @@
 
 #include "agents/expert_agent.h"
 #include "agents/open_loop_agent.h"
+#include "agents/planner_agent.h"
+#include "agents/policy_agent.h"
 #include "agents/random_agent.h"
 #include "agents/rollout.h"
 #include "apps/commands.h"
@@ -64,10 +66,27 @@ struct Job {
   int variant;
 };
 
-// random | expert | actions:FILE.csv (open-loop replay of one action per row).
-std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, sim::Env& env) {
+// True for the policies that plan with the true simulator (settings under plan.*).
+bool IsPlanner(const std::string& policy) { return policy == "cem" || policy == "mppi"; }
+
+// random | expert | actions:FILE.csv (open-loop replay of one action per row) | cem | mppi
+// (planning with oracle clones of task `name` with `settings`, the env's own settings).
+std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, sim::Env& env,
+                                          const agents::PlanSettings& plan = {},
+                                          const std::string& name = "",
+                                          const sim::EnvSettings& settings = {}) {
   if (policy == "random") return std::make_unique<agents::RandomAgent>(env.ActionSpec());
   if (policy == "expert") return std::make_unique<agents::ExpertAgent>(env);
+  if (IsPlanner(policy)) {
+    sim::EnvSettings oracle_settings = settings;
+    if (sim::WantsState(settings)) oracle_settings.observation = "state";  // no frames to render
+    auto oracle = std::make_unique<agents::OracleDynamics>(
+        [name, oracle_settings] { return tasks::MakeEnv(name, oracle_settings); }, plan.oracle);
+    return std::make_unique<agents::PlannerAgent>(env, agents::MakePlanner(plan, env.ActionSpec()),
+                                                  std::move(oracle));
+  }
+  // A bc/ppo run directory or its checkpoint.pt (strict load; deterministic mean actions).
+  if (agents::IsPolicyPath(policy)) return agents::LoadPolicyAgent(policy, env);
   const std::string prefix = "actions:";
   if (policy.rfind(prefix, 0) == 0) {
     const int act_dim = static_cast<int>(env.ActionSpec().Size());
@@ -75,7 +94,7 @@ std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, sim::Env& e
         agents::LoadActionCsv(policy.substr(prefix.size()), act_dim), act_dim);
   }
   throw sim::BadInput("unknown policy '" + policy + "' for " + env.Name() +
-                      " (available: random, expert, actions:FILE.csv)");
+                      " (available: random, expert, actions:FILE.csv, cem, mppi, CKPT: a bc/ppo run directory or .pt)");
 }
 
 // Records jobs [first, first + count) in parallel; results in job order.
@@ -109,8 +128,12 @@ std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, const std::v
 
 // Env settings from defaults, then the YAML preset, then key=value, then explicit flags.
 void ResolveSettings(const RolloutOptions& o, sim::SettingsBinder* binder,
-                     sim::EnvSettings* settings) {
+                     sim::EnvSettings* settings, agents::PlanSettings* plan) {
   sim::BindEnvSettings(settings, binder);
+  if (IsPlanner(o.policy)) {
+    plan->planner = o.policy;
+    agents::BindPlanSettings(plan, binder);
+  }
   if (!o.config.empty()) binder->ApplyYamlFile(o.config);
   binder->ApplyOverrides(o.overrides);
   if (o.frame_skip != 0) settings->frame_skip = o.frame_skip;
@@ -138,7 +161,8 @@ std::vector<std::string> Variants(const RolloutOptions& o, const std::string& na
 void RunRollout(const RolloutOptions& o) {
   sim::SettingsBinder binder;
   sim::EnvSettings settings;
-  ResolveSettings(o, &binder, &settings);
+  agents::PlanSettings plan;
+  ResolveSettings(o, &binder, &settings, &plan);
   if (o.show_config) {
     std::printf("%s", binder.Describe().c_str());
     return;
@@ -167,7 +191,7 @@ void RunRollout(const RolloutOptions& o) {
       sim::EnvSettings variant = settings;
       variant.violation = violation;
       worker.envs.push_back(tasks::MakeEnv(name, variant));
-      worker.agents.push_back(MakePolicy(o.policy, *worker.envs.back()));
+      worker.agents.push_back(MakePolicy(o.policy, *worker.envs.back(), plan, name, variant));
     }
   }
   const nlohmann::json config = {{"task", name},
@@ -244,7 +268,8 @@ void AddRolloutCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("rollout", "Record episodes of a policy to an HDF5 file");
   auto o = std::make_shared<RolloutOptions>();
   o->source.AddOptions(cmd);
-  cmd->add_option("--policy", o->policy, "Policy: random | expert | actions:FILE.csv (one action per row, cycled)")->capture_default_str();
+  cmd->add_option("--policy", o->policy, "Policy: random | expert | actions:FILE.csv (one action per row, cycled) | cem | mppi "
+                  "(planning with the true simulator; settings plan.*, see --show-config) | CKPT (bc/ppo run dir or checkpoint.pt)")->capture_default_str();
   cmd->add_option("--episodes", o->episodes, "Number of episodes")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Episode k is reset with seed + k")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads (file is identical for any value)")

@@ -1,0 +1,186 @@
+#include "agents/bc.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <torch/torch.h>
+
+#include "agents/expert_agent.h"
+#include "agents/gaussian_policy.h"
+#include "agents/rollout.h"
+#include "sim/error.h"
+#include "sim/rng.h"
+#include "tasks/registry.h"
+#include "worldmodel/checkpoint.h"
+#include "worldmodel/device.h"
+
+namespace darkmatter::agents {
+namespace {
+
+constexpr uint64_t kShuffleStream = 0x6263736875ULL;
+
+void Require(bool ok, const std::string& key, const std::string& value, const std::string& rule) {
+  if (!ok) throw sim::BadInput("setting " + key + "=" + value + ": must be " + rule);
+}
+
+}  // namespace
+
+void BindBcSettings(BcSettings* s, sim::SettingsBinder* b) {
+  b->Bind("bc.demos", &s->demos, "expert episodes to clone");
+  b->Bind("bc.demo_seed", &s->demo_seed, "demo k is reset with demo_seed + k");
+  b->Bind("bc.demo_file", &s->demo_file, "episode file to read demos from (\"\" = record them)");
+  b->Bind("bc.epochs", &s->epochs, "passes over the demonstration pairs");
+  b->Bind("bc.batch", &s->batch, "(observation, action) pairs per optimiser step");
+  b->Bind("bc.lr", &s->lr, "Adam learning rate");
+  b->Bind("bc.hidden", &s->hidden, "hidden units of the policy MLP");
+  b->Bind("bc.seed", &s->seed, "initialisation and shuffling seed");
+  b->Bind("bc.checkpoint_every", &s->checkpoint_every, "epochs between checkpoints");
+  b->Bind("bc.eval_episodes", &s->eval_episodes,
+          "evaluation episodes at the end (test seeds; 0 = none)");
+}
+
+void ValidateBcSettings(const BcSettings& s) {
+  Require(s.demos >= 1, "bc.demos", std::to_string(s.demos), ">= 1");
+  Require(s.epochs >= 1, "bc.epochs", std::to_string(s.epochs), ">= 1");
+  Require(s.batch >= 1, "bc.batch", std::to_string(s.batch), ">= 1");
+  Require(s.lr > 0, "bc.lr", std::to_string(s.lr), "> 0");
+  Require(s.hidden >= 1, "bc.hidden", std::to_string(s.hidden), ">= 1");
+  Require(s.checkpoint_every >= 1, "bc.checkpoint_every", std::to_string(s.checkpoint_every),
+          ">= 1");
+  Require(s.eval_episodes >= 0, "bc.eval_episodes", std::to_string(s.eval_episodes), ">= 0");
+}
+
+std::vector<sim::Episode> RecordExpertDemos(const std::string& task,
+                                            const sim::EnvSettings& env_settings, int count,
+                                            uint64_t first_seed) {
+  auto env = tasks::MakeEnv(task, env_settings);
+  ExpertAgent expert(*env);
+  std::vector<sim::Episode> demos;
+  demos.reserve(count);
+  for (int k = 0; k < count; ++k) {
+    demos.push_back(RecordEpisode(*env, expert, first_seed + static_cast<uint64_t>(k)));
+  }
+  return demos;
+}
+
+struct BcTrainer::Impl {
+  BcSettings settings;
+  torch::Device device{torch::kCPU};
+  GaussianPolicy policy{nullptr};
+  std::unique_ptr<torch::optim::Adam> optimizer;
+  torch::Tensor inputs;       // (P x in_dim) normalised observations or features
+  torch::Tensor targets;      // (P x act_dim) expert actions, normalised units
+  torch::Tensor env_targets;  // (P x act_dim) expert actions, env units
+  int64_t epochs = 0;
+
+  double ActionMse() {
+    torch::NoGradGuard no_grad;
+    policy->eval();
+    const auto predicted = policy->ToEnv(policy->Mean(inputs));
+    return (predicted - env_targets).pow(2).mean().item<double>();
+  }
+};
+
+BcTrainer::BcTrainer(const std::vector<sim::Episode>& demos, const sim::BoxSpec& action_spec,
+                     const BcSettings& settings, const std::string& device, FeatureFn features,
+                     int64_t feature_dim)
+    : impl_(std::make_unique<Impl>()) {
+  ValidateBcSettings(settings);
+  if (demos.empty()) throw sim::BadInput("behaviour cloning needs at least one demonstration");
+  const int64_t obs_dim = demos[0].obs_dim, act_dim = demos[0].act_dim;
+  if (act_dim != action_spec.Size()) {
+    throw sim::BadInput("demonstrations have " + std::to_string(act_dim) +
+                        " action dimensions, the task " + std::to_string(action_spec.Size()));
+  }
+  std::vector<double> observations, actions;
+  for (const sim::Episode& episode : demos) {
+    if (episode.obs_dim != obs_dim || episode.act_dim != act_dim) {
+      throw sim::BadInput("demonstration episodes of different shapes (task " + episode.task +
+                          ", seed " + std::to_string(episode.seed) + ")");
+    }
+    observations.insert(observations.end(), episode.observations.begin(),
+                        episode.observations.begin() + episode.Length() * obs_dim);
+    actions.insert(actions.end(), episode.actions.begin(), episode.actions.end());
+  }
+  const int64_t pairs = static_cast<int64_t>(actions.size()) / act_dim;
+  if (pairs == 0) throw sim::BadInput("demonstrations have no steps");
+  Impl& m = *impl_;
+  m.settings = settings;
+  m.device = worldmodel::ResolveDevice(device);
+  auto raw = torch::from_blob(observations.data(), {pairs, obs_dim}, torch::kFloat64)
+                 .to(torch::kFloat32);
+  torch::Tensor in = raw;
+  if (features) {
+    torch::NoGradGuard no_grad;
+    in = features(raw.to(m.device)).detach().to(torch::kCPU, torch::kFloat32);
+    if (in.dim() != 2 || in.size(0) != pairs || (feature_dim > 0 && in.size(1) != feature_dim)) {
+      throw sim::BadInput("feature extractor returned a tensor of the wrong shape");
+    }
+  }
+  torch::manual_seed(settings.seed);
+  GaussianPolicyOptions options;
+  options.obs_dim = in.size(1);
+  options.act_dim = act_dim;
+  options.hidden = settings.hidden;
+  m.policy = GaussianPolicy(options, action_spec.low, action_spec.high);
+  m.policy->FitNormaliser(in);
+  m.policy->to(m.device);
+  m.optimizer = std::make_unique<torch::optim::Adam>(m.policy->parameters(),
+                                                     torch::optim::AdamOptions(settings.lr));
+  m.env_targets = torch::from_blob(actions.data(), {pairs, act_dim}, torch::kFloat64)
+                      .to(m.device, torch::kFloat32);
+  m.targets = m.policy->FromEnv(m.env_targets);
+  m.inputs = m.policy->Normalise(in.to(m.device));
+}
+
+BcTrainer::~BcTrainer() = default;
+
+std::map<std::string, double> BcTrainer::TrainEpoch() {
+  Impl& m = *impl_;
+  const int64_t pairs = m.inputs.size(0);
+  sim::Rng rng(sim::DeriveSeed(m.settings.seed ^ static_cast<uint64_t>(m.epochs), kShuffleStream));
+  std::vector<int64_t> order(pairs);
+  std::iota(order.begin(), order.end(), 0);
+  for (int64_t k = pairs - 1; k > 0; --k) {
+    std::swap(order[k], order[rng.Below(static_cast<uint64_t>(k + 1))]);
+  }
+  const auto order_tensor = torch::tensor(order, torch::kInt64).to(m.device);
+  m.policy->train();
+  double loss_sum = 0;
+  int64_t steps = 0;
+  for (int64_t begin = 0; begin < pairs; begin += m.settings.batch) {
+    const auto idx = order_tensor.slice(0, begin, std::min<int64_t>(begin + m.settings.batch, pairs));
+    const auto predicted = m.policy->Mean(m.inputs.index_select(0, idx));
+    const auto loss = (predicted - m.targets.index_select(0, idx)).pow(2).mean();
+    m.optimizer->zero_grad();
+    loss.backward();
+    m.optimizer->step();
+    loss_sum += loss.item<double>();
+    ++steps;
+  }
+  ++m.epochs;
+  return {{"loss", loss_sum / std::max<int64_t>(steps, 1)},
+          {"action_mse", m.ActionMse()},
+          {"epoch", static_cast<double>(m.epochs)}};
+}
+
+double BcTrainer::ActionMse() { return impl_->ActionMse(); }
+int64_t BcTrainer::Epochs() const { return impl_->epochs; }
+int64_t BcTrainer::NumPairs() const { return impl_->inputs.size(0); }
+
+void BcTrainer::Save(const std::string& path) const {
+  const auto& o = impl_->policy->options();
+  const std::string metadata = "{\"model\": \"bc\", \"hidden\": " + std::to_string(o.hidden) +
+                               ", \"obs_dim\": " + std::to_string(o.obs_dim) +
+                               ", \"act_dim\": " + std::to_string(o.act_dim) + "}";
+  worldmodel::SaveCheckpoint(path, *impl_->policy, *impl_->optimizer, impl_->epochs, metadata);
+}
+
+int64_t BcTrainer::Load(const std::string& path) {
+  impl_->epochs = worldmodel::LoadCheckpoint(path, *impl_->policy, impl_->optimizer.get());
+  return impl_->epochs;
+}
+
+std::string BcTrainer::ParameterHash() const { return worldmodel::ParameterHash(*impl_->policy); }
+
+}  // namespace darkmatter::agents

@@ -1,0 +1,261 @@
+#include "agents/train_agent.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/policy_agent.h"
+#include "agents/rollout.h"
+#include "sim/episode_file.h"
+#include "sim/error.h"
+#include "tasks/registry.h"
+
+namespace darkmatter::agents {
+namespace {
+
+nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics) {
+  nlohmann::json line = {{"step", step}};
+  for (const auto& [key, value] : metrics) {
+    if (std::isfinite(value)) line[key] = value;  // NaN (e.g. no episode ended) is left out
+  }
+  return line;
+}
+
+void WriteJsonAtomically(const std::filesystem::path& path, const nlohmann::json& json) {
+  const auto temp = path.string() + ".tmp";
+  {
+    std::ofstream out(temp);
+    out << json.dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write '" + temp + "'");
+  }
+  std::filesystem::rename(temp, path);
+}
+
+// Drops the metrics lines a killed run logged after its last checkpoint (step > `step`).
+void TruncateMetrics(const std::filesystem::path& path, int64_t step) {
+  if (!std::filesystem::is_regular_file(path)) return;
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const auto json = nlohmann::json::parse(line, nullptr, false);
+    if (json.is_discarded() || json.value("step", int64_t{0}) > step) continue;
+    kept += line + "\n";
+  }
+  const auto temp = path.string() + ".tmp";
+  {
+    std::ofstream out(temp);
+    out << kept;
+    if (!out) throw std::runtime_error("cannot write '" + temp + "'");
+  }
+  std::filesystem::rename(temp, path);
+}
+
+nlohmann::json EvaluationJson(const AgentEvaluation& e) {
+  return {{"episodes", e.episodes},
+          {"first_seed", kTestSeedBase},
+          {"mean_return", e.mean_return},
+          {"success_rate", e.success_rate},
+          {"mean_length", e.mean_length}};
+}
+
+// Demonstrations for bc: read from bc.demo_file (the first bc.demos episodes) or recorded
+// with the task's expert on seeds bc.demo_seed + k.
+std::vector<sim::Episode> LoadDemos(const AgentTrainRequest& r, const sim::Env& env) {
+  const BcSettings& s = r.bc;
+  if (s.demo_file.empty()) {
+    if (!env.HasExpert()) {
+      throw sim::BadInput("task '" + r.task +
+                          "' has no scripted expert to record demonstrations (give "
+                          "bc.demo_file=FILE.h5)");
+    }
+    if (s.demo_seed + static_cast<uint64_t>(s.demos) > kTestSeedBase) {
+      throw sim::BadInput("setting bc.demo_seed=" + std::to_string(s.demo_seed) +
+                          ": demonstration seeds must stay below the test seeds (" +
+                          std::to_string(kTestSeedBase) + ")");
+    }
+    return RecordExpertDemos(r.task, r.env, s.demos, s.demo_seed);
+  }
+  if (!std::filesystem::is_regular_file(s.demo_file)) {
+    throw sim::BadInput("demonstration file '" + s.demo_file + "' does not exist");
+  }
+  sim::EpisodeReader reader(s.demo_file);
+  if (reader.Header().task != r.task) {
+    throw sim::BadInput("demonstration file '" + s.demo_file + "' holds task '" +
+                        reader.Header().task + "', not '" + r.task + "'");
+  }
+  if (reader.NumEpisodes() < s.demos) {
+    throw sim::BadInput("setting bc.demos=" + std::to_string(s.demos) + ": '" + s.demo_file +
+                        "' has only " + std::to_string(reader.NumEpisodes()) + " episodes");
+  }
+  std::vector<sim::Episode> demos;
+  for (int k = 0; k < s.demos; ++k) demos.push_back(reader.Read(k));
+  if (demos[0].obs_dim != env.ObservationSpec().Size() ||
+      demos[0].act_dim != env.ActionSpec().Size()) {
+    throw sim::BadInput("demonstration file '" + s.demo_file +
+                        "' has observation/action sizes that do not match the task");
+  }
+  return demos;
+}
+
+}  // namespace
+
+const std::vector<std::string>& TrainableAgents() {
+  static const std::vector<std::string> models = {"bc", "ppo"};
+  return models;
+}
+
+void BindAgentSettings(const std::string& model, AgentTrainRequest* request,
+                       sim::SettingsBinder* binder) {
+  sim::BindEnvSettings(&request->env, binder);
+  if (model == "bc") {
+    BindBcSettings(&request->bc, binder);
+  } else if (model == "ppo") {
+    BindPpoSettings(&request->ppo, binder);
+  } else {
+    throw sim::BadInput("unknown agent model '" + model + "' (agent models: bc, ppo)");
+  }
+}
+
+AgentEvaluation EvaluateAgent(sim::Env& env, Agent& agent, uint64_t first_seed, int episodes) {
+  AgentEvaluation e;
+  e.episodes = episodes;
+  if (episodes <= 0) return e;
+  for (int k = 0; k < episodes; ++k) {
+    const sim::Episode episode = RecordEpisode(env, agent, first_seed + static_cast<uint64_t>(k));
+    e.mean_return += episode.Return();
+    e.success_rate += episode.AnyInfo("success") ? 1.0 : 0.0;
+    e.mean_length += static_cast<double>(episode.Length());
+  }
+  e.mean_return /= episodes;
+  e.success_rate /= episodes;
+  e.mean_length /= episodes;
+  return e;
+}
+
+AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
+  const auto& models = TrainableAgents();
+  if (std::find(models.begin(), models.end(), r.model) == models.end()) {
+    throw sim::BadInput("unknown agent model '" + r.model + "' (agent models: bc, ppo)");
+  }
+  if (r.out.empty()) throw sim::BadInput("--out DIR is required");
+  if (r.task.empty()) throw sim::BadInput("model '" + r.model + "' needs --task NAME");
+  const bool is_bc = r.model == "bc";
+  if (is_bc) {
+    ValidateBcSettings(r.bc);
+  } else {
+    ValidatePpoSettings(r.ppo);
+  }
+  if (!sim::WantsState(r.env) || sim::WantsPixels(r.env)) {
+    throw sim::BadInput("setting env.observation=" + r.env.observation + ": model '" + r.model +
+                        "' needs state observations");
+  }
+  auto env = tasks::MakeEnv(r.task, r.env);  // BadInput on an unknown task or env setting
+  const std::filesystem::path out(r.out);
+  const std::string checkpoint = (out / "checkpoint.pt").string();
+  if (r.resume) {
+    if (!std::filesystem::is_regular_file(checkpoint)) {
+      throw sim::BadInput("--resume: no checkpoint '" + checkpoint + "' to resume from");
+    }
+    std::ifstream in(out / "run.json");
+    const auto previous = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+    if (previous.is_object()) {
+      const std::string model = previous.value("model", r.model);
+      const std::string task = previous.value("task", r.task);
+      if (model != r.model || task != r.task) {
+        throw sim::BadInput("--resume: '" + r.out + "' holds a " + model + " run on " + task +
+                            ", not " + r.model + " on " + r.task);
+      }
+    }
+  } else if (std::filesystem::exists(checkpoint)) {
+    throw sim::BadInput("'" + r.out +
+                        "' already holds a run (checkpoint.pt); use --resume or another --out");
+  }
+
+  // Trainers (constructing them validates the device and, for bc, the demonstrations).
+  std::unique_ptr<BcTrainer> bc;
+  std::unique_ptr<PpoTrainer> ppo;
+  std::vector<sim::Episode> demos;
+  int64_t total = 0, per_round = 1;
+  if (is_bc) {
+    demos = LoadDemos(r, *env);
+    bc = std::make_unique<BcTrainer>(demos, env->ActionSpec(), r.bc, r.device);
+    total = r.bc.epochs;
+  } else {
+    ppo = std::make_unique<PpoTrainer>(r.task, r.env, r.ppo, r.device);
+    per_round = ppo->StepsPerUpdate();
+    total = (static_cast<int64_t>(r.ppo.total_env_steps) + per_round - 1) / per_round * per_round;
+  }
+  AgentTrainResult result;
+  if (r.resume) {
+    result.start_step = is_bc ? bc->Load(checkpoint) : ppo->Load(checkpoint);
+    if (result.start_step > total || result.start_step % per_round != 0) {
+      throw sim::BadInput("--resume: checkpoint is at step " + std::to_string(result.start_step) +
+                          ", beyond or off the schedule of " + std::to_string(total) + " steps");
+    }
+  }
+  result.device = is_bc ? r.device : ppo->Device();
+
+  // Everything is valid: create the run directory.
+  std::filesystem::create_directories(out);
+  nlohmann::json run = {{"model", r.model},
+                        {"task", r.task},
+                        {"device", result.device},
+                        {"settings", r.settings_text},
+                        {"start_step", result.start_step},
+                        {"step_unit", is_bc ? "epochs" : "env_steps"},
+                        {"test_seed_base", kTestSeedBase}};
+  if (is_bc) {
+    run["num_demos"] = demos.size();
+    run["num_pairs"] = bc->NumPairs();
+    run["demo_source"] = r.bc.demo_file.empty() ? "expert" : r.bc.demo_file;
+    run["demo_seeds"] = {r.bc.demo_seed, r.bc.demo_seed + static_cast<uint64_t>(r.bc.demos) - 1};
+  }
+  WriteJsonAtomically(out / "run.json", run);
+  if (r.resume) TruncateMetrics(out / "metrics.jsonl", result.start_step);
+  std::ofstream metrics_file(out / "metrics.jsonl", std::ios::app);
+
+  const int every = is_bc ? r.bc.checkpoint_every : r.ppo.checkpoint_every;
+  const auto start = std::chrono::steady_clock::now();
+  auto save = [&] { is_bc ? bc->Save(checkpoint) : ppo->Save(checkpoint); };
+  int64_t done = result.start_step;
+  for (int64_t round = 0; done < total; ++round) {
+    const auto metrics = is_bc ? bc->TrainEpoch() : ppo->Update();
+    done = is_bc ? bc->Epochs() : ppo->EnvSteps();
+    if (round == 0) result.first = metrics;
+    result.last = metrics;
+    metrics_file << MetricsJson(done, metrics).dump() << "\n";
+    metrics_file.flush();
+    if ((done / per_round) % every == 0 || done == total) save();
+    if (r.on_progress) r.on_progress(done, total);
+  }
+  if (result.start_step == total) save();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.steps = total;
+  result.checkpoint = checkpoint;
+  result.parameter_hash = is_bc ? bc->ParameterHash() : ppo->ParameterHash();
+
+  const int eval_episodes = is_bc ? r.bc.eval_episodes : r.ppo.eval_episodes;
+  if (eval_episodes > 0) {
+    PolicyAgent agent(env->ObservationSpec(), env->ActionSpec(),
+                      is_bc ? r.bc.hidden : r.ppo.hidden, checkpoint);
+    result.evaluation = EvaluateAgent(*env, agent, kTestSeedBase, eval_episodes);
+    run["evaluation"] = EvaluationJson(result.evaluation);
+  }
+  run["steps"] = result.steps;
+  run["parameter_hash"] = result.parameter_hash;
+  run["seconds"] = result.seconds;
+  nlohmann::json final_metrics = nlohmann::json::object();
+  for (const auto& [key, value] : result.last) {
+    if (std::isfinite(value)) final_metrics[key] = value;
+  }
+  run["final_metrics"] = final_metrics;
+  WriteJsonAtomically(out / "run.json", run);
+  return result;
+}
+
+}  // namespace darkmatter::agents
