@@ -11,6 +11,7 @@
 
 #include "apps/canvas.h"
 #include "apps/commands.h"
+#include "apps/compare_video.h"
 #include "apps/episode_player.h"
 #include "apps/pane_layout.h"
 #include "apps/progress.h"
@@ -32,6 +33,7 @@ struct PlayOptions {
   std::string camera;        // scene camera; empty = free camera
   std::string chart = "reward";
   double exit_after = 0;     // hidden: close the viewer after this many seconds
+  std::string compare;       // world-model checkpoint shown beside the episode
 };
 
 constexpr int kMaxGrid = 64;
@@ -94,6 +96,16 @@ void WriteVideo(const PlayOptions& o) {
 
 void RunPlay(const PlayOptions& o) {
   CheckOptions(o);
+  if (!o.compare.empty()) {
+    if (o.video.empty()) throw sim::BadInput("--compare renders into a video: add --video OUT.mp4");
+    if (o.grid != 1) throw sim::BadInput("--compare shows one episode: drop --grid");
+    const auto [pane_width, pane_height] =
+        ParseSize(o.size.empty() ? "320x240" : o.size, "--size");
+    WriteCompareVideo({.file = o.file, .episode = o.episode, .checkpoint = o.compare,
+                       .video = o.video, .pane_width = pane_width, .pane_height = pane_height,
+                       .camera = o.camera, .fps = o.fps});
+    return;
+  }
   if (!o.video.empty()) {
     WriteVideo(o);
     return;
@@ -134,6 +146,9 @@ void AddPlayCommand(CLI::App& app) {
   cmd->add_option("--chart", o->chart,
                   "Strip chart: reward, return, an info key, observation:I or action:I")
       ->capture_default_str();
+  cmd->add_option("--compare", o->compare,
+                  "World-model run (or checkpoint.pt): recorded vs predicted frames side by "
+                  "side with the model's surprise (needs --video)");
   cmd->add_option("--exit-after", o->exit_after, "Close the viewer after SECONDS (tests)")
       ->group("");  // hidden
   cmd->callback([o] { RunPlay(*o); });

@@ -22,9 +22,21 @@ void AddBenchEnvCommand(CLI::App& bench);
 void AddBenchPoolCommand(CLI::App& bench);
 // darkmatter bench render: headless frames/s at 64x64 and 256x256, 1 and all threads.
 void AddBenchRenderCommand(CLI::App& bench);
+// darkmatter bench train: jepa training steps/s in LibTorch against Debian's python3-torch.
+void AddBenchTrainCommand(CLI::App& bench);
+// darkmatter bench plan: planning ms/action in a state jepa (CEM, MPPI) vs the simulator.
+void AddBenchPlanCommand(CLI::App& bench);
 // darkmatter play FILE.h5 [--episode K] [--video OUT.mp4 [--grid N --fps F --size WxH]] ...
 void AddPlayCommand(CLI::App& app);
 // darkmatter train --model jepa --data FILE.h5 [--config F] [key=value ...] --out DIR ...
 void AddTrainCommand(CLI::App& app);
+// darkmatter report RESULTS.json [--out report.html] [--csv DIR]
+void AddReportCommand(CLI::App& app);
+// darkmatter eval voe|ocp|probe|futures --model CKPT|untrained:NAME ... [--json]
+void AddEvalCommand(CLI::App& app);
+// darkmatter eval plan --task NAME --policy cem|mppi|cem:CKPT|... --episodes N (P4).
+void AddEvalPlanCommand(CLI::App& eval);
+// darkmatter suite --preset quick|full --out DIR [--shard I/N]; suite merge DIR... --out DIR
+void AddSuiteCommand(CLI::App& app);
 
 }  // namespace darkmatter::apps

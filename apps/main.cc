@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   darkmatter::apps::AddBenchCommand(app);
   darkmatter::apps::AddPlayCommand(app);
   darkmatter::apps::AddTrainCommand(app);
+  darkmatter::apps::AddReportCommand(app);
+  darkmatter::apps::AddEvalCommand(app);
+  darkmatter::apps::AddSuiteCommand(app);
   darkmatter::sim::InstallMujocoHandlers();
   try {
     app.parse(argc, argv);

@@ -1,0 +1,72 @@
+// P1 violation of expectation: per-frame surprise of every clip of a twins file, pairwise
+// accuracy over matched possible/impossible twins (overall and per principle) and the AUROC
+// of single clips, each with a bootstrap interval. Torch-free: settings in, JSON out.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "eval/statistics.h"
+
+namespace darkmatter::eval {
+
+struct VoeSettings {
+  std::vector<std::string> models;  // --model specs (CKPT, untrained:NAME), compared side by side
+  std::string data;                 // twins file (rollout --twins)
+  std::string input;                // untrained models: state | pixels ("" = pixels if frames)
+  std::string device = "cpu";       // auto | cpu | cuda[:N]
+  int bootstrap = 1000;             // bootstrap replicates of each interval
+  double confidence = 0.95;         // interval coverage, in (0, 1)
+  uint64_t seed = 0;                // torch seed (untrained nets, stochastic surprise), bootstrap
+  std::string curves;               // optional JSON file: every clip's per-frame surprise
+};
+
+// The scores of one matched pair: the possible clip and one impossible twin (same twin_id).
+struct TwinPair {
+  int64_t twin_id = 0;      // the seed shared by the twins
+  std::string principle;    // the principle the impossible clip breaks
+  double possible = 0;      // clip score S(possible)
+  double impossible = 0;    // clip score S(impossible)
+};
+
+// Mean of 1[S(impossible) > S(possible)] over the pairs, a tie counting 1/2 (chance 0.5);
+// NaN for no pairs.
+double PairwiseAccuracy(std::span<const TwinPair> pairs);
+
+// Area under the ROC curve of scores separating positives from negatives:
+// P(positive > negative) + P(tie) / 2 (Mann-Whitney); NaN when a class is empty.
+double Auroc(std::span<const double> positives, std::span<const double> negatives);
+
+// Percentile interval of a statistic over `n` units resampled with replacement: `statistic`
+// gets the resampled unit indices (n of them, repeats allowed); NaN replicates are dropped.
+Interval PercentileBootstrap(int64_t n, const std::function<double(const std::vector<int64_t>&)>&
+                                            statistic,
+                             int replicates, double confidence, uint64_t seed);
+
+// Pairwise accuracy with a percentile interval from resampling the pairs (replicates >= 1,
+// confidence in (0, 1)).
+Interval BootstrapPairwiseAccuracy(std::span<const TwinPair> pairs, int replicates,
+                                   double confidence, uint64_t seed);
+
+// Clip scores from per-frame surprise: the mean and the max over frames t >= from
+// (from clamped to [first, L)); frames before `first` (the model's context, surprise 0) are
+// never scored.
+struct ClipScore {
+  double mean = 0;
+  double max = 0;
+};
+ClipScore ScoreWindow(std::span<const double> surprise, int64_t from, int64_t first);
+
+// Runs P1 for every model on the twins file. Throws BadInput naming the file, model or
+// label when the file has no twins labels or a model cannot read it. The JSON holds the data
+// file (path, content_hash, split), the window rule, for the first model `pairwise_accuracy`,
+// `per_principle`, their intervals, `auroc`, `n_pairs`, and every model under `models`, plus
+// a `voe` section in the results.json format (docs/results-format.md).
+nlohmann::json RunVoe(const VoeSettings& settings);
+
+}  // namespace darkmatter::eval
