@@ -1,6 +1,7 @@
 #include "agents/bc.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <torch/torch.h>
@@ -10,6 +11,7 @@
 #include "agents/rollout.h"
 #include "sim/error.h"
 #include "sim/rng.h"
+#include "tasks/manipulation/arm_env.h"
 #include "tasks/registry.h"
 #include "worldmodel/checkpoint.h"
 #include "worldmodel/device.h"
@@ -18,6 +20,42 @@ namespace darkmatter::agents {
 namespace {
 
 constexpr uint64_t kShuffleStream = 0x6263736875ULL;
+constexpr uint64_t kDemoNoiseStream = 0x62636e6f697365ULL;
+constexpr double kMinInputStd = 0.01;   // floor of the input normaliser's std (obs units)
+constexpr double kMinTargetStd = 1e-3;  // floor of the target scale (fraction of half-range)
+
+// The scripted expert with Gaussian action noise; remembers the clean action of each step.
+class NoisyExpert final : public Agent {
+ public:
+  NoisyExpert(sim::Env& env, double noise) : env_(env), noise_(noise), rng_(0) {
+    const sim::BoxSpec& spec = env.ActionSpec();
+    for (size_t i = 0; i < spec.low.size(); ++i) {
+      const double half = 0.5 * (spec.high[i] - spec.low[i]);
+      sigma_.push_back(std::isfinite(half) ? noise * half : noise);
+    }
+  }
+  void Reset(uint64_t seed, int row) override {
+    rng_ = sim::Rng(sim::DeriveSeed(seed, kDemoNoiseStream));
+    labels_.clear();
+  }
+  void Act(std::span<const double> observations, std::span<double> actions) override {
+    env_.ExpertAction(actions);  // may advance the expert's phase (part of the env state)
+    std::vector<double> clean(actions.size());
+    sim::ClipAction(env_.ActionSpec(), actions, clean);
+    labels_.insert(labels_.end(), clean.begin(), clean.end());
+    if (noise_ > 0) {
+      for (size_t i = 0; i < actions.size(); ++i) actions[i] = clean[i] + sigma_[i] * rng_.Normal();
+    }
+  }
+  const std::vector<double>& Labels() const { return labels_; }  // (T x act_dim)
+
+ private:
+  sim::Env& env_;
+  double noise_;
+  sim::Rng rng_;
+  std::vector<double> sigma_;   // (act_dim) noise std, env units
+  std::vector<double> labels_;  // (T x act_dim) clean expert actions
+};
 
 void Require(bool ok, const std::string& key, const std::string& value, const std::string& rule) {
   if (!ok) throw sim::BadInput("setting " + key + "=" + value + ": must be " + rule);
@@ -29,10 +67,15 @@ void BindBcSettings(BcSettings* s, sim::SettingsBinder* b) {
   b->Bind("bc.demos", &s->demos, "expert episodes to clone");
   b->Bind("bc.demo_seed", &s->demo_seed, "demo k is reset with demo_seed + k");
   b->Bind("bc.demo_file", &s->demo_file, "episode file to read demos from (\"\" = record them)");
+  b->Bind("bc.demo_noise", &s->demo_noise,
+          "recording noise std, fraction of each action's half-range (labels stay clean)");
   b->Bind("bc.epochs", &s->epochs, "passes over the demonstration pairs");
   b->Bind("bc.batch", &s->batch, "(observation, action) pairs per optimiser step");
   b->Bind("bc.lr", &s->lr, "Adam learning rate");
+  b->Bind("bc.weight_decay", &s->weight_decay, "Adam L2 weight decay");
   b->Bind("bc.hidden", &s->hidden, "hidden units of the policy MLP");
+  b->Bind("bc.relative_actions", &s->relative_actions,
+          "actions 0..N-1 learnt as offsets from observations 0..N-1 (-1 = auto)");
   b->Bind("bc.seed", &s->seed, "initialisation and shuffling seed");
   b->Bind("bc.checkpoint_every", &s->checkpoint_every, "epochs between checkpoints");
   b->Bind("bc.eval_episodes", &s->eval_episodes,
@@ -44,7 +87,12 @@ void ValidateBcSettings(const BcSettings& s) {
   Require(s.epochs >= 1, "bc.epochs", std::to_string(s.epochs), ">= 1");
   Require(s.batch >= 1, "bc.batch", std::to_string(s.batch), ">= 1");
   Require(s.lr > 0, "bc.lr", std::to_string(s.lr), "> 0");
+  Require(s.weight_decay >= 0, "bc.weight_decay", std::to_string(s.weight_decay), ">= 0");
+  Require(s.demo_noise >= 0 && s.demo_noise <= 1, "bc.demo_noise", std::to_string(s.demo_noise),
+          "in [0, 1]");
   Require(s.hidden >= 1, "bc.hidden", std::to_string(s.hidden), ">= 1");
+  Require(s.relative_actions >= -1, "bc.relative_actions", std::to_string(s.relative_actions),
+          ">= -1");
   Require(s.checkpoint_every >= 1, "bc.checkpoint_every", std::to_string(s.checkpoint_every),
           ">= 1");
   Require(s.eval_episodes >= 0, "bc.eval_episodes", std::to_string(s.eval_episodes), ">= 0");
@@ -52,15 +100,24 @@ void ValidateBcSettings(const BcSettings& s) {
 
 std::vector<sim::Episode> RecordExpertDemos(const std::string& task,
                                             const sim::EnvSettings& env_settings, int count,
-                                            uint64_t first_seed) {
+                                            uint64_t first_seed, double noise) {
   auto env = tasks::MakeEnv(task, env_settings);
-  ExpertAgent expert(*env);
+  ExpertAgent check(*env);  // BadInput when the task has no expert
+  NoisyExpert expert(*env, noise);
   std::vector<sim::Episode> demos;
   demos.reserve(count);
   for (int k = 0; k < count; ++k) {
     demos.push_back(RecordEpisode(*env, expert, first_seed + static_cast<uint64_t>(k)));
+    if (noise > 0) demos.back().actions = expert.Labels();
   }
   return demos;
+}
+
+int RelativeActionCount(int setting, const sim::Env& env) {
+  if (setting >= 0) return setting;
+  return dynamic_cast<const tasks::manipulation::ArmEnv*>(&env) != nullptr
+             ? tasks::manipulation::ArmEnv::kArmJoints
+             : 0;
 }
 
 struct BcTrainer::Impl {
@@ -70,7 +127,8 @@ struct BcTrainer::Impl {
   std::unique_ptr<torch::optim::Adam> optimizer;
   torch::Tensor inputs;       // (P x in_dim) normalised observations or features
   torch::Tensor targets;      // (P x act_dim) expert actions, normalised units
-  torch::Tensor env_targets;  // (P x act_dim) expert actions, env units
+  torch::Tensor env_targets;  // (P x act_dim) learnt targets (actions or offsets), env units
+  int relative = 0;           // actions 0..relative-1 are offsets from observations
   int64_t epochs = 0;
 
   double ActionMse() {
@@ -117,18 +175,52 @@ BcTrainer::BcTrainer(const std::vector<sim::Episode>& demos, const sim::BoxSpec&
       throw sim::BadInput("feature extractor returned a tensor of the wrong shape");
     }
   }
+  m.relative = settings.relative_actions;
+  if (m.relative < 0) {
+    try {
+      m.relative = RelativeActionCount(-1, *tasks::MakeEnv(demos[0].task));
+    } catch (const sim::BadInput&) {
+      m.relative = 0;  // demonstrations of an unregistered task: absolute actions
+    }
+  }
+  if (m.relative > act_dim || m.relative > obs_dim) {
+    throw sim::BadInput("setting bc.relative_actions=" + std::to_string(m.relative) +
+                        ": must be <= the action size " + std::to_string(act_dim) +
+                        " and the observation size " + std::to_string(obs_dim));
+  }
+  // Targets: the labels, minus the observation for the first `relative` dimensions.
+  auto labels = torch::from_blob(actions.data(), {pairs, act_dim}, torch::kFloat64).clone();
+  if (m.relative > 0) {
+    const auto rows = torch::from_blob(observations.data(), {pairs, obs_dim}, torch::kFloat64);
+    labels.slice(1, 0, m.relative) -= rows.slice(1, 0, m.relative);
+  }
+  // Target scaling from the data (mean +- std), so that small offsets are not lost in the
+  // bounds' scale; a constant dimension keeps a floor of kMinTargetStd x its half-range.
+  const auto target_mean = labels.mean(0);
+  const auto target_std = labels.std(0, /*unbiased=*/false);
+  std::vector<double> low(act_dim), high(act_dim);
+  for (int64_t i = 0; i < act_dim; ++i) {
+    const double half = 0.5 * (action_spec.high[i] - action_spec.low[i]);
+    const double floor = std::isfinite(half) && half > 0 ? kMinTargetStd * half : 1e-6;
+    const double scale = std::max(target_std[i].item<double>(), floor);
+    low[i] = target_mean[i].item<double>() - scale;
+    high[i] = target_mean[i].item<double>() + scale;
+  }
   torch::manual_seed(settings.seed);
   GaussianPolicyOptions options;
   options.obs_dim = in.size(1);
   options.act_dim = act_dim;
   options.hidden = settings.hidden;
-  m.policy = GaussianPolicy(options, action_spec.low, action_spec.high);
+  m.policy = GaussianPolicy(options, low, high);
   m.policy->FitNormaliser(in);
+  for (auto& buffer : m.policy->named_buffers()) {
+    // Near-constant inputs (e.g. a joint the expert never moves) would blow up off the data.
+    if (buffer.key() == "obs_var") buffer.value().clamp_min_(kMinInputStd * kMinInputStd);
+  }
   m.policy->to(m.device);
-  m.optimizer = std::make_unique<torch::optim::Adam>(m.policy->parameters(),
-                                                     torch::optim::AdamOptions(settings.lr));
-  m.env_targets = torch::from_blob(actions.data(), {pairs, act_dim}, torch::kFloat64)
-                      .to(m.device, torch::kFloat32);
+  m.optimizer = std::make_unique<torch::optim::Adam>(
+      m.policy->parameters(), torch::optim::AdamOptions(settings.lr).weight_decay(settings.weight_decay));
+  m.env_targets = labels.to(m.device, torch::kFloat32);
   m.targets = m.policy->FromEnv(m.env_targets);
   m.inputs = m.policy->Normalise(in.to(m.device));
 }
@@ -167,12 +259,14 @@ std::map<std::string, double> BcTrainer::TrainEpoch() {
 double BcTrainer::ActionMse() { return impl_->ActionMse(); }
 int64_t BcTrainer::Epochs() const { return impl_->epochs; }
 int64_t BcTrainer::NumPairs() const { return impl_->inputs.size(0); }
+int BcTrainer::RelativeActions() const { return impl_->relative; }
 
 void BcTrainer::Save(const std::string& path) const {
   const auto& o = impl_->policy->options();
   const std::string metadata = "{\"model\": \"bc\", \"hidden\": " + std::to_string(o.hidden) +
                                ", \"obs_dim\": " + std::to_string(o.obs_dim) +
-                               ", \"act_dim\": " + std::to_string(o.act_dim) + "}";
+                               ", \"act_dim\": " + std::to_string(o.act_dim) +
+                               ", \"relative_actions\": " + std::to_string(impl_->relative) + "}";
   worldmodel::SaveCheckpoint(path, *impl_->policy, *impl_->optimizer, impl_->epochs, metadata);
 }
 

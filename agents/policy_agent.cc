@@ -17,6 +17,7 @@ struct PolicyAgent::Impl {
   FeatureFn features;
   sim::BoxSpec action_spec;
   int64_t obs_dim = 0, act_dim = 0;
+  int64_t relative = 0;     // actions 0..relative-1 are offsets from observations (bc)
   std::vector<double> raw;  // (B x act_dim) before clipping
 };
 
@@ -35,6 +36,13 @@ PolicyAgent::PolicyAgent(const sim::BoxSpec& observation_spec, const sim::BoxSpe
   impl_->policy = GaussianPolicy(options, action_spec.low, action_spec.high);
   worldmodel::LoadCheckpoint(checkpoint, *impl_->policy, nullptr);
   impl_->policy->eval();
+  const auto info =
+      nlohmann::json::parse(worldmodel::ReadCheckpointMetadata(checkpoint), nullptr, false);
+  if (info.is_object()) impl_->relative = info.value("relative_actions", int64_t{0});
+  if (impl_->relative < 0 || impl_->relative > std::min(impl_->obs_dim, impl_->act_dim)) {
+    throw sim::BadInput("policy checkpoint '" + checkpoint + "': relative_actions " +
+                        std::to_string(impl_->relative) + " does not fit the env");
+  }
 }
 
 PolicyAgent::~PolicyAgent() = default;
@@ -57,6 +65,9 @@ void PolicyAgent::Act(std::span<const double> observations, std::span<double> ac
                         .to(torch::kFloat64)
                         .contiguous();
   m.raw.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + batch * m.act_dim);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t i = 0; i < m.relative; ++i) m.raw[b * m.act_dim + i] += observations[b * m.obs_dim + i];
+  }
   for (int64_t b = 0; b < batch; ++b) {
     sim::ClipAction(m.action_spec, std::span<const double>(m.raw).subspan(b * m.act_dim, m.act_dim),
                     actions.subspan(b * m.act_dim, m.act_dim));

@@ -78,7 +78,11 @@ std::vector<sim::Episode> LoadDemos(const AgentTrainRequest& r, const sim::Env& 
                           ": demonstration seeds must stay below the test seeds (" +
                           std::to_string(kTestSeedBase) + ")");
     }
-    return RecordExpertDemos(r.task, r.env, s.demos, s.demo_seed);
+    return RecordExpertDemos(r.task, r.env, s.demos, s.demo_seed, s.demo_noise);
+  }
+  if (s.demo_noise > 0) {
+    throw sim::BadInput("setting bc.demo_noise=" + std::to_string(s.demo_noise) +
+                        ": noise applies only to recorded demonstrations, not bc.demo_file");
   }
   if (!std::filesystem::is_regular_file(s.demo_file)) {
     throw sim::BadInput("demonstration file '" + s.demo_file + "' does not exist");

@@ -3,6 +3,7 @@
 // exactly, and refuses bad settings naming them.
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -72,14 +73,16 @@ double ExpertActionMse(const std::vector<sim::Episode>& demos, agents::Agent& po
 
 }  // namespace
 
-TEST_CASE("bc: clones the reach expert's actions on its training states; success measured",
-          "[agents][bc][learning]") {
+TEST_CASE("bc: clones the reach expert's actions on its training states and reaches held-out "
+          "targets in closed loop", "[agents][bc][learning]") {
   TempDir tmp("reach");
   const auto start = std::chrono::steady_clock::now();
-  const auto demos = agents::RecordExpertDemos(kReach, {}, 20, 0);
+  // DART-style demonstrations: the env executes expert + noise, the labels stay clean.
+  const auto demos = agents::RecordExpertDemos(kReach, {}, 20, 0, /*noise=*/0.1);
   auto env = darkmatter::tasks::MakeEnv(kReach);
   const agents::BcSettings s = Small();
   agents::BcTrainer trainer(demos, env->ActionSpec(), s);
+  CHECK(trainer.RelativeActions() == 5);  // auto: the arm's servo targets as offsets
   const double initial_mse = trainer.ActionMse();
   std::map<std::string, double> metrics;
   for (int epoch = 0; epoch < s.epochs; ++epoch) metrics = trainer.TrainEpoch();
@@ -92,16 +95,50 @@ TEST_CASE("bc: clones the reach expert's actions on its training states; success
   const auto policy_eval = agents::EvaluateAgent(*env, policy, agents::kTestSeedBase, 20);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("bc reach: %lld pairs from 20 demos, action MSE %.2e -> %.2e (agent %.2e), "
+  std::printf("bc reach: %lld pairs from 20 noisy demos, action MSE %.2e -> %.2e (agent %.2e), "
               "success %.2f vs expert %.2f on 20 test seeds, %.1f s\n",
               static_cast<long long>(trainer.NumPairs()), initial_mse, metrics.at("action_mse"),
               mse, policy_eval.success_rate, expert_eval.success_rate, seconds);
   CHECK(metrics.at("action_mse") < 0.05 * initial_mse);
-  CHECK(mse == Approx(metrics.at("action_mse")).epsilon(1e-3));
+  // The agent clips to the bounds (labels at a joint limit) and adds float32 offsets to
+  // float64 observations, hence a few per cent of slack.
+  CHECK(mse == Approx(metrics.at("action_mse")).epsilon(0.05));
   CHECK(expert_eval.success_rate == 1.0);
-  // Measured, not yet asserted: the clone matches the expert on its own states but drifts
-  // off them in closed loop (covariate shift); success on held-out seeds is ~0 for now.
-  CHECK(policy_eval.episodes == 20);
+  // Measured 1.0 (20/20) with these settings, 0.8 with demo seeds 500+; without noise and
+  // with absolute actions (the old parameterisation) it was 0.05.
+  CHECK(policy_eval.success_rate >= 0.6);
+}
+
+TEST_CASE("bc: noisy demonstrations execute perturbed actions but keep the expert's labels",
+          "[agents][bc][noise]") {
+  const auto clean = agents::RecordExpertDemos(kReach, {}, 2, 7);
+  const auto noisy = agents::RecordExpertDemos(kReach, {}, 2, 7, 0.1);
+  const auto again = agents::RecordExpertDemos(kReach, {}, 2, 7, 0.1);
+  auto env = darkmatter::tasks::MakeEnv(kReach);
+  for (int k = 0; k < 2; ++k) {
+    CHECK(noisy[k].observations == again[k].observations);  // deterministic per seed
+    CHECK(noisy[k].actions == again[k].actions);
+    // Same start, different path: the executed actions were perturbed.
+    CHECK(std::equal(clean[k].observations.begin(), clean[k].observations.begin() + 20,
+                     noisy[k].observations.begin()));
+    CHECK(noisy[k].observations != clean[k].observations);
+    // Each label is what the expert commands in the recorded (perturbed) state.
+    const sim::Episode& e = noisy[k];
+    sim::EnvState state;
+    state.needs_reset = false;
+    std::vector<double> action(e.act_dim);
+    for (int64_t t = 0; t < e.Length(); ++t) {
+      state.physics.assign(e.states.begin() + t * e.state_dim,
+                           e.states.begin() + (t + 1) * e.state_dim);
+      std::copy_n(e.rng_states.begin() + t * 4, 4, state.rng.begin());
+      state.elapsed_steps = e.elapsed_steps[t];
+      env->SetState(state);
+      env->ExpertAction(action);
+      for (int64_t i = 0; i < e.act_dim; ++i) {
+        CHECK(action[i] == Approx(e.actions[t * e.act_dim + i]).margin(1e-12));
+      }
+    }
+  }
 }
 
 TEST_CASE("bc: the same head trains on a frozen feature extractor", "[agents][bc][features]") {
@@ -173,6 +210,8 @@ TEST_CASE("bc: a resumed run equals an uninterrupted one; bad settings name the 
   const Case cases[] = {
       {[](auto* r) { r->bc.epochs = 0; }, "bc.epochs=0"},
       {[](auto* r) { r->bc.lr = -1; }, "bc.lr"},
+      {[](auto* r) { r->bc.demo_noise = 2; }, "bc.demo_noise=2"},
+      {[](auto* r) { r->bc.relative_actions = 9; }, "bc.relative_actions=9"},
       {[](auto* r) { r->task = "nope/none"; }, "'nope/none'"},
       {[](auto* r) { r->task = "physics/drop"; }, "no scripted expert"},
       {[](auto* r) { r->bc.demo_file = "/nonexistent/demos.h5"; }, "/nonexistent/demos.h5"},
