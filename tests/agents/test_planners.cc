@@ -147,7 +147,7 @@ TEST_CASE("Planner settings: out-of-range values are BadInput naming key and val
 TEST_CASE_METHOD(NoMujocoWarnings,
                  "Planners: same seed gives identical actions, in bounds, for any thread count",
                  "[agents][planners]") {
-  for (const std::string task : {kReach, kLaneKeep}) {
+  for (const std::string& task : std::vector<std::string>{kReach, kLaneKeep}) {
     for (const std::string planner : {"cem", "mppi"}) {
       INFO(task << " " << planner);
       agents::PlanSettings plan = planner == "cem" ? ReachCem() : ReachMppi();
