@@ -11,6 +11,8 @@ void AddBenchCommand(CLI::App& app) {
   AddBenchEnvCommand(*bench);
   AddBenchPoolCommand(*bench);
   AddBenchRenderCommand(*bench);
+  AddBenchTrainCommand(*bench);
+  AddBenchPlanCommand(*bench);
 }
 
 }  // namespace darkmatter::apps

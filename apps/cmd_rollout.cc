@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/expert_agent.h"
+#include "agents/latent_planner_agent.h"
 #include "agents/open_loop_agent.h"
 #include "agents/planner_agent.h"
 #include "agents/policy_agent.h"
@@ -74,7 +75,12 @@ bool IsPlanner(const std::string& policy) { return policy == "cem" || policy == 
 std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, sim::Env& env,
                                           const agents::PlanSettings& plan = {},
                                           const std::string& name = "",
-                                          const sim::EnvSettings& settings = {}) {
+                                          const sim::EnvSettings& settings = {},
+                                          const agents::LatentPlanSettings& latent = {}) {
+  // cem:CKPT | mppi:CKPT: planning in a learned world model toward a goal observation.
+  if (std::string checkpoint; agents::ParseLatentPolicy(policy, nullptr, &checkpoint)) {
+    return agents::MakeLatentPlannerAgent(checkpoint, env, latent);
+  }
   if (policy == "random") return std::make_unique<agents::RandomAgent>(env.ActionSpec());
   if (policy == "expert") return std::make_unique<agents::ExpertAgent>(env);
   if (IsPlanner(policy)) {
@@ -128,11 +134,14 @@ std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, const std::v
 
 // Env settings from defaults, then the YAML preset, then key=value, then explicit flags.
 void ResolveSettings(const RolloutOptions& o, sim::SettingsBinder* binder,
-                     sim::EnvSettings* settings, agents::PlanSettings* plan) {
+                     sim::EnvSettings* settings, agents::PlanSettings* plan,
+                     agents::LatentPlanSettings* latent) {
   sim::BindEnvSettings(settings, binder);
   if (IsPlanner(o.policy)) {
     plan->planner = o.policy;
     agents::BindPlanSettings(plan, binder);
+  } else if (agents::ParseLatentPolicy(o.policy, &latent->plan.planner, nullptr)) {
+    agents::BindLatentPlanSettings(latent, binder);
   }
   if (!o.config.empty()) binder->ApplyYamlFile(o.config);
   binder->ApplyOverrides(o.overrides);
@@ -162,7 +171,8 @@ void RunRollout(const RolloutOptions& o) {
   sim::SettingsBinder binder;
   sim::EnvSettings settings;
   agents::PlanSettings plan;
-  ResolveSettings(o, &binder, &settings, &plan);
+  agents::LatentPlanSettings latent;
+  ResolveSettings(o, &binder, &settings, &plan, &latent);
   if (o.show_config) {
     std::printf("%s", binder.Describe().c_str());
     return;
@@ -191,7 +201,8 @@ void RunRollout(const RolloutOptions& o) {
       sim::EnvSettings variant = settings;
       variant.violation = violation;
       worker.envs.push_back(tasks::MakeEnv(name, variant));
-      worker.agents.push_back(MakePolicy(o.policy, *worker.envs.back(), plan, name, variant));
+      worker.agents.push_back(MakePolicy(o.policy, *worker.envs.back(), plan, name, variant,
+                                          latent));
     }
   }
   const nlohmann::json config = {{"task", name},
@@ -269,7 +280,8 @@ void AddRolloutCommand(CLI::App& app) {
   auto o = std::make_shared<RolloutOptions>();
   o->source.AddOptions(cmd);
   cmd->add_option("--policy", o->policy, "Policy: random | expert | actions:FILE.csv (one action per row, cycled) | cem | mppi "
-                  "(planning with the true simulator; settings plan.*, see --show-config) | CKPT (bc/ppo run dir or checkpoint.pt)")->capture_default_str();
+                  "(planning with the true simulator; settings plan.*, see --show-config) | cem:CKPT | mppi:CKPT "
+                  "(planning in a trained world model toward the goal observation; plan.*) | CKPT (bc/ppo run dir or checkpoint.pt)")->capture_default_str();
   cmd->add_option("--episodes", o->episodes, "Number of episodes")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Episode k is reset with seed + k")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads (file is identical for any value)")
