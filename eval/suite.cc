@@ -154,8 +154,13 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
                             {"frame_skip", env->FrameSkip()},
                             {"max_episode_steps", env->MaxEpisodeSteps()},
                             {"env", env_binder.Values()}};
-  sim::EpisodeWriter writer(episodes_path.string(),
-                            {.task = cell.task,
+  // Episodes are kept (for videos) only on the video tasks: driving states are large.
+  const auto video_tasks = SplitList(s.video_tasks);
+  const bool keep = s.videos && std::find(video_tasks.begin(), video_tasks.end(), cell.task) !=
+                                    video_tasks.end();
+  std::optional<sim::EpisodeWriter> writer;
+  if (keep) writer.emplace(episodes_path.string(),
+                            sim::EpisodeFileHeader{.task = cell.task,
                              .creator = "darkmatter " DARKMATTER_VERSION " suite",
                              .config_json = file_config.dump()});
   double successes = 0, return_sum = 0, collisions = 0, route = 0, seconds = 0, steps = 0;
@@ -183,9 +188,9 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
                         {"return", episode.Return()},
                         {"collisions", hits},
                         {"length", episode.Length()}});
-    writer.Append(episode);
+    if (writer) writer->Append(episode);
   }
-  writer.Commit();
+  if (writer) writer->Commit();
   const double n = s.eval_episodes;
   const double calls = prepared.model_calls ? prepared.model_calls() - calls_before : steps;
   json metrics = {{"success", successes / n},
@@ -201,7 +206,7 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
   }
   fs::remove_all(work);
   return {{"episodes", episodes},
-          {"episodes_file", "episodes/" + cell.key + ".h5"},
+          {"episodes_file", keep ? "episodes/" + cell.key + ".h5" : ""},
           {"metrics", metrics},
           {"training", prepared.training}};
 }
@@ -342,6 +347,12 @@ SuiteSummary Finalize(const ResolvedSuite& suite, const std::vector<SuiteCell>& 
                      {"description", m.unavailable.empty() ? m.description
                                                            : m.description + " — " + m.unavailable}};
     if (!m.unavailable.empty()) notes.push_back(name + ": " + m.unavailable);
+    for (const std::string& task : SplitList(suite.settings.tasks)) {
+      if (m.unavailable.empty() && task.rfind(m.task_prefix, 0) != 0) {
+        notes.push_back(name + ": not available on " + task + " (runs on " + m.task_prefix +
+                        "* tasks only)");
+      }
+    }
   }
   if (!SplitList(suite.settings.physics_protocols).empty()) {
     methods["jepa"] = {{"family", "ssl"},
@@ -355,6 +366,16 @@ SuiteSummary Finalize(const ResolvedSuite& suite, const std::vector<SuiteCell>& 
   }
   AggregationSettings aggregation;
   aggregation.replicates = suite.settings.bootstrap;
+  json aggregates = ComputeAggregates(result_cells, aggregation);
+  for (json& a : aggregates) {
+    // The bootstrap's percentiles of equal values can differ in the last bit (1.903e-06 vs
+    // 1.9029999999999998e-06); keep the interval ordered for the validator.
+    const double low = a["ci_low"], high = a["ci_high"];
+    if (low > high) {
+      a["ci_low"] = high;
+      a["ci_high"] = low;
+    }
+  }
   json results = {{"format", "darkmatter-results"},
                   {"format_version", kResultsFormatVersion},
                   {"suite",
@@ -372,7 +393,7 @@ SuiteSummary Finalize(const ResolvedSuite& suite, const std::vector<SuiteCell>& 
                   {"aggregation",
                    {{"statistic", "iqm"}, {"confidence", aggregation.confidence},
                     {"replicates", aggregation.replicates}, {"seed", aggregation.seed}}},
-                  {"aggregates", ComputeAggregates(result_cells, aggregation)},
+                  {"aggregates", aggregates},
                   {"notes", notes},
                   {"progress", {{"cells", summary.total}, {"finished", summary.total - summary.missing}}}};
   // Physics sections: the largest budget's lowest seed.
@@ -444,6 +465,7 @@ std::vector<SuiteCell> EnumerateCells(const ResolvedSuite& suite) {
     for (const std::string& name : SplitList(s.methods)) {
       const SuiteMethod& method = FindSuiteMethod(name);
       if (!method.unavailable.empty()) continue;
+      if (task.rfind(method.task_prefix, 0) != 0) continue;  // e.g. goal-conditioned: arms only
       std::vector<std::string> prefixes = {"eval."};
       prefixes.insert(prefixes.end(), method.setting_prefixes.begin(), method.setting_prefixes.end());
       const json settings = SettingsUnder(suite.config, prefixes);

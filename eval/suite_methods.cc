@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "agents/expert_agent.h"
+#include "agents/latent_planner_agent.h"
 #include "agents/planner_agent.h"
 #include "agents/policy_agent.h"
 #include "agents/random_agent.h"
@@ -105,9 +106,63 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
   return {agents::LoadPolicyAgent(request.out, env), {}, training};
 }
 
-// A method whose pieces are not in this build: listed with the reason, never run.
-PreparedAgent NotAvailable(const MethodContext& ctx, sim::Env&) {
-  throw std::logic_error("method not available on " + ctx.task);
+// jepa-cem: reward-free play (random actions, train split seeds) up to ctx.budget frames, a
+// jepa trained on it (state input), then CEM toward the goal state in latent space.
+PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
+  const SuiteSettings& s = *ctx.settings;
+  const fs::path work(ctx.work_dir);
+  const std::string play = (work / "play.h5").string();
+  {
+    auto play_env = tasks::MakeEnv(ctx.task, ctx.env);
+    agents::RandomAgent agent(play_env->ActionSpec());
+    const nlohmann::json config = {{"task", ctx.task},
+                                   {"policy", "random"},
+                                   {"split", "train"},
+                                   {"frame_skip", play_env->FrameSkip()},
+                                   {"max_episode_steps", play_env->MaxEpisodeSteps()},
+                                   {"env", EnvValues(ctx.env)}};
+    sim::EpisodeWriter writer(play, {.task = ctx.task,
+                                     .creator = "darkmatter " DARKMATTER_VERSION " suite",
+                                     .config_json = config.dump()});
+    int64_t frames = 0;
+    for (uint64_t k = 0; frames < ctx.budget; ++k) {
+      const sim::Episode episode = agents::RecordEpisode(
+          *play_env, agent, static_cast<uint64_t>(ctx.seed) * kSuiteSeedStride + k);
+      frames += episode.Length() + 1;
+      writer.Append(episode);
+    }
+    writer.Commit();
+  }
+  worldmodel::TrainRequest request;
+  request.model = "jepa";
+  request.data = play;
+  request.out = (work / "jepa").string();
+  request.device = "cpu";
+  sim::SettingsBinder binder;
+  worldmodel::BindTrainSettings(&request.settings, &binder);
+  request.settings.steps = s.jepa_steps;
+  request.settings.batch_size = s.jepa_batch;
+  request.settings.seed = static_cast<uint64_t>(ctx.seed);
+  request.settings.checkpoint_every = s.jepa_steps;
+  request.settings.log_every = std::max(1, s.jepa_steps / 10);
+  request.settings.input = "state";
+  request.settings_text = binder.Values();
+  const worldmodel::TrainResult trained = worldmodel::Train(request);
+  agents::LatentPlanSettings plan;
+  plan.plan.planner = "cem";
+  plan.plan.cem.samples = s.plan_samples;
+  plan.plan.cem.elites = s.plan_elites;
+  plan.plan.cem.iterations = s.plan_iterations;
+  plan.plan.cem.horizon = s.plan_horizon;
+  plan.plan.cem.seed = static_cast<uint64_t>(ctx.seed);
+  plan.device = "cpu";
+  auto agent = agents::MakeLatentPlannerAgent(trained.checkpoint, env, plan);
+  agents::LatentPlannerAgent* raw = agent.get();
+  nlohmann::json training = {{"steps", trained.steps}, {"parameter_hash", trained.parameter_hash}};
+  for (const auto& [key, value] : trained.last) {
+    if (std::isfinite(value)) training["last"][key] = value;
+  }
+  return {std::move(agent), [raw] { return raw->PlanStats().at("model_calls"); }, training};
 }
 
 }  // namespace
@@ -133,10 +188,7 @@ const std::vector<SuiteMethod>& SuiteMethods() {
       {"jepa-cem", "ssl",
        "JEPA world model learned from reward-free play frames, CEM toward the goal in latent "
        "space (budget: unlabelled frames)",
-       "frames", "budgets.jepa", {"jepa.", "plan."},
-       "not available: the latent planner agent (agents/world_model_dynamics.h + a goal-"
-       "conditioned planner agent) has not landed in this build",
-       NotAvailable},
+       "frames", "budgets.jepa", {"jepa.", "plan."}, "", PrepareJepaCem, "manipulation/"},
   };
   return methods;
 }

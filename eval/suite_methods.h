@@ -49,6 +49,7 @@ struct SuiteMethod {
   std::string unavailable;   // why the method cannot run in this build ("" = available)
   // Trains (within ctx.budget) and returns the agent for `env` (which outlives it).
   std::function<PreparedAgent(const MethodContext& ctx, sim::Env& env)> prepare;
+  std::string task_prefix;   // runs only on tasks starting with this ("" = every task)
 };
 
 // Every registered method, in registry order.

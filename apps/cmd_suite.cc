@@ -1,0 +1,218 @@
+// darkmatter suite --preset quick|full --out DIR [--shard I/N] [key=value ...] [--json]:
+// the comparison suite (eval/suite.h), with progress, the headline table and videos of the
+// best and worst episode per method rendered like `darkmatter play --video`;
+// darkmatter suite merge DIR... --out DIR: combine shard folders into one results.json.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "apps/canvas.h"
+#include "apps/commands.h"
+#include "apps/episode_player.h"
+#include "apps/pane_layout.h"
+#include "apps/progress.h"
+#include "apps/size_option.h"
+#include "apps/video_writer.h"
+#include "eval/suite.h"
+#include "eval/suite_settings.h"
+#include "sim/error.h"
+
+namespace darkmatter::apps {
+namespace {
+
+struct SuiteCliOptions {
+  std::string preset = "quick";
+  std::string config;                  // YAML file applied over the preset
+  std::vector<std::string> overrides;  // key=value
+  std::string out;
+  std::string shard = "0/1";
+  bool json = false;
+  bool show_config = false;
+  int stop_after = -1;                 // hidden: stop after K cells (simulates a kill)
+  std::string command;
+  // merge
+  std::vector<std::string> merge_dirs;
+  std::string merge_out;
+};
+
+// One episode of an episode file into an MP4: the same panes, captions and strip chart as
+// `darkmatter play FILE --episode K --video OUT`.
+void RenderVideo(const std::string& h5, int64_t episode, const std::string& mp4,
+                 const std::string& size) {
+  {
+    const auto [pane_width, pane_height] = ParseSize(size, "videos.size");
+    EpisodeGroup group(h5, episode, 1, "reward");
+    const PaneLayout layout(
+        {.pane_width = pane_width, .pane_height = pane_height, .num_panes = group.size()});
+    sim::CameraSpec camera;
+    std::vector<sim::RenderOutput> images(group.size());
+    std::vector<PaneContent> panes;
+    ChartContent chart;
+    Canvas canvas(layout.width(), layout.height());
+    const auto compose = [&](int64_t t) {
+      group.Seek(t);
+      group.Describe(&panes, &chart);
+      for (int i = 0; i < group.size(); ++i) {
+        group.player(i).Render(camera, pane_width, pane_height, &images[i]);
+        panes[i].rgb = images[i].rgb.data();
+      }
+      layout.Compose(panes, group.Status(), chart, &canvas);
+    };
+    compose(0);
+    VideoWriter writer(mp4, layout.width(), layout.height(), 30.0);
+    for (int64_t t = 0; t < group.NumFrames(); ++t) {
+      if (t > 0) compose(t);
+      writer.Write(canvas.pixels().data());
+    }
+    writer.Finish();
+  }
+}
+
+std::string Duration(double seconds) {
+  char text[32];
+  if (seconds >= 60) {
+    std::snprintf(text, sizeof(text), "%dm%02ds", static_cast<int>(seconds) / 60,
+                  static_cast<int>(seconds) % 60);
+  } else {
+    std::snprintf(text, sizeof(text), "%.1fs", seconds);
+  }
+  return text;
+}
+
+void PrintSummary(const eval::SuiteSummary& s, bool json, const std::string& what) {
+  if (json) {
+    nlohmann::json out = {{"results", s.results_path},
+                          {"report", s.report_path},
+                          {"csv", {s.csv_dir + "/cells.csv", s.csv_dir + "/aggregates.csv"}},
+                          {"config_hash", s.results["suite"]["config_hash"]},
+                          {"cells", s.total},
+                          {"in_shard", s.in_shard},
+                          {"ran", s.ran},
+                          {"skipped", s.skipped},
+                          {"missing", s.missing},
+                          {"stopped", s.stopped},
+                          {"seconds", s.seconds},
+                          {"notes", s.results.value("notes", nlohmann::json::array())},
+                          {"aggregates", s.results["aggregates"]}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  std::printf("\n%s: %d cells (%d run now, %d already finished, %d missing) in %s\n",
+              what.c_str(), s.total, s.ran, s.skipped, s.missing, Duration(s.seconds).c_str());
+  for (const auto& note : s.results.value("notes", nlohmann::json::array())) {
+    std::printf("note: %s\n", note.get<std::string>().c_str());
+  }
+  std::printf("\nheadline: success, IQM over seeds [95%% CI], largest budget\n%s",
+              eval::HeadlineTable(s.results).c_str());
+  std::printf("\nresults: %s\n", s.results_path.c_str());
+  if (!s.report_path.empty()) std::printf("report:  %s\n", s.report_path.c_str());
+}
+
+void RunSuiteCommand(const SuiteCliOptions& o) {
+  if (o.show_config) {
+    std::printf("%s", eval::DescribeSuite(o.preset).c_str());
+    return;
+  }
+  const eval::ResolvedSuite suite = eval::ResolveSuite(o.preset, o.config, o.overrides);
+  if (o.out.empty()) throw sim::BadInput("--out DIR is required");
+  const auto [index, count] = eval::ParseShard(o.shard);
+  eval::SuiteRunOptions options;
+  options.out = o.out;
+  options.shard_index = index;
+  options.shard_count = count;
+  options.stop_after = o.stop_after;
+  options.command = o.command;
+  options.render_video = RenderVideo;
+  options.on_note = [](const std::string& note) { std::fprintf(stderr, "%s\n", note.c_str()); };
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<ProgressBar> bar;
+  double ran_seconds = 0;
+  int ran = 0;
+  const bool quiet = o.json;
+  options.on_cell = [&](const eval::SuiteCellEvent& e) {
+    if (!bar) bar = std::make_unique<ProgressBar>("suite", e.total);
+    if (!e.skipped) {
+      ran_seconds += e.seconds;
+      ++ran;
+    }
+    const double eta = ran > 0 ? ran_seconds / ran * (e.total - e.done) : 0.0;
+    if (!quiet) {
+      char budget[32];
+      std::snprintf(budget, sizeof(budget), "%g", e.cell->budget);
+      std::string metric;
+      for (const char* key : {"success", "voe_accuracy"}) {
+        if (e.metrics.contains(key)) {
+          char text[48];
+          std::snprintf(text, sizeof(text), "%s %.2f", key, e.metrics[key].get<double>());
+          metric = text;
+          break;
+        }
+      }
+      std::printf("[%*d/%d] %-22s %-12s seed %d %s %-6s %s  %s  eta %s\n",
+                  e.total >= 100 ? 3 : 2, e.done, e.total, e.cell->task.c_str(),
+                  e.cell->method.c_str(), e.cell->seed, e.cell->budget_kind.c_str(), budget,
+                  metric.c_str(), e.skipped ? "(done before)" : Duration(e.seconds).c_str(),
+                  Duration(eta).c_str());
+      std::fflush(stdout);
+    }
+    bar->Update(e.done);
+  };
+  if (!quiet) {
+    std::printf("suite %s (config %s) -> %s, shard %d/%d\n", suite.settings.name.c_str(),
+                suite.config_hash.c_str(), o.out.c_str(), index, count);
+  }
+  eval::SuiteSummary summary = eval::RunSuite(suite, options);
+  if (bar) bar->Finish();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PrintSummary(summary, o.json, summary.stopped ? "suite stopped early" : "suite");
+}
+
+void RunMergeCommand(const SuiteCliOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  eval::SuiteSummary summary = eval::MergeSuites(
+      o.merge_dirs, o.merge_out, RenderVideo,
+      [](const std::string& note) { std::fprintf(stderr, "%s\n", note.c_str()); });
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PrintSummary(summary, o.json, "merge");
+}
+
+}  // namespace
+
+void AddSuiteCommand(CLI::App& app) {
+  auto o = std::make_shared<SuiteCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "suite", "Run the comparison suite (tasks x methods x seeds x budgets) into DIR");
+  cmd->add_option("--preset", o->preset, "Preset: quick, full or test")->capture_default_str();
+  cmd->add_option("--config", o->config, "YAML file applied over the preset "
+                                         "(e.g. configs/suite_full.yaml)");
+  cmd->add_option("--out", o->out, "Suite folder: cells/, results.json, report.html, videos/");
+  cmd->add_option("--shard", o->shard, "Run only shard I of N (cells assigned by key), e.g. 0/2")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print the summary as JSON");
+  cmd->add_flag("--show-config", o->show_config, "Print every settings key of the preset");
+  cmd->add_option("--stop-after", o->stop_after, "Stop after running K cells")
+      ->group("");  // hidden: simulates a killed run in tests
+  cmd->add_option("overrides", o->overrides, "Settings as key=value, e.g. seeds=5");
+  CLI::App* merge = cmd->add_subcommand(
+      "merge", "Combine the cells of suite folders (same config) into one results.json + report");
+  merge->add_option("dirs", o->merge_dirs, "Suite folders (e.g. shards)")->required();
+  merge->add_option("--out", o->merge_out, "Merged suite folder")->required();
+  merge->add_flag("--json", o->json, "Print the summary as JSON");
+  merge->callback([o] { RunMergeCommand(*o); });
+  cmd->callback([o, cmd, merge] {
+    if (merge->parsed()) return;
+    o->command = "darkmatter suite --preset " + o->preset + " --out " + o->out;
+    if (o->shard != "0/1") o->command += " --shard " + o->shard;
+    for (const std::string& item : o->overrides) o->command += " " + item;
+    RunSuiteCommand(*o);
+  });
+}
+
+}  // namespace darkmatter::apps
