@@ -66,7 +66,8 @@ Interval BootstrapIqm(const std::vector<std::vector<double>>& scores, int replic
   }
   std::sort(statistics.begin(), statistics.end());
   interval.low = Percentile(statistics, (1.0 - confidence) / 2.0);
-  interval.high = Percentile(statistics, 1.0 - (1.0 - confidence) / 2.0);
+  // Interpolating between equal values can differ in the last bit; keep the bounds ordered.
+  interval.high = std::max(interval.low, Percentile(statistics, 1.0 - (1.0 - confidence) / 2.0));
   return interval;
 }
 

@@ -367,15 +367,6 @@ SuiteSummary Finalize(const ResolvedSuite& suite, const std::vector<SuiteCell>& 
   AggregationSettings aggregation;
   aggregation.replicates = suite.settings.bootstrap;
   json aggregates = ComputeAggregates(result_cells, aggregation);
-  for (json& a : aggregates) {
-    // The bootstrap's percentiles of equal values can differ in the last bit (1.903e-06 vs
-    // 1.9029999999999998e-06); keep the interval ordered for the validator.
-    const double low = a["ci_low"], high = a["ci_high"];
-    if (low > high) {
-      a["ci_low"] = high;
-      a["ci_high"] = low;
-    }
-  }
   json results = {{"format", "darkmatter-results"},
                   {"format_version", kResultsFormatVersion},
                   {"suite",
