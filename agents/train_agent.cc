@@ -14,46 +14,14 @@
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
+#include "worldmodel/run_files.h"
 
 namespace darkmatter::agents {
 namespace {
 
-nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics) {
-  nlohmann::json line = {{"step", step}};
-  for (const auto& [key, value] : metrics) {
-    if (std::isfinite(value)) line[key] = value;  // NaN (e.g. no episode ended) is left out
-  }
-  return line;
-}
-
-void WriteJsonAtomically(const std::filesystem::path& path, const nlohmann::json& json) {
-  const auto temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp);
-    out << json.dump(2) << "\n";
-    if (!out) throw std::runtime_error("cannot write '" + temp + "'");
-  }
-  std::filesystem::rename(temp, path);
-}
-
-// Drops the metrics lines a killed run logged after its last checkpoint (step > `step`).
-void TruncateMetrics(const std::filesystem::path& path, int64_t step) {
-  if (!std::filesystem::is_regular_file(path)) return;
-  std::ifstream in(path);
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    const auto json = nlohmann::json::parse(line, nullptr, false);
-    if (json.is_discarded() || json.value("step", int64_t{0}) > step) continue;
-    kept += line + "\n";
-  }
-  const auto temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp);
-    out << kept;
-    if (!out) throw std::runtime_error("cannot write '" + temp + "'");
-  }
-  std::filesystem::rename(temp, path);
-}
+using worldmodel::MetricsJson;
+using worldmodel::TruncateMetrics;
+using worldmodel::WriteJsonAtomically;
 
 nlohmann::json EvaluationJson(const AgentEvaluation& e) {
   return {{"episodes", e.episodes},

@@ -9,14 +9,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include "apps/canvas.h"
 #include "apps/commands.h"
 #include "apps/compare_video.h"
 #include "apps/episode_player.h"
+#include "apps/episode_video.h"
 #include "apps/pane_layout.h"
-#include "apps/progress.h"
 #include "apps/size_option.h"
-#include "apps/video_writer.h"
 #include "apps/viewer.h"
 #include "sim/error.h"
 
@@ -60,38 +58,15 @@ void CheckOptions(const PlayOptions& o) {
 
 void WriteVideo(const PlayOptions& o) {
   const auto [pane_width, pane_height] = ParseSize(o.size.empty() ? "320x240" : o.size, "--size");
-  EpisodeGroup group(o.file, o.episode, o.grid, o.chart);
-  const PaneLayout layout({.pane_width = pane_width, .pane_height = pane_height,
-                           .num_panes = group.size()});
-  sim::CameraSpec camera;
-  camera.name = o.camera;
-  std::vector<sim::RenderOutput> images(group.size());
-  std::vector<PaneContent> panes;
-  ChartContent chart;
-  Canvas canvas(layout.width(), layout.height());
-  const auto compose = [&](int64_t t) {
-    group.Seek(t);
-    group.Describe(&panes, &chart);
-    for (int i = 0; i < group.size(); ++i) {
-      group.player(i).Render(camera, pane_width, pane_height, &images[i]);
-      panes[i].rgb = images[i].rgb.data();
-    }
-    layout.Compose(panes, group.Status(), chart, &canvas);
-  };
-  compose(0);  // bad cameras and sizes fail here, before any output exists
-  const int64_t frames = group.NumFrames();
-  VideoWriter writer(o.video, layout.width(), layout.height(), o.fps);
-  ProgressBar progress("play", frames);
-  for (int64_t t = 0; t < frames; ++t) {
-    if (t > 0) compose(t);
-    writer.Write(canvas.pixels().data());
-    progress.Update(t + 1);
-  }
-  writer.Finish();
-  progress.Finish();
+  int width = 0, height = 0;
+  const int64_t frames = WriteEpisodeVideo({.file = o.file, .episode = o.episode, .grid = o.grid,
+                                            .fps = o.fps, .pane_width = pane_width,
+                                            .pane_height = pane_height, .camera = o.camera,
+                                            .chart = o.chart},
+                                           o.video, &width, &height);
   std::printf("play: %lld frames of %d episode(s) from episode %lld, %dx%d at %g fps -> %s\n",
-              static_cast<long long>(frames), group.size(), static_cast<long long>(o.episode),
-              layout.width(), layout.height(), o.fps, o.video.c_str());
+              static_cast<long long>(frames), o.grid, static_cast<long long>(o.episode), width,
+              height, o.fps, o.video.c_str());
 }
 
 void RunPlay(const PlayOptions& o) {

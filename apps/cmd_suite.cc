@@ -11,13 +11,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "apps/canvas.h"
 #include "apps/commands.h"
-#include "apps/episode_player.h"
-#include "apps/pane_layout.h"
+#include "apps/episode_video.h"
 #include "apps/progress.h"
 #include "apps/size_option.h"
-#include "apps/video_writer.h"
 #include "eval/suite.h"
 #include "eval/suite_settings.h"
 #include "sim/error.h"
@@ -44,33 +41,10 @@ struct SuiteCliOptions {
 // `darkmatter play FILE --episode K --video OUT`.
 void RenderVideo(const std::string& h5, int64_t episode, const std::string& mp4,
                  const std::string& size) {
-  {
-    const auto [pane_width, pane_height] = ParseSize(size, "videos.size");
-    EpisodeGroup group(h5, episode, 1, "reward");
-    const PaneLayout layout(
-        {.pane_width = pane_width, .pane_height = pane_height, .num_panes = group.size()});
-    sim::CameraSpec camera;
-    std::vector<sim::RenderOutput> images(group.size());
-    std::vector<PaneContent> panes;
-    ChartContent chart;
-    Canvas canvas(layout.width(), layout.height());
-    const auto compose = [&](int64_t t) {
-      group.Seek(t);
-      group.Describe(&panes, &chart);
-      for (int i = 0; i < group.size(); ++i) {
-        group.player(i).Render(camera, pane_width, pane_height, &images[i]);
-        panes[i].rgb = images[i].rgb.data();
-      }
-      layout.Compose(panes, group.Status(), chart, &canvas);
-    };
-    compose(0);
-    VideoWriter writer(mp4, layout.width(), layout.height(), 30.0);
-    for (int64_t t = 0; t < group.NumFrames(); ++t) {
-      if (t > 0) compose(t);
-      writer.Write(canvas.pixels().data());
-    }
-    writer.Finish();
-  }
+  const auto [pane_width, pane_height] = ParseSize(size, "videos.size");
+  WriteEpisodeVideo({.file = h5, .episode = episode, .pane_width = pane_width,
+                     .pane_height = pane_height, .label = ""},
+                    mp4);
 }
 
 std::string Duration(double seconds) {

@@ -11,8 +11,7 @@
 #include "apps/compare_track.h"
 #include "apps/episode_player.h"
 #include "apps/pane_layout.h"
-#include "apps/progress.h"
-#include "apps/video_writer.h"
+#include "apps/episode_video.h"
 #include "sim/error.h"
 
 namespace darkmatter::apps {
@@ -121,17 +120,8 @@ void WriteCompareVideo(const CompareVideoOptions& o) {
     chart.cursor = static_cast<int>(frame);
     layout.Compose(panes, group.Status(), chart, &canvas);
   };
-  compose(0);  // bad cameras and sizes fail here, before any output exists
   const int64_t frames = group.NumFrames();
-  VideoWriter writer(o.video, layout.width(), layout.height(), o.fps);
-  ProgressBar progress("compare", frames);
-  for (int64_t t = 0; t < frames; ++t) {
-    if (t > 0) compose(t);
-    writer.Write(canvas.pixels().data());
-    progress.Update(t + 1);
-  }
-  writer.Finish();
-  progress.Finish();
+  EncodeFrames(o.video, o.fps, frames, canvas, compose, "compare");
   double peak = 0;
   int64_t peak_frame = 0;
   for (size_t t = 0; t < track.surprise.size(); ++t) {

@@ -10,6 +10,7 @@
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "worldmodel/checkpoint.h"
+#include "worldmodel/run_files.h"
 #include "worldmodel/clips.h"
 #include "worldmodel/device.h"
 #include "worldmodel/distributed.h"
@@ -105,41 +106,6 @@ std::vector<std::string> DataFiles(const std::string& data) {
   }
   if (files.empty()) throw sim::BadInput("--data FILE.h5 is required");
   return files;
-}
-
-nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics) {
-  nlohmann::json line = {{"step", step}};
-  for (const auto& [key, value] : metrics) line[key] = value;
-  return line;
-}
-
-void WriteJsonAtomically(const std::filesystem::path& path, const nlohmann::json& json) {
-  const auto temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp);
-    out << json.dump(2) << "\n";
-    if (!out) throw std::runtime_error("cannot write '" + temp + "'");
-  }
-  std::filesystem::rename(temp, path);
-}
-
-// Drops the lines a killed run logged after its last checkpoint (step > `step`).
-void TruncateMetrics(const std::filesystem::path& path, int64_t step) {
-  if (!std::filesystem::is_regular_file(path)) return;
-  std::ifstream in(path);
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    const auto json = nlohmann::json::parse(line, nullptr, false);
-    if (json.is_discarded() || json.value("step", int64_t{0}) > step) continue;
-    kept += line + "\n";
-  }
-  const auto temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp);
-    out << kept;
-    if (!out) throw std::runtime_error("cannot write '" + temp + "'");
-  }
-  std::filesystem::rename(temp, path);
 }
 
 using MetricsSink = std::function<void(int64_t step, const std::map<std::string, double>&)>;

@@ -80,7 +80,7 @@ std::set<std::string> CellFiles(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("suite presets resolve; YAML presets equal the embedded ones", "[suite]") {
-  for (const std::string& preset : {"quick", "full"}) {
+  for (const char* preset : {"quick", "full"}) {
     const auto embedded = eval::ResolveSuite(preset, "", {});
     const auto yaml = eval::ResolveSuite(
         "test", std::string(DARKMATTER_SOURCE_DIR) + "/configs/suite_" + preset + ".yaml", {});

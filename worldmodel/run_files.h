@@ -1,0 +1,25 @@
+// The files of a training run directory shared by every trainer (world models, bc, ppo):
+// metrics as JSON lines, JSON written atomically, and the clean-up a resumed run needs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace darkmatter::worldmodel {
+
+// {"step": step, key: value, ...}; non-finite values (e.g. NaN when no episode ended) are
+// left out.
+nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics);
+
+// Writes `json` (indented) to path + ".tmp", then renames it to `path`.
+void WriteJsonAtomically(const std::filesystem::path& path, const nlohmann::json& json);
+
+// Drops the metrics lines a killed run logged after its last checkpoint (step > `step`),
+// rewriting the file atomically; nothing happens when it does not exist.
+void TruncateMetrics(const std::filesystem::path& path, int64_t step);
+
+}  // namespace darkmatter::worldmodel
