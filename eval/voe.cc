@@ -31,10 +31,6 @@ double Percentile(const std::vector<double>& sorted, double q) {
 // JSON number, or null for NaN (JSON has none).
 nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nullptr; }
 
-nlohmann::json IntervalJson(const Interval& i) {
-  return {{"estimate", Number(i.estimate)}, {"low", Number(i.low)}, {"high", Number(i.high)}};
-}
-
 // One scored clip.
 struct Clip {
   int64_t episode = 0;        // index in the file
