@@ -175,7 +175,7 @@ TEST_CASE("bc: the same head trains on a frozen feature extractor", "[agents][bc
       Catch::Contains("pi.0.weight") && Catch::Contains("obs_mean"));
 }
 
-TEST_CASE("bc: a resumed run equals an uninterrupted one; bad settings name the key",
+TEST_CASE("bc: a resumed run equals an uninterrupted one, bad settings name the key",
           "[agents][bc][resume]") {
   TempDir tmp("resume");
   agents::AgentTrainRequest request;

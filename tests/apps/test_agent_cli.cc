@@ -57,7 +57,7 @@ TEST_CASE("cli: bad bc/ppo train inputs exit 2, name the problem, and write noth
   }
 }
 
-TEST_CASE("cli: train ppo writes a run that rollout --policy can act with; --resume continues",
+TEST_CASE("cli: train ppo writes a run that rollout --policy can act with, --resume continues",
           "[cli][train][agents]") {
   Scratch s;
   const std::string tiny =

@@ -40,7 +40,7 @@ TEST_CASE("cli: bench plan --json reports ms per action of CEM, MPPI and the ora
   CHECK(Darkmatter("bench plan --task no/such_task").code == 2);
 }
 
-TEST_CASE("cli: eval plan reports P4 figures on test seeds; bad policies exit 2",
+TEST_CASE("cli: eval plan reports P4 figures on test seeds, bad policies exit 2",
           "[cli][eval][planners]") {
   const nlohmann::json j = Json(Darkmatter(
       "eval plan --task manipulation/reach --policy cem --episodes 2 --max-steps 3 --json" +

@@ -70,7 +70,7 @@ TEST_CASE("cli: bad train inputs exit 2, name the problem, and write nothing",
   }
 }
 
-TEST_CASE("cli: train writes metrics and a checkpoint; --resume equals an uninterrupted run",
+TEST_CASE("cli: train writes metrics and a checkpoint, --resume equals an uninterrupted run",
           "[cli][train]") {
   Scratch s;
   const std::string data = Record(s);
@@ -122,7 +122,7 @@ TEST_CASE("cli: train writes metrics and a checkpoint; --resume equals an uninte
   CHECK_THAT(wrong.output, Catch::Contains("mis-shaped") && Catch::Contains("encoder.0.weight"));
 }
 
-TEST_CASE("cli: train --nproc 2 trains one model over two processes; short keys work",
+TEST_CASE("cli: train --nproc 2 trains one model over two processes, short keys work",
           "[cli][train][distributed]") {
   Scratch s;
   const std::string data = Record(s);

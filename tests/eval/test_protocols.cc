@@ -111,7 +111,7 @@ TEST_CASE("ScoreWindow scores frames from the violation on, never the context", 
   CHECK(std::isnan(eval::ScoreWindow(surprise, 6, 2).mean));
 }
 
-TEST_CASE("Ridge recovers known weights; R² of a perfect fit is 1", "[eval][ridge]") {
+TEST_CASE("Ridge recovers known weights, R² of a perfect fit is 1", "[eval][ridge]") {
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
   const double w[3][2] = {{1.5, -2.0}, {0.0, 0.5}, {3.0, 1.0}}, b[2] = {0.25, -1.0};

@@ -79,7 +79,7 @@ std::set<std::string> CellFiles(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("suite presets resolve; YAML presets equal the embedded ones", "[suite]") {
+TEST_CASE("suite presets resolve, YAML presets equal the embedded ones", "[suite]") {
   for (const char* preset : {"quick", "full"}) {
     const auto embedded = eval::ResolveSuite(preset, "", {});
     const auto yaml = eval::ResolveSuite(
@@ -174,7 +174,7 @@ TEST_CASE("suite resumes: a stopped run reruns only the missing cells, same resu
   CHECK(third.skipped == third.total);
 }
 
-TEST_CASE("suite shards 0/2 + 1/2 merged equal the unsharded run; merge is idempotent",
+TEST_CASE("suite shards 0/2 + 1/2 merged equal the unsharded run, merge is idempotent",
           "[suite]") {
   TempDir whole("whole"), shard0("shard0"), shard1("shard1"), merged("merged");
   const auto suite = TestSuite({"methods=random,expert,bc"});

@@ -111,7 +111,7 @@ struct ScratchDir {
 
 }  // namespace
 
-TEST_CASE("ClipDataset: clips stay inside episodes; batches are a pure function of the seed",
+TEST_CASE("ClipDataset: clips stay inside episodes, batches are a pure function of the seed",
           "[worldmodel][jepa]") {
   wm::ClipDataset data(Episodes(), 2, 3, torch::kCPU);
   int64_t expected = 0;
@@ -179,7 +179,7 @@ TEST_CASE("Jepa: the EMA target never receives gradient", "[worldmodel][jepa]") 
   CHECK(torch::allclose(target[0], 0.95 * old_target + 0.05 * online[0]));
 }
 
-TEST_CASE("Checkpoint: save/load round-trips exactly; strict load names mismatches",
+TEST_CASE("Checkpoint: save/load round-trips exactly, strict load names mismatches",
           "[worldmodel][jepa]") {
   ScratchDir scratch;
   const std::string path = (scratch.dir / "ckpt.pt").string();

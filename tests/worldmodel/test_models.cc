@@ -240,7 +240,7 @@ TEST_CASE("World models: the stochastic predictor keeps both branches of a coin 
   CHECK(left_right[1] >= 1);
 }
 
-TEST_CASE("World models: checkpoints carry their options; LoadWorldModel is strict",
+TEST_CASE("World models: checkpoints carry their options, LoadWorldModel is strict",
           "[worldmodel][models]") {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("darkmatter_models_" + std::to_string(::getpid()));
