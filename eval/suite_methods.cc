@@ -81,6 +81,7 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
     request.bc.demo_seed = static_cast<uint64_t>(ctx.seed) * kSuiteSeedStride;
     request.bc.epochs = s.bc_epochs;
     request.bc.hidden = s.bc_hidden;
+    request.bc.demo_noise = s.bc_demo_noise;
     request.bc.seed = static_cast<uint64_t>(ctx.seed);
     request.bc.checkpoint_every = s.bc_epochs;
     request.bc.eval_episodes = 0;

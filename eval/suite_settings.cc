@@ -35,6 +35,7 @@ const Preset& QuickPreset() {
       {"plan.threads", "2"},
       {"bc.epochs", "30"},
       {"bc.hidden", "64"},
+      {"bc.demo_noise", "0.1"},
       {"ppo.num_envs", "8"},
       {"ppo.rollout_steps", "128"},
       {"ppo.epochs", "4"},
@@ -75,6 +76,7 @@ const Preset& FullPreset() {
       {"plan.threads", "2"},
       {"bc.epochs", "200"},
       {"bc.hidden", "64"},
+      {"bc.demo_noise", "0.1"},
       {"ppo.num_envs", "16"},
       {"ppo.rollout_steps", "256"},
       {"ppo.epochs", "10"},
@@ -114,6 +116,7 @@ const Preset& TestPreset() {
       {"plan.threads", "1"},
       {"bc.epochs", "5"},
       {"bc.hidden", "16"},
+      {"bc.demo_noise", "0.1"},
       {"ppo.num_envs", "4"},
       {"ppo.rollout_steps", "64"},
       {"ppo.epochs", "1"},
@@ -212,6 +215,8 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
   b->Bind("plan.threads", &s->plan_threads, "oracle worker threads");
   b->Bind("bc.epochs", &s->bc_epochs, "bc: passes over the demonstrations");
   b->Bind("bc.hidden", &s->bc_hidden, "bc: hidden units");
+  b->Bind("bc.demo_noise", &s->bc_demo_noise,
+          "bc: noise injected while recording demos (fraction of half the action range)");
   b->Bind("ppo.num_envs", &s->ppo_num_envs, "ppo: parallel envs");
   b->Bind("ppo.rollout_steps", &s->ppo_rollout_steps, "ppo: steps per env per update");
   b->Bind("ppo.epochs", &s->ppo_epochs, "ppo: passes over each batch");
@@ -268,6 +273,10 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
   CheckAtLeast("plan.threads", s.plan_threads, 1);
   CheckAtLeast("bc.epochs", s.bc_epochs, 1);
   CheckAtLeast("bc.hidden", s.bc_hidden, 1);
+  if (!(s.bc_demo_noise >= 0 && s.bc_demo_noise <= 1)) {
+    throw sim::BadInput("setting bc.demo_noise=" + std::to_string(s.bc_demo_noise) +
+                        ": must be in [0, 1]");
+  }
   CheckAtLeast("ppo.num_envs", s.ppo_num_envs, 1);
   CheckAtLeast("ppo.rollout_steps", s.ppo_rollout_steps, 1);
   CheckAtLeast("ppo.epochs", s.ppo_epochs, 1);

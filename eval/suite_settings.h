@@ -32,6 +32,7 @@ struct SuiteSettings {
   int plan_threads = 2;        // oracle worker threads
   int bc_epochs = 50;          // bc: passes over the demonstrations
   int bc_hidden = 64;          // bc: hidden units
+  double bc_demo_noise = 0.1;  // bc: DART noise while recording demos (fraction of half range)
   int ppo_num_envs = 8;        // ppo: parallel envs
   int ppo_rollout_steps = 128; // ppo: steps per env per update
   int ppo_epochs = 4;          // ppo: passes over each batch

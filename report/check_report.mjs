@@ -31,7 +31,14 @@ try {
     if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  page.on('requestfailed', (req) => {
+    const error = req.failure()?.errorText ?? '';
+    // Chromium cancels a video's first request once it has the headers and reads on with
+    // range requests; that shows up as ERR_ABORTED and is not a failure. The videos' own
+    // readyState/error is checked below.
+    if (error === 'net::ERR_ABORTED' && /\.mp4$/.test(req.url())) return;
+    problems.push(`request failed: ${req.url()} (${error})`);
+  });
   // Offline: anything but file: and data: URLs is a failure (the report must be self-contained).
   await page.route('**/*', (route) => {
     const u = route.request().url();
