@@ -77,6 +77,16 @@ struct Common {
   std::string device = "cpu";
   uint64_t seed = 0;
   bool json = false;
+
+  // Fills the fields every protocol's settings share.
+  template <typename Settings>
+  void CopyTo(Settings* s) const {
+    s->models = models;
+    s->data = data;
+    s->input = input;
+    s->device = device;
+    s->seed = seed;
+  }
 };
 
 void AddCommon(CLI::App* cmd, Common* c) {
@@ -101,11 +111,7 @@ void AddVoe(CLI::App* eval) {
   cmd->add_option("--bootstrap", s->bootstrap, "Bootstrap replicates")->capture_default_str();
   cmd->add_option("--curves", s->curves, "Write every clip's per-frame surprise to this JSON file");
   cmd->callback([c, s] {
-    s->models = c->models;
-    s->data = c->data;
-    s->input = c->input;
-    s->device = c->device;
-    s->seed = c->seed;
+    c->CopyTo(s.get());
     const auto r = eval::RunVoe(*s);
     if (c->json) return Print(r, true);
     std::printf("voe on %s (hash %s, split %s): %s\n", c->data.c_str(),
@@ -139,11 +145,7 @@ void AddOcp(CLI::App* eval) {
   cmd->add_option("--label", s->label, "Binary episode label")->capture_default_str();
   cmd->add_option("--bootstrap", s->bootstrap, "Bootstrap replicates")->capture_default_str();
   cmd->callback([c, s] {
-    s->models = c->models;
-    s->data = c->data;
-    s->input = c->input;
-    s->device = c->device;
-    s->seed = c->seed;
+    c->CopyTo(s.get());
     const auto r = eval::RunOcp(*s);
     if (c->json) return Print(r, true);
     std::printf("ocp: %s from the first %d frames; readout %s, test %s\n", s->label.c_str(),
@@ -181,11 +183,7 @@ void AddProbe(CLI::App* eval) {
                   "Steps of each supervised baseline (0: none)")
       ->capture_default_str();
   cmd->callback([c, s, fields, horizons, labels] {
-    s->models = c->models;
-    s->data = c->data;
-    s->input = c->input;
-    s->device = c->device;
-    s->seed = c->seed;
+    c->CopyTo(s.get());
     s->fields = SplitList(*fields);
     s->horizons = IntList("--horizons", *horizons);
     s->labels = IntList("--labels", *labels);
@@ -233,11 +231,7 @@ void AddFutures(CLI::App* eval) {
   cmd->add_option("--samples", s->samples, "Sampled futures per episode (K)")->capture_default_str();
   cmd->add_option("--label", s->label, "Binary episode label")->capture_default_str();
   cmd->callback([c, s] {
-    s->models = c->models;
-    s->data = c->data;
-    s->input = c->input;
-    s->device = c->device;
-    s->seed = c->seed;
+    c->CopyTo(s.get());
     const auto r = eval::RunFutures(*s);
     if (c->json) return Print(r, true);
     std::printf("futures on %s: %lld episodes scored, simulator P(1) = %s\n", c->data.c_str(),
