@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "apps/bench_train_parallel.h"
 #include "apps/bench_util.h"
 #include "apps/commands.h"
 #include "sim/error.h"
@@ -60,6 +61,7 @@ struct BenchTrainOptions {
   std::string python = "/usr/bin/python3";
   std::string script = DARKMATTER_SCRIPTS_DIR "/bench_train_reference.py";
   bool json = false;
+  int nproc = 1;                         // > 1: data-parallel throughput of `train --nproc`
 };
 
 // A scratch directory removed with its contents.
@@ -366,6 +368,31 @@ void RunBenchTrain(BenchTrainOptions o) {
   }
   if (o.warmup < 0) throw sim::BadInput("--warmup must be >= 0 (got " + std::to_string(o.warmup) + ")");
   if (o.rounds < 1) throw sim::BadInput("--rounds must be >= 1 (got " + std::to_string(o.rounds) + ")");
+  if (o.nproc != 1) {
+    if (o.input != "both" && o.input != "pixels" && o.input != "state") {
+      throw sim::BadInput("--input " + o.input + ": must be pixels, state or both");
+    }
+    // Data-parallel scaling instead of the C++/Python comparison.
+    const auto r = MeasureParallelTraining({.nproc = o.nproc, .steps = std::max(o.steps, 60),
+                                            .global_batch = o.batch_size, .input = o.input});
+    if (o.json) {
+      std::printf("%s\n", r.dump(2).c_str());
+      return;
+    }
+    std::printf("bench train --nproc %d: jepa, %d steps, global batch %d, 1 torch thread per "
+                "process (wall time of `darkmatter train`, start-up included)\n",
+                o.nproc, r["steps"].get<int>(), o.batch_size);
+    for (const char* kind : {"pixels", "state"}) {
+      if (!r.contains(kind)) continue;
+      const auto& k = r[kind];
+      std::printf("  %-6s 1 process %7.2f s (%8.1f samples/s)   %d processes %7.2f s (%8.1f "
+                  "samples/s)   speed-up %.2f   efficiency %.2f\n",
+                  kind, k["seconds_1"].get<double>(), k["samples_per_s_1"].get<double>(), o.nproc,
+                  k["seconds_n"].get<double>(), k["samples_per_s_n"].get<double>(),
+                  k["speedup"].get<double>(), k["parallel_efficiency"].get<double>());
+    }
+    return;
+  }
   std::vector<std::string> kinds;
   if (o.input == "both") {
     kinds = {"pixels", "state"};
@@ -448,6 +475,10 @@ void AddBenchTrainCommand(CLI::App& bench) {
   cmd->add_option("--python", o->python, "Python with Debian's python3-torch")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON");
+  cmd->add_option("--nproc", o->nproc,
+                  "> 1: data-parallel scaling of `train --nproc N` against one process (same "
+                  "data and global batch) instead of the comparison with Python")
+      ->capture_default_str();
   cmd->callback([o] { RunBenchTrain(*o); });
 }
 

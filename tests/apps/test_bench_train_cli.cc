@@ -68,4 +68,25 @@ TEST_CASE("bench train names --python and the package when torch cannot be impor
 }
 
 }  // namespace
+TEST_CASE("bench train --nproc 2 reports data-parallel throughput and efficiency",
+          "[apps][bench][distributed]") {
+  const Run run = Darkmatter("bench train --nproc 2 --input state --json");
+  INFO(run.output);
+  REQUIRE(run.code == 0);
+  const auto j = nlohmann::json::parse(run.output.substr(run.output.find('{')));
+  CHECK(j["nproc"] == 2);
+  REQUIRE(j.contains("state"));
+  CHECK_FALSE(j.contains("pixels"));
+  for (const char* key : {"seconds_1", "seconds_n", "samples_per_s_1", "samples_per_s_n",
+                          "speedup", "parallel_efficiency"}) {
+    INFO(key);
+    CHECK(j["state"][key].get<double>() > 0.0);
+  }
+  CHECK(j["state"]["parallel_efficiency"].get<double>() ==
+        Approx(j["state"]["speedup"].get<double>() / 2));
+  const Run odd = Darkmatter("bench train --nproc 2 --batch-size 33 --input state");
+  CHECK(odd.code == 2);
+  CHECK_THAT(odd.output, Catch::Contains("divisible by --nproc 2"));
+}
+
 }  // namespace darkmatter::testing
