@@ -124,6 +124,8 @@ TEST_CASE("suite rejects bad presets, keys and values", "[suite]") {
   CHECK_THROWS_AS(TestSuite({"tasks=driving/nowhere"}), darkmatter::sim::BadInput);
   CHECK_THROWS_AS(TestSuite({"budgets.bc=0"}), darkmatter::sim::BadInput);
   CHECK_THROWS_AS(TestSuite({"seeds=0"}), darkmatter::sim::BadInput);
+  CHECK_THROWS_WITH(TestSuite({"bc.demo_noise=2"}),
+                    Catch::Contains("bc.demo_noise=2") && Catch::Contains("[0, 1]"));
   CHECK_THROWS_AS(eval::ParseShard("2/2"), darkmatter::sim::BadInput);
   CHECK_THROWS_AS(eval::ParseShard("x"), darkmatter::sim::BadInput);
   CHECK(eval::ParseShard("1/3") == std::pair<int, int>{1, 3});
