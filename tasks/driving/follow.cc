@@ -1,5 +1,7 @@
 // driving/follow: follow a lead car that brakes hard to a near stop (event 0), or one that
-// overtakes in the next lane and cuts in ahead (event 1), without a collision, for 30 s.
+// overtakes in the next lane and cuts in ahead (event 1), without a collision, for 30 s,
+// ending no more than kFollowGap behind the scripted car(s) it follows (it may pass them):
+// falling behind, e.g. by standing still, is not following.
 #include <algorithm>
 #include <memory>
 
@@ -8,6 +10,8 @@
 
 namespace darkmatter::tasks::driving {
 namespace {
+
+constexpr double kFollowGap = 40;  // (m) largest bumper-to-bumper gap behind the lead at the end
 
 class Follow final : public DrivingEnv {
  public:
@@ -18,7 +22,16 @@ class Follow final : public DrivingEnv {
   }
 
  protected:
-  bool SuccessAtTimeLimit() const override { return true; }
+  bool SuccessAtTimeLimit() const override {
+    const DrivingState& s = state();
+    for (const Car& car : s.cars) {
+      if (car.active == 0 || car.kind != kScriptedLead) continue;
+      if (car.s - car.half_length - s.ego_s - world().params().half_length > kFollowGap) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   void BuildScenario(sim::Rng& rng, DrivingState* st, double* ego_s) override {
     st->lanes = 2;

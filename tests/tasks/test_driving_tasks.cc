@@ -106,6 +106,18 @@ TEST_CASE("driving/follow: the expert survives hard braking and cut-ins", "[task
   CHECK(successes >= 9);
 }
 
+TEST_CASE("driving/follow: falling behind without a collision is not success",
+          "[tasks][driving]") {
+  auto env = tasks::MakeEnv("driving/follow");
+  sim::StepResult r = env->Reset(100);
+  const std::vector<double> coast = {0.0, 0.0};  // no steering, no throttle: the lead drives away
+  while (!r.terminated && !r.truncated) r = env->Step(coast);
+  CHECK(r.truncated);
+  CHECK(Info(*env, r, "collision") == 0);
+  CHECK(Info(*env, r, "off_road") == 0);
+  CHECK(Info(*env, r, "success") == 0);
+}
+
 TEST_CASE("driving/avoid: the expert passes the obstacles", "[tasks][driving][expert]") {
   int collisions = 0;
   const int successes = ExpertSuccesses("driving/avoid", 10, &collisions);
