@@ -1,7 +1,5 @@
 #include "eval/report.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -21,6 +19,7 @@
 #include "eval/statistics.h"
 #include "sim/error.h"
 #include "sim/hash.h"
+#include "worldmodel/run_files.h"
 
 #ifndef DARKMATTER_REPORT_JS_DIR
 #define DARKMATTER_REPORT_JS_DIR "report/node_modules"
@@ -34,31 +33,6 @@ using nlohmann::json;
 
 // ---------------------------------------------------------------------------------------
 // Files.
-
-// Writes `text` to `path` through a temporary file in the same folder and a rename.
-void WriteAtomically(const fs::path& path, const std::string& text) {
-  const fs::path temp = path.string() + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw sim::BadInput("cannot write '" + path.string() + "' (is its folder there?)");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::error_code ignored;
-      fs::remove(temp, ignored);
-      throw std::runtime_error("writing '" + temp.string() + "' failed");
-    }
-  }
-  std::error_code error;
-  fs::rename(temp, path, error);
-  if (error) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw std::runtime_error("cannot rename '" + temp.string() + "' to '" + path.string() +
-                             "': " + error.message());
-  }
-}
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -256,7 +230,7 @@ void WriteReport(const nlohmann::json& results, const std::string& html_path,
             ScriptJson(chart.spec) + "</script>\n";
   }
   page += scripts + "<script>" + kRenderScript + "</script>\n</body>\n</html>\n";
-  WriteAtomically(html, page);
+  worldmodel::WriteTextAtomically(html, page);
 }
 
 namespace {
@@ -326,8 +300,8 @@ void WriteCsv(const nlohmann::json& results, const std::string& dir,
                   CsvNumber(a["ci_high"].get<double>()) + "," +
                   std::to_string(a["n"].get<int64_t>()) + "\n";
   }
-  WriteAtomically(fs::path(dir) / "cells.csv", cells);
-  WriteAtomically(fs::path(dir) / "aggregates.csv", aggregates);
+  worldmodel::WriteTextAtomically(fs::path(dir) / "cells.csv", cells);
+  worldmodel::WriteTextAtomically(fs::path(dir) / "aggregates.csv", aggregates);
 }
 
 }  // namespace darkmatter::eval

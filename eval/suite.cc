@@ -1,7 +1,5 @@
 #include "eval/suite.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,35 +18,23 @@
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
+#include "worldmodel/run_files.h"
 
 namespace darkmatter::eval {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using worldmodel::WriteJsonAtomically;
 
 // Bumped when a cell's meaning changes (part of every cell key).
-constexpr int kCellVersion = 1;
+constexpr int kCellVersion = 2;  // 2: driving/follow success needs keeping up
 
 std::string IsoNow() {
   const std::time_t now = std::time(nullptr);
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   return text;
-}
-
-void WriteTextAtomically(const fs::path& path, const std::string& text) {
-  const fs::path temp = path.string() + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(temp);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write '" + temp.string() + "'");
-  }
-  fs::rename(temp, path);
-}
-
-void WriteJsonAtomically(const fs::path& path, const json& value) {
-  WriteTextAtomically(path, value.dump(2) + "\n");
 }
 
 // Reads a JSON file; discarded (null) when missing or unreadable.
@@ -138,7 +124,11 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
   const fs::path work = dir / "work" / cell.key;
   fs::remove_all(work);  // a killed run's leftovers
   fs::create_directories(work);
-  MethodContext ctx{&s, cell.task, cell.seed, cell.budget, env_settings, work.string()};
+  const fs::path cache = dir / "work" / "shared";
+  fs::create_directories(cache);
+  MethodContext ctx{&s,           cell.task,          cell.seed,
+                    cell.budget,  env_settings,       work.string(),
+                    cache.string()};
   const auto train_start = std::chrono::steady_clock::now();
   PreparedAgent prepared = method.prepare(ctx, *env);
   const double train_seconds =

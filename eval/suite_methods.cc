@@ -1,9 +1,12 @@
 #include "eval/suite_methods.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
+#include "agents/bc.h"
 #include "agents/expert_agent.h"
 #include "agents/latent_planner_agent.h"
 #include "agents/planner_agent.h"
@@ -13,11 +16,14 @@
 #include "agents/train_agent.h"
 #include "eval/ocp.h"
 #include "eval/probe.h"
+#include "eval/report.h"
 #include "eval/voe.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
+#include "worldmodel/run_files.h"
 #include "worldmodel/trainer.h"
+#include "worldmodel/world_model.h"
 
 namespace darkmatter::eval {
 namespace {
@@ -107,10 +113,28 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
   return {agents::LoadPolicyAgent(request.out, env), {}, training};
 }
 
-// jepa-cem: reward-free play (random actions, train split seeds) up to ctx.budget frames, a
-// jepa trained on it (state input), then CEM toward the goal state in latent space.
-PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
+// A state jepa trained on reward-free play of ctx.task (random actions, train split seeds)
+// up to `frames` frames, in ctx.work_dir/jepa; kept in ctx.cache_dir (keyed by everything it
+// depends on) so that other cells of the run reuse it. Training is deterministic, so reuse
+// changes only the time a cell takes.
+struct PlayJepa {
+  std::string checkpoint;  // the final checkpoint.pt
+  nlohmann::json training; // steps, parameter hash, last metrics
+};
+
+PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
   const SuiteSettings& s = *ctx.settings;
+  const nlohmann::json key = {{"task", ctx.task},          {"seed", ctx.seed},
+                              {"frames", frames},          {"steps", s.jepa_steps},
+                              {"batch", s.jepa_batch},     {"env", EnvValues(ctx.env)},
+                              {"version", DARKMATTER_VERSION}};
+  const fs::path cached =
+      ctx.cache_dir.empty() ? fs::path() : fs::path(ctx.cache_dir) / ("jepa-" + ConfigHash(key));
+  const fs::path cached_summary = cached / "summary.json";
+  if (!cached.empty() && fs::exists(cached_summary)) {
+    std::ifstream in(cached_summary);
+    return {(cached / "checkpoint.pt").string(), nlohmann::json::parse(in)};
+  }
   const fs::path work(ctx.work_dir);
   const std::string play = (work / "play.h5").string();
   {
@@ -125,11 +149,11 @@ PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
     sim::EpisodeWriter writer(play, {.task = ctx.task,
                                      .creator = "darkmatter " DARKMATTER_VERSION " suite",
                                      .config_json = config.dump()});
-    int64_t frames = 0;
-    for (uint64_t k = 0; frames < ctx.budget; ++k) {
+    int64_t recorded = 0;
+    for (uint64_t k = 0; recorded < frames; ++k) {
       const sim::Episode episode = agents::RecordEpisode(
           *play_env, agent, static_cast<uint64_t>(ctx.seed) * kSuiteSeedStride + k);
-      frames += episode.Length() + 1;
+      recorded += episode.Length() + 1;
       writer.Append(episode);
     }
     writer.Commit();
@@ -149,6 +173,25 @@ PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
   request.settings.input = "state";
   request.settings_text = binder.Values();
   const worldmodel::TrainResult trained = worldmodel::Train(request);
+  PlayJepa out{trained.checkpoint,
+               {{"jepa_steps", trained.steps}, {"jepa_parameter_hash", trained.parameter_hash}}};
+  for (const auto& [name, value] : trained.last) {
+    if (std::isfinite(value)) out.training["last"][name] = value;
+  }
+  if (!cached.empty()) {  // the run folder moves into the cache; summary.json marks it whole
+    fs::remove_all(cached);
+    fs::rename(work / "jepa", cached);
+    worldmodel::WriteJsonAtomically(cached_summary, out.training);
+    out.checkpoint = (cached / "checkpoint.pt").string();
+  }
+  return out;
+}
+
+// jepa-cem: a jepa trained on ctx.budget frames of reward-free play, then CEM toward the goal
+// state in latent space.
+PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
+  const SuiteSettings& s = *ctx.settings;
+  const PlayJepa jepa = TrainJepaOnPlay(ctx, ctx.budget);
   agents::LatentPlanSettings plan;
   plan.plan.planner = "cem";
   plan.plan.cem.samples = s.plan_samples;
@@ -157,13 +200,52 @@ PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
   plan.plan.cem.horizon = s.plan_horizon;
   plan.plan.cem.seed = static_cast<uint64_t>(ctx.seed);
   plan.device = "cpu";
-  auto agent = agents::MakeLatentPlannerAgent(trained.checkpoint, env, plan);
+  auto agent = agents::MakeLatentPlannerAgent(jepa.checkpoint, env, plan);
   agents::LatentPlannerAgent* raw = agent.get();
-  nlohmann::json training = {{"steps", trained.steps}, {"parameter_hash", trained.parameter_hash}};
-  for (const auto& [key, value] : trained.last) {
+  return {std::move(agent), [raw] { return raw->PlanStats().at("model_calls"); }, jepa.training};
+}
+
+// jepa-bc: SSL + few labels. A jepa trained on the largest budgets.jepa frames of reward-free
+// play, frozen; the bc head (bc.*) cloned on its embeddings from ctx.budget demonstrations
+// (the same demos, seeds and noise as bc).
+PreparedAgent PrepareJepaBc(const MethodContext& ctx, sim::Env& env) {
+  const SuiteSettings& s = *ctx.settings;
+  const std::vector<double> frames = ParseBudgets(s.budgets_jepa, "budgets.jepa");
+  const PlayJepa jepa = TrainJepaOnPlay(ctx, *std::max_element(frames.begin(), frames.end()));
+  std::shared_ptr<worldmodel::WorldModelImpl> model =
+      worldmodel::LoadWorldModel(jepa.checkpoint, torch::kCPU).model;
+  model->eval();
+  const int64_t latent_dim = model->options().latent_dim;
+  agents::FeatureFn features = [model](const torch::Tensor& observations) {
+    torch::NoGradGuard no_grad;
+    return model->Encode(observations.to(torch::kFloat32).unsqueeze(1)).squeeze(1);
+  };
+  agents::BcSettings bc;
+  bc.demos = static_cast<int>(std::lround(ctx.budget));
+  bc.demo_seed = static_cast<uint64_t>(ctx.seed) * kSuiteSeedStride;
+  bc.epochs = s.bc_epochs;
+  bc.hidden = s.bc_hidden;
+  bc.demo_noise = s.bc_demo_noise;
+  bc.seed = static_cast<uint64_t>(ctx.seed);
+  const auto demos =
+      agents::RecordExpertDemos(ctx.task, ctx.env, bc.demos, bc.demo_seed, bc.demo_noise);
+  const auto start = std::chrono::steady_clock::now();
+  agents::BcTrainer trainer(demos, env.ActionSpec(), bc, "cpu", features, latent_dim);
+  std::map<std::string, double> last;
+  for (int epoch = 0; epoch < bc.epochs; ++epoch) last = trainer.TrainEpoch();
+  const std::string checkpoint = (fs::path(ctx.work_dir) / "bc-head.pt").string();
+  trainer.Save(checkpoint);
+  nlohmann::json training = jepa.training;
+  training["steps"] = trainer.Epochs();
+  training["seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  training["parameter_hash"] = trainer.ParameterHash();
+  for (const auto& [key, value] : last) {
     if (std::isfinite(value)) training["last"][key] = value;
   }
-  return {std::move(agent), [raw] { return raw->PlanStats().at("model_calls"); }, training};
+  auto agent = std::make_unique<agents::PolicyAgent>(env.ObservationSpec(), env.ActionSpec(),
+                                                     bc.hidden, checkpoint, features, latent_dim);
+  return {std::move(agent), {}, training};
 }
 
 }  // namespace
@@ -190,6 +272,10 @@ const std::vector<SuiteMethod>& SuiteMethods() {
        "JEPA world model learned from reward-free play frames, CEM toward the goal in latent "
        "space (budget: unlabelled frames)",
        "frames", "budgets.jepa", {"jepa.", "plan."}, "", PrepareJepaCem, "manipulation/"},
+      {"jepa-bc", "ssl",
+       "the bc head on a frozen JEPA encoder learned from reward-free play (the largest "
+       "budgets.jepa frames); budget: demonstrations",
+       "labels", "budgets.bc", {"bc.", "jepa.", "budgets.jepa"}, "", PrepareJepaBc},
   };
   return methods;
 }

@@ -29,6 +29,8 @@ struct MethodContext {
   double budget = 1;            // amount of the method's budget currency
   sim::EnvSettings env;         // env settings of the evaluation env (state observations)
   std::string work_dir;         // scratch folder for training runs (exists, empty)
+  std::string cache_dir;        // shared by the cells of one run: deterministic artefacts
+                                // (e.g. a play jepa) several cells reuse ("" = none)
 };
 
 // A trained (or fixed) policy ready to be evaluated.

@@ -14,6 +14,7 @@
 #include "sim/error.h"
 #include "sim/rng.h"
 #include "worldmodel/device.h"
+#include "worldmodel/run_files.h"
 
 namespace darkmatter::eval {
 namespace {
@@ -292,13 +293,8 @@ nlohmann::json RunVoe(const VoeSettings& s) {
   out["models"] = results;
   out["voe"] = section;
   if (!s.curves.empty()) {
-    const std::string temp = s.curves + ".tmp";
-    {
-      std::ofstream file(temp);
-      file << nlohmann::json{{"data", data.Describe()}, {"models", curves}}.dump() << "\n";
-      if (!file) throw sim::BadInput("--curves: cannot write '" + s.curves + "'");
-    }
-    std::filesystem::rename(temp, s.curves);
+    worldmodel::WriteTextAtomically(
+        s.curves, nlohmann::json{{"data", data.Describe()}, {"models", curves}}.dump() + "\n");
     out["curves"] = s.curves;
   }
   return out;

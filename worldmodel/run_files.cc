@@ -3,21 +3,39 @@
 #include <cmath>
 #include <fstream>
 #include <stdexcept>
+#include <string>
+
+#include <unistd.h>
+
+#include "sim/error.h"
 
 namespace darkmatter::worldmodel {
-namespace {
 
 void WriteTextAtomically(const std::filesystem::path& path, const std::string& text) {
-  const auto temp = path.string() + ".tmp";
+  namespace fs = std::filesystem;
+  // The process id keeps concurrent writers (suite shards) off each other's temporary file.
+  const fs::path temp = path.string() + ".tmp-" + std::to_string(::getpid());
   {
-    std::ofstream out(temp);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write '" + temp + "'");
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) throw sim::BadInput("cannot write '" + path.string() + "' (is its folder there?)");
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.flush();
+    if (!out) {
+      out.close();
+      std::error_code ignored;
+      fs::remove(temp, ignored);
+      throw std::runtime_error("writing '" + temp.string() + "' failed");
+    }
   }
-  std::filesystem::rename(temp, path);
+  std::error_code error;
+  fs::rename(temp, path, error);
+  if (error) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw std::runtime_error("cannot rename '" + temp.string() + "' to '" + path.string() +
+                             "': " + error.message());
+  }
 }
-
-}  // namespace
 
 nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics) {
   nlohmann::json line = {{"step", step}};

@@ -15,7 +15,10 @@ namespace darkmatter::worldmodel {
 // left out.
 nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics);
 
-// Writes `json` (indented) to path + ".tmp", then renames it to `path`.
+// Writes `text` to a temporary file beside `path` (".tmp-" + process id), then renames it;
+// nothing is left behind on failure (BadInput when the folder cannot be written).
+void WriteTextAtomically(const std::filesystem::path& path, const std::string& text);
+// Writes `json` (indented) atomically, as WriteTextAtomically.
 void WriteJsonAtomically(const std::filesystem::path& path, const nlohmann::json& json);
 
 // Drops the metrics lines a killed run logged after its last checkpoint (step > `step`),
