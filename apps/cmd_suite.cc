@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "apps/compare_video.h"
 #include "apps/commands.h"
 #include "apps/episode_video.h"
 #include "apps/progress.h"
@@ -38,10 +39,16 @@ struct SuiteCliOptions {
 };
 
 // One episode of an episode file into an MP4: the same panes, captions and strip chart as
-// `darkmatter play FILE --episode K --video OUT`.
-void RenderVideo(const std::string& h5, int64_t episode, const std::string& mp4,
-                 const std::string& size) {
+// `darkmatter play FILE --episode K --video OUT`, or with a checkpoint those of
+// `play FILE --compare CKPT --video OUT` (real against imagined).
+void RenderVideo(const std::string& h5, int64_t episode, const std::string& checkpoint,
+                 const std::string& mp4, const std::string& size) {
   const auto [pane_width, pane_height] = ParseSize(size, "videos.size");
+  if (!checkpoint.empty()) {
+    WriteCompareVideo({.file = h5, .episode = episode, .checkpoint = checkpoint, .video = mp4,
+                       .pane_width = pane_width, .pane_height = pane_height, .quiet = true});
+    return;
+  }
   WriteEpisodeVideo({.file = h5, .episode = episode, .pane_width = pane_width,
                      .pane_height = pane_height, .label = ""},
                     mp4);

@@ -130,6 +130,7 @@ void WriteCompareVideo(const CompareVideoOptions& o) {
       peak_frame = static_cast<int64_t>(t);
     }
   }
+  if (o.quiet) return;
   std::printf("play --compare: %lld frames of episode %lld, %s model, peak surprise %.4g at "
               "frame %lld -> %s\n",
               static_cast<long long>(frames), static_cast<long long>(o.episode),

@@ -18,6 +18,7 @@ struct CompareVideoOptions {
   int pane_height = 240;   // pixels
   std::string camera;      // scene camera; "" = "main" for probe markers, else free camera
   double fps = 30;         // frames per second
+  bool quiet = false;      // no summary line on stdout (the suite renders many)
 };
 
 // Writes the comparison video atomically; BadInput for bad files, checkpoints or cameras.

@@ -78,10 +78,16 @@ fs::path CellPath(const fs::path& dir, const std::string& key) {
   return dir / "cells" / (key + ".json");
 }
 
+// A physics cell's jepa checkpoint (for the real-vs-imagined videos).
+fs::path ModelPath(const fs::path& dir, const std::string& key) {
+  return dir / "models" / (key + ".pt");
+}
+
 // Writes the suite folder's identity (suite.json); refuses a folder of another config.
 void ClaimFolder(const fs::path& dir, const ResolvedSuite& suite) {
   fs::create_directories(dir / "cells");
   fs::create_directories(dir / "episodes");
+  fs::create_directories(dir / "models");
   const fs::path path = dir / "suite.json";
   const json existing = ReadJson(path);
   if (existing.is_object()) {
@@ -208,6 +214,13 @@ json RunCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs::path& 
     fs::remove_all(work);
     fs::create_directories(work);
     body = RunPhysicsCell(suite.settings, cell.seed, cell.budget, work.string());
+    // The test twins and the jepa stay, for the real-vs-imagined videos.
+    const json artefacts = body["artefacts"];
+    body.erase("artefacts");
+    fs::rename(artefacts["episodes"].get<std::string>(), dir / "episodes" / (cell.key + ".h5"));
+    fs::rename(artefacts["checkpoint"].get<std::string>(), ModelPath(dir, cell.key));
+    body["episodes_file"] = "episodes/" + cell.key + ".h5";
+    body["model_file"] = "models/" + cell.key + ".pt";
     fs::remove_all(work);
   } else {
     body = RunControlCell(cell, suite, dir);
@@ -239,17 +252,61 @@ std::string Slug(const std::string& text) {
   return slug;
 }
 
+// Picks up to two test clips of a physics cell's file: the first possible clip and its first
+// impossible twin (labels "possible", "twin_id", "principle"), as (index, caption) pairs.
+std::vector<std::pair<int64_t, std::string>> ImaginedClips(const fs::path& h5) {
+  sim::EpisodeReader reader(h5.string());
+  std::vector<std::pair<int64_t, std::string>> clips;
+  double twin = -1;
+  for (int64_t k = 0; k < reader.NumEpisodes() && clips.size() < 2; ++k) {
+    const sim::Episode episode = reader.Read(k);
+    const auto label = [&](const char* name) {
+      const auto it = episode.scalars.find(name);
+      return it == episode.scalars.end() ? -1.0 : it->second;
+    };
+    if (clips.empty() && label("possible") == 1) {
+      twin = label("twin_id");
+      clips.emplace_back(k, "possible clip");
+    } else if (!clips.empty() && label("possible") == 0 && label("twin_id") == twin) {
+      const auto principle = episode.strings.find("principle");
+      clips.emplace_back(k, "its impossible twin, breaking " +
+                                (principle == episode.strings.end() ? std::string("a principle")
+                                                                    : principle->second));
+    }
+  }
+  return clips;
+}
+
 // Best and worst evaluation episode per (video task, method) at the method's largest
-// budget, rendered to DIR/videos (skipped when already rendered from the same episode).
+// budget, and real against imagined for the jepa of the `physics` cell (may be null),
+// rendered to DIR/videos (skipped when already rendered from the same source).
 json RenderVideos(const ResolvedSuite& suite, const std::vector<SuiteCell>& cells,
-                  const std::map<std::string, json>& done, const fs::path& dir,
-                  const VideoFn& render, const std::function<void(const std::string&)>& note) {
+                  const std::map<std::string, json>& done, const SuiteCell* physics,
+                  const fs::path& dir, const VideoFn& render,
+                  const std::function<void(const std::string&)>& note) {
   json videos = json::array();
   if (!suite.settings.videos || !render) return videos;
   fs::create_directories(dir / "videos");
   const fs::path index_path = dir / "videos" / "index.json";
   json index = ReadJson(index_path);
   if (!index.is_object()) index = json::object();
+  // Renders `name` from (key, episode) unless the index says it is there; false on failure.
+  const auto render_one = [&](const std::string& name, const std::string& key, int64_t episode,
+                              const std::string& checkpoint) {
+    const std::string source = key + ":" + std::to_string(episode);
+    const fs::path mp4 = dir / "videos" / name;
+    if (fs::exists(mp4) && index.value(name, std::string()) == source) return true;
+    try {
+      render((dir / "episodes" / (key + ".h5")).string(), episode, checkpoint, mp4.string(),
+             suite.settings.video_size);
+      index[name] = source;
+      WriteJsonAtomically(index_path, index);
+      return true;
+    } catch (const std::exception& e) {
+      if (note) note("video " + name + " not rendered: " + e.what());
+      return false;
+    }
+  };
   for (const std::string& task : SplitList(suite.settings.video_tasks)) {
     std::map<std::string, double> largest;
     for (const SuiteCell& c : cells) {
@@ -272,19 +329,7 @@ json RenderVideos(const ResolvedSuite& suite, const std::vector<SuiteCell>& cell
       for (const auto& [kind, pick] : {std::pair{"best", best}, std::pair{"worst", worst}}) {
         if (!pick) continue;
         const std::string name = Slug(task) + "_" + Slug(method) + "_" + kind + ".mp4";
-        const std::string source = pick->key + ":" + std::to_string(pick->index);
-        const fs::path mp4 = dir / "videos" / name;
-        const fs::path h5 = dir / "episodes" / (pick->key + ".h5");
-        if (!(fs::exists(mp4) && index.value(name, std::string()) == source)) {
-          try {
-            render(h5.string(), pick->index, mp4.string(), suite.settings.video_size);
-            index[name] = source;
-            WriteJsonAtomically(index_path, index);
-          } catch (const std::exception& e) {
-            if (note) note("video " + name + " not rendered: " + e.what());
-            continue;
-          }
-        }
+        if (!render_one(name, pick->key, pick->index, "")) continue;
         char caption[160];
         std::snprintf(caption, sizeof(caption), "seed %d, %s, return %.3g", pick->seed,
                       pick->success ? "success" : "no success", pick->ret);
@@ -294,6 +339,27 @@ json RenderVideos(const ResolvedSuite& suite, const std::vector<SuiteCell>& cell
                           {"task", task},
                           {"kind", kind}});
       }
+    }
+  }
+  const fs::path model = physics ? ModelPath(dir, physics->key) : fs::path();
+  if (physics && fs::exists(model) && fs::exists(dir / "episodes" / (physics->key + ".h5"))) {
+    std::vector<std::pair<int64_t, std::string>> clips;
+    try {
+      clips = ImaginedClips(dir / "episodes" / (physics->key + ".h5"));
+    } catch (const std::exception& e) {
+      if (note) note("real-vs-imagined videos not rendered: " + std::string(e.what()));
+    }
+    for (size_t i = 0; i < clips.size(); ++i) {
+      const std::string name = Slug(physics->task) + "_jepa_imagined_" + std::to_string(i) + ".mp4";
+      if (!render_one(name, physics->key, clips[i].first, model.string())) continue;
+      char caption[200];
+      std::snprintf(caption, sizeof(caption), "seed %d, %.0f frames watched: %s (test split)",
+                    physics->seed, physics->budget, clips[i].second.c_str());
+      videos.push_back({{"path", "videos/" + name},
+                        {"caption", caption},
+                        {"method", "jepa"},
+                        {"task", physics->task},
+                        {"kind", "imagined"}});
     }
   }
   return videos;
@@ -415,7 +481,7 @@ SuiteSummary Finalize(const ResolvedSuite& suite, const std::vector<SuiteCell>& 
     }
   }
   if (!planning.empty()) results["planning"] = planning;
-  results["videos"] = RenderVideos(suite, cells, done, dir, render, note);
+  results["videos"] = RenderVideos(suite, cells, done, physics, dir, render, note);
 
   ValidateResults(results, (dir / "results.json").string());
   summary.results_path = (dir / "results.json").string();
@@ -587,11 +653,15 @@ SuiteSummary MergeSuites(const std::vector<std::string>& dirs, const std::string
       if (!LoadCell(target, cell).is_null()) continue;
       const json body = LoadCell(dir, cell);
       if (body.is_null()) continue;
-      const fs::path episodes = fs::path(dir) / "episodes" / (cell.key + ".h5");
-      if (fs::exists(episodes)) {
-        const fs::path temp = target / "episodes" / (cell.key + ".h5.tmp");
-        fs::copy_file(episodes, temp, fs::copy_options::overwrite_existing);
-        fs::rename(temp, target / "episodes" / (cell.key + ".h5"));
+      // The cell's episodes and (physics) model travel with it, each copied atomically.
+      for (const auto& [from, to] :
+           {std::pair{fs::path(dir) / "episodes" / (cell.key + ".h5"),
+                      target / "episodes" / (cell.key + ".h5")},
+            std::pair{ModelPath(dir, cell.key), ModelPath(target, cell.key)}}) {
+        if (!fs::exists(from)) continue;
+        const fs::path temp = to.string() + ".tmp";
+        fs::copy_file(from, temp, fs::copy_options::overwrite_existing);
+        fs::rename(temp, to);
       }
       WriteJsonAtomically(CellPath(target, cell.key), body);
     }

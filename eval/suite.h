@@ -34,8 +34,11 @@ bool InShard(const std::string& key, int index, int count);
 std::pair<int, int> ParseShard(const std::string& text);
 
 // Renders episode `episode` of the episode file `h5` into the MP4 `mp4` with panes of `size`
-// ("WxH") (same code as `darkmatter play --video`); supplied by apps/, may be empty.
-using VideoFn = std::function<void(const std::string& h5, int64_t episode, const std::string& mp4,
+// ("WxH") (same code as `darkmatter play --video`); with a world-model `checkpoint`, the
+// recorded episode beside what the model predicted, with its surprise (`play --compare`).
+// Supplied by apps/, may be empty.
+using VideoFn = std::function<void(const std::string& h5, int64_t episode,
+                                   const std::string& checkpoint, const std::string& mp4,
                                    const std::string& size)>;
 
 // Progress of a run: called after each cell (ran or skipped) with cells done and total.

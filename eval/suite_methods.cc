@@ -119,7 +119,7 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
 // changes only the time a cell takes.
 struct PlayJepa {
   std::string checkpoint;  // the final checkpoint.pt
-  nlohmann::json training; // steps, parameter hash, last metrics
+  nlohmann::json training;  // steps, parameter_hash, last (metrics of the last step)
 };
 
 PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
@@ -174,7 +174,7 @@ PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
   request.settings_text = binder.Values();
   const worldmodel::TrainResult trained = worldmodel::Train(request);
   PlayJepa out{trained.checkpoint,
-               {{"jepa_steps", trained.steps}, {"jepa_parameter_hash", trained.parameter_hash}}};
+               {{"steps", trained.steps}, {"parameter_hash", trained.parameter_hash}}};
   for (const auto& [name, value] : trained.last) {
     if (std::isfinite(value)) out.training["last"][name] = value;
   }
@@ -235,8 +235,7 @@ PreparedAgent PrepareJepaBc(const MethodContext& ctx, sim::Env& env) {
   for (int epoch = 0; epoch < bc.epochs; ++epoch) last = trainer.TrainEpoch();
   const std::string checkpoint = (fs::path(ctx.work_dir) / "bc-head.pt").string();
   trainer.Save(checkpoint);
-  nlohmann::json training = jepa.training;
-  training["steps"] = trainer.Epochs();
+  nlohmann::json training = {{"jepa", jepa.training}, {"steps", trainer.Epochs()}};
   training["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   training["parameter_hash"] = trainer.ParameterHash();
@@ -450,7 +449,10 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
       sections["probes"] = out["probes"];
     });
   }
-  return {{"metrics", metrics}, {"sections", sections}, {"notes", notes}};
+  return {{"metrics", metrics},
+          {"sections", sections},
+          {"notes", notes},
+          {"artefacts", {{"episodes", test_file}, {"checkpoint", trained.checkpoint}}}};
 }
 
 }  // namespace darkmatter::eval

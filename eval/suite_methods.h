@@ -65,7 +65,8 @@ std::vector<double> MethodBudgets(const SuiteMethod& method, const SuiteSettings
 // clips (budget = frames, train split), readout and test twins (their own splits), trains a
 // jepa on the training clips in `work_dir`, and runs P1/P2/P3 for it and an untrained null.
 // Returns {"metrics": {...}, "sections": {"voe": ..., "ocp": ..., "probes": ...},
-// "notes": [...]}.
+// "notes": [...], "artefacts": {"episodes": the test twins' file, "checkpoint": the jepa's}}
+// (both inside `work_dir`).
 nlohmann::json RunPhysicsCell(const SuiteSettings& settings, int seed, double frames,
                               const std::string& work_dir);
 

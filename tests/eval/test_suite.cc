@@ -234,3 +234,90 @@ TEST_CASE("suite methods: every registered method is named, unavailable ones say
   }
   CHECK(expert > random);
 }
+
+TEST_CASE("suite jepa-bc: the cells of a seed share one play jepa, and sharing changes no result",
+          "[suite][jepa-bc]") {
+  TempDir shared("jepa_bc_shared"), alone("jepa_bc_alone");
+  const std::vector<std::string> common = {"methods=jepa-bc", "seeds=1", "budgets.jepa=200,400",
+                                           "jepa.steps=10"};
+  auto overrides = common;
+  overrides.push_back("budgets.bc=1,2");
+  const auto both = eval::RunSuite(TestSuite(overrides), {.out = shared.dir.string()});
+  REQUIRE(both.ran == 2);
+  std::vector<json> bodies;
+  for (const std::string& name : CellFiles(shared.dir)) bodies.push_back(ReadJson(shared.dir / "cells" / name));
+  REQUIRE(bodies.size() == 2);
+  // The frozen encoder is the jepa of the largest frame budget (400), trained once.
+  for (const json& body : bodies) {
+    CHECK(body["cell"]["method"] == "jepa-bc");
+    CHECK(body["cell"]["budget"]["kind"] == "labels");
+    CHECK(body["training"]["jepa"]["steps"] == 10);
+  }
+  CHECK(bodies[0]["training"]["jepa"]["parameter_hash"] ==
+        bodies[1]["training"]["jepa"]["parameter_hash"]);
+  CHECK(bodies[0]["training"]["parameter_hash"] != bodies[1]["training"]["parameter_hash"]);
+  // The 2-demonstration cell alone (its jepa trained afresh) is the same cell.
+  overrides = common;
+  overrides.push_back("budgets.bc=2");
+  const auto one = eval::RunSuite(TestSuite(overrides), {.out = alone.dir.string()});
+  REQUIRE(one.ran == 1);
+  json from_shared;
+  for (const json& cell : both.results["cells"]) {
+    if (cell["budget"]["value"] == 2.0) from_shared = cell;
+  }
+  CHECK(Comparable(json::array({one.results["cells"][0]})) == Comparable(json::array({from_shared})));
+  // The scratch folder (and its cache) is gone after the run.
+  CHECK_FALSE(fs::exists(shared.dir / "work"));
+}
+
+TEST_CASE("suite physics cells keep their jepa and test twins; real-vs-imagined videos; merge "
+          "copies them",
+          "[suite][videos]") {
+  TempDir dir("imagined"), merged("imagined_merged");
+  const auto suite = TestSuite({"methods=random", "seeds=1", "physics.protocols=voe",
+                                "physics.test_episodes=2", "jepa.steps=5", "videos.enabled=true"});
+  struct Call { std::string h5, checkpoint, mp4; int64_t episode; };
+  std::vector<Call> calls;
+  const eval::VideoFn record = [&](const std::string& h5, int64_t episode,
+                                   const std::string& checkpoint, const std::string& mp4,
+                                   const std::string&) {
+    calls.push_back({h5, checkpoint, mp4, episode});
+    std::ofstream(mp4) << "video";
+  };
+  const auto s = eval::RunSuite(suite, {.out = dir.dir.string(), .render_video = record});
+  REQUIRE(s.missing == 0);
+  std::string physics_key;
+  for (const std::string& name : CellFiles(dir.dir)) {
+    const json body = ReadJson(dir.dir / "cells" / name);
+    if (body["cell"]["task"] == "physics/collide") physics_key = body["key"];
+  }
+  REQUIRE_FALSE(physics_key.empty());
+  const fs::path model = dir.dir / "models" / (physics_key + ".pt");
+  const fs::path twins = dir.dir / "episodes" / (physics_key + ".h5");
+  CHECK(fs::exists(model));
+  CHECK(fs::exists(twins));
+  // Two videos: a possible test clip and its impossible twin, each against the cell's jepa.
+  REQUIRE(calls.size() == 2);
+  for (const Call& call : calls) {
+    CHECK(fs::equivalent(call.checkpoint, model));
+    CHECK(fs::equivalent(call.h5, twins));
+  }
+  CHECK(calls[0].episode != calls[1].episode);
+  int imagined = 0;
+  for (const json& video : s.results["videos"]) {
+    if (video["kind"] != "imagined") continue;
+    ++imagined;
+    CHECK(video["method"] == "jepa");
+    CHECK(fs::exists(dir.dir / video["path"].get<std::string>()));
+  }
+  CHECK(imagined == 2);
+  CHECK(s.results["videos"][1]["caption"].get<std::string>().find("impossible twin") !=
+        std::string::npos);
+  // A merge takes the model and the twins along, and its report shows the same videos.
+  calls.clear();
+  const auto m = eval::MergeSuites({dir.dir.string()}, merged.dir.string(), record);
+  CHECK(fs::exists(merged.dir / "models" / (physics_key + ".pt")));
+  CHECK(fs::exists(merged.dir / "episodes" / (physics_key + ".h5")));
+  CHECK(calls.size() == 2);
+  CHECK(m.results["videos"].size() == 2);
+}
