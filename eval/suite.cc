@@ -137,7 +137,7 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
                     cache.string()};
   const auto train_start = std::chrono::steady_clock::now();
   PreparedAgent prepared = method.prepare(ctx, *env);
-  const double train_seconds =
+  const double train_seconds = prepared.reused_seconds +
       std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
 
   const fs::path episodes_path = dir / "episodes" / (cell.key + ".h5");

@@ -119,6 +119,7 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
 // changes only the time a cell takes.
 struct PlayJepa {
   std::string checkpoint;  // the final checkpoint.pt
+  double reused_seconds = 0;  // when taken from the cache: the seconds it took to make
   nlohmann::json training;  // steps, parameter_hash, last (metrics of the last step)
 };
 
@@ -133,8 +134,11 @@ PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
   const fs::path cached_summary = cached / "summary.json";
   if (!cached.empty() && fs::exists(cached_summary)) {
     std::ifstream in(cached_summary);
-    return {(cached / "checkpoint.pt").string(), nlohmann::json::parse(in)};
+    const nlohmann::json summary = nlohmann::json::parse(in);
+    return {(cached / "checkpoint.pt").string(), summary.value("seconds", 0.0),
+            summary["training"]};
   }
+  const auto start = std::chrono::steady_clock::now();
   const fs::path work(ctx.work_dir);
   const std::string play = (work / "play.h5").string();
   {
@@ -173,7 +177,7 @@ PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
   request.settings.input = "state";
   request.settings_text = binder.Values();
   const worldmodel::TrainResult trained = worldmodel::Train(request);
-  PlayJepa out{trained.checkpoint,
+  PlayJepa out{trained.checkpoint, 0,
                {{"steps", trained.steps}, {"parameter_hash", trained.parameter_hash}}};
   for (const auto& [name, value] : trained.last) {
     if (std::isfinite(value)) out.training["last"][name] = value;
@@ -181,7 +185,10 @@ PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
   if (!cached.empty()) {  // the run folder moves into the cache; summary.json marks it whole
     fs::remove_all(cached);
     fs::rename(work / "jepa", cached);
-    worldmodel::WriteJsonAtomically(cached_summary, out.training);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    worldmodel::WriteJsonAtomically(cached_summary,
+                                    {{"seconds", seconds}, {"training", out.training}});
     out.checkpoint = (cached / "checkpoint.pt").string();
   }
   return out;
@@ -202,7 +209,8 @@ PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
   plan.device = "cpu";
   auto agent = agents::MakeLatentPlannerAgent(jepa.checkpoint, env, plan);
   agents::LatentPlannerAgent* raw = agent.get();
-  return {std::move(agent), [raw] { return raw->PlanStats().at("model_calls"); }, jepa.training};
+  return {std::move(agent), [raw] { return raw->PlanStats().at("model_calls"); }, jepa.training,
+          jepa.reused_seconds};
 }
 
 // jepa-bc: SSL + few labels. A jepa trained on the largest budgets.jepa frames of reward-free
@@ -244,7 +252,7 @@ PreparedAgent PrepareJepaBc(const MethodContext& ctx, sim::Env& env) {
   }
   auto agent = std::make_unique<agents::PolicyAgent>(env.ObservationSpec(), env.ActionSpec(),
                                                      bc.hidden, checkpoint, features, latent_dim);
-  return {std::move(agent), {}, training};
+  return {std::move(agent), {}, training, jepa.reused_seconds};
 }
 
 }  // namespace

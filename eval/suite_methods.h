@@ -38,6 +38,8 @@ struct PreparedAgent {
   std::unique_ptr<agents::Agent> agent;
   std::function<double()> model_calls;  // cumulative model/simulator calls (empty = 1 per act)
   nlohmann::json training;              // what training did (steps, seconds, ...), may be empty
+  double reused_seconds = 0;  // training time of cached artefacts this cell reused (counted
+                              // in its train_seconds, as if it had trained them itself)
 };
 
 // One method of the comparison.
