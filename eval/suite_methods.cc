@@ -45,16 +45,23 @@ PreparedAgent PrepareExpert(const MethodContext&, sim::Env& env) {
   return {std::make_unique<agents::ExpertAgent>(env), [] { return 0.0; }, {}};
 }
 
+// CEM with the suite's plan.* settings (the rest at their defaults), seeded by `seed`.
+agents::CemSettings SuiteCem(const SuiteSettings& s, int seed) {
+  agents::CemSettings cem;
+  cem.samples = s.plan_samples;
+  cem.elites = s.plan_elites;
+  cem.iterations = s.plan_iterations;
+  cem.horizon = s.plan_horizon;
+  cem.seed = static_cast<uint64_t>(seed);
+  return cem;
+}
+
 // CEM or MPPI over the true simulator (clones of the evaluation env).
 PreparedAgent PrepareOracle(const std::string& planner, const MethodContext& ctx, sim::Env& env) {
   const SuiteSettings& s = *ctx.settings;
   agents::PlanSettings plan;
   plan.planner = planner;
-  plan.cem.samples = s.plan_samples;
-  plan.cem.elites = s.plan_elites;
-  plan.cem.iterations = s.plan_iterations;
-  plan.cem.horizon = s.plan_horizon;
-  plan.cem.seed = static_cast<uint64_t>(ctx.seed);
+  plan.cem = SuiteCem(s, ctx.seed);
   plan.mppi.samples = s.plan_samples;
   plan.mppi.iterations = s.plan_iterations;
   plan.mppi.horizon = s.plan_horizon;
@@ -113,6 +120,27 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
   return {agents::LoadPolicyAgent(request.out, env), {}, training};
 }
 
+// A jepa on the state observations of episode file `data` (jepa.steps, jepa.batch), into
+// run directory `out`, seeded by `seed`; one checkpoint at the end.
+worldmodel::TrainResult TrainStateJepa(const SuiteSettings& s, const std::string& data,
+                                       const std::string& out, int seed) {
+  worldmodel::TrainRequest request;
+  request.model = "jepa";
+  request.data = data;
+  request.out = out;
+  request.device = "cpu";
+  sim::SettingsBinder binder;
+  worldmodel::BindTrainSettings(&request.settings, &binder);
+  request.settings.steps = s.jepa_steps;
+  request.settings.batch_size = s.jepa_batch;
+  request.settings.seed = static_cast<uint64_t>(seed);
+  request.settings.checkpoint_every = s.jepa_steps;
+  request.settings.log_every = std::max(1, s.jepa_steps / 10);
+  request.settings.input = "state";
+  request.settings_text = binder.Values();
+  return worldmodel::Train(request);
+}
+
 // A state jepa trained on reward-free play of ctx.task (random actions, train split seeds)
 // up to `frames` frames, in ctx.work_dir/jepa; kept in ctx.cache_dir (keyed by everything it
 // depends on) so that other cells of the run reuse it. Training is deterministic, so reuse
@@ -162,21 +190,8 @@ PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
     }
     writer.Commit();
   }
-  worldmodel::TrainRequest request;
-  request.model = "jepa";
-  request.data = play;
-  request.out = (work / "jepa").string();
-  request.device = "cpu";
-  sim::SettingsBinder binder;
-  worldmodel::BindTrainSettings(&request.settings, &binder);
-  request.settings.steps = s.jepa_steps;
-  request.settings.batch_size = s.jepa_batch;
-  request.settings.seed = static_cast<uint64_t>(ctx.seed);
-  request.settings.checkpoint_every = s.jepa_steps;
-  request.settings.log_every = std::max(1, s.jepa_steps / 10);
-  request.settings.input = "state";
-  request.settings_text = binder.Values();
-  const worldmodel::TrainResult trained = worldmodel::Train(request);
+  const worldmodel::TrainResult trained =
+      TrainStateJepa(s, play, (work / "jepa").string(), ctx.seed);
   PlayJepa out{trained.checkpoint, 0,
                {{"steps", trained.steps}, {"parameter_hash", trained.parameter_hash}}};
   for (const auto& [name, value] : trained.last) {
@@ -201,11 +216,7 @@ PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
   const PlayJepa jepa = TrainJepaOnPlay(ctx, ctx.budget);
   agents::LatentPlanSettings plan;
   plan.plan.planner = "cem";
-  plan.plan.cem.samples = s.plan_samples;
-  plan.plan.cem.elites = s.plan_elites;
-  plan.plan.cem.iterations = s.plan_iterations;
-  plan.plan.cem.horizon = s.plan_horizon;
-  plan.plan.cem.seed = static_cast<uint64_t>(ctx.seed);
+  plan.plan.cem = SuiteCem(s, ctx.seed);
   plan.device = "cpu";
   auto agent = agents::MakeLatentPlannerAgent(jepa.checkpoint, env, plan);
   agents::LatentPlannerAgent* raw = agent.get();
@@ -371,23 +382,10 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
   RecordPhysicsFile(task, "test", 2 * kSuiteSplitBlock + base, s.physics_test_episodes, 0, true,
                     test_file);
 
-  worldmodel::TrainRequest request;
-  request.model = "jepa";
-  request.data = train_file;
-  request.out = (work / "jepa").string();
-  request.device = "cpu";
-  sim::SettingsBinder binder;
-  worldmodel::BindTrainSettings(&request.settings, &binder);
-  request.settings.steps = s.jepa_steps;
-  request.settings.batch_size = s.jepa_batch;
-  request.settings.seed = static_cast<uint64_t>(seed);
-  request.settings.checkpoint_every = s.jepa_steps;
-  request.settings.log_every = std::max(1, s.jepa_steps / 10);
-  request.settings.input = "state";
-  request.settings_text = binder.Values();
-  const worldmodel::TrainResult trained = worldmodel::Train(request);
+  const std::string jepa_dir = (work / "jepa").string();
+  const worldmodel::TrainResult trained = TrainStateJepa(s, train_file, jepa_dir, seed);
 
-  const std::vector<std::string> models = {request.out, "untrained:jepa"};
+  const std::vector<std::string> models = {jepa_dir, "untrained:jepa"};
   nlohmann::json metrics = {{"frames_watched", static_cast<double>(watched)},
                             {"train_steps", static_cast<double>(trained.steps)}};
   nlohmann::json sections = nlohmann::json::object();
