@@ -74,6 +74,13 @@ SuiteCell MakeCell(const std::string& task, const std::string& method, int seed,
 bool IsPhysics(const SuiteCell& cell) { return cell.method == "jepa" && cell.budget_kind == "frames" &&
                                                cell.config["settings"].contains("physics.task"); }
 
+// A cell's settings with "device" resolved on this machine (auto -> cpu or cuda): cells
+// computed on different devices have different keys.
+json Resolved(json settings, const SuiteSettings& s) {
+  if (settings.contains("device")) settings["device"] = SuiteDevice(s);
+  return settings;
+}
+
 fs::path CellPath(const fs::path& dir, const std::string& key) {
   return dir / "cells" / (key + ".json");
 }
@@ -132,9 +139,8 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
   fs::create_directories(work);
   const fs::path cache = dir / "work" / "shared";
   fs::create_directories(cache);
-  MethodContext ctx{&s,           cell.task,          cell.seed,
-                    cell.budget,  env_settings,       work.string(),
-                    cache.string()};
+  MethodContext ctx{&s,           cell.task,          cell.seed,          cell.budget,
+                    env_settings, work.string(),      SuiteDevice(s),     cache.string()};
   const auto train_start = std::chrono::steady_clock::now();
   PreparedAgent prepared = method.prepare(ctx, *env);
   const double train_seconds = prepared.reused_seconds +
@@ -365,13 +371,13 @@ json RenderVideos(const ResolvedSuite& suite, const std::vector<SuiteCell>& cell
   return videos;
 }
 
-json MachineJson() {
+json MachineJson(const SuiteSettings& s) {
   char host[256] = {0};
   ::gethostname(host, sizeof(host) - 1);
   return {{"hostname", host},
           {"os", "Linux"},
           {"cores", static_cast<int>(std::thread::hardware_concurrency())},
-          {"device", "cpu"}};
+          {"device", SuiteDevice(s)}};
 }
 
 // Writes results.json, CSV and report.html from the finished cells of `cells` in `dir`.
@@ -432,7 +438,7 @@ SuiteSummary Finalize(const ResolvedSuite& suite, const std::vector<SuiteCell>& 
                     {"config_hash", suite.config_hash},
                     {"headline_metric", "success"},
                     {"command", command}}},
-                  {"machine", MachineJson()},
+                  {"machine", MachineJson(suite.settings)},
                   {"time", {{"started", started}, {"finished", IsoNow()},
                             {"wall_seconds", wall_seconds}}},
                   {"methods", methods},
@@ -515,7 +521,7 @@ std::vector<SuiteCell> EnumerateCells(const ResolvedSuite& suite) {
       if (task.rfind(method.task_prefix, 0) != 0) continue;  // e.g. goal-conditioned: arms only
       std::vector<std::string> prefixes = {"eval."};
       prefixes.insert(prefixes.end(), method.setting_prefixes.begin(), method.setting_prefixes.end());
-      const json settings = SettingsUnder(suite.config, prefixes);
+      const json settings = Resolved(SettingsUnder(suite.config, prefixes), s);
       for (double budget : MethodBudgets(method, s)) {
         for (int seed = 0; seed < s.seeds; ++seed) {
           cells.push_back(MakeCell(task, name, seed, method.budget_kind, budget, settings));
@@ -525,7 +531,7 @@ std::vector<SuiteCell> EnumerateCells(const ResolvedSuite& suite) {
   }
   if (!SplitList(s.physics_protocols).empty()) {
     const json settings =
-        SettingsUnder(suite.config, {"physics.", "jepa.", "bootstrap"});
+        Resolved(SettingsUnder(suite.config, {"physics.", "jepa.", "bootstrap", "device"}), s);
     for (double budget : ParseBudgets(s.physics_budgets, "physics.budgets")) {
       for (int seed = 0; seed < s.seeds; ++seed) {
         cells.push_back(MakeCell(s.physics_task, "jepa", seed, "frames", budget, settings));

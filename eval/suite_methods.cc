@@ -21,6 +21,7 @@
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
+#include "worldmodel/device.h"
 #include "worldmodel/run_files.h"
 #include "worldmodel/trainer.h"
 #include "worldmodel/world_model.h"
@@ -84,7 +85,7 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
   request.model = model;
   request.task = ctx.task;
   request.out = (fs::path(ctx.work_dir) / model).string();
-  request.device = "cpu";
+  request.device = ctx.device;
   request.env = ctx.env;
   sim::SettingsBinder binder;
   agents::BindAgentSettings(model, &request, &binder);
@@ -123,12 +124,13 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
 // A jepa on the state observations of episode file `data` (jepa.steps, jepa.batch), into
 // run directory `out`, seeded by `seed`; one checkpoint at the end.
 worldmodel::TrainResult TrainStateJepa(const SuiteSettings& s, const std::string& data,
-                                       const std::string& out, int seed) {
+                                       const std::string& out, int seed,
+                                       const std::string& device) {
   worldmodel::TrainRequest request;
   request.model = "jepa";
   request.data = data;
   request.out = out;
-  request.device = "cpu";
+  request.device = device;
   sim::SettingsBinder binder;
   worldmodel::BindTrainSettings(&request.settings, &binder);
   request.settings.steps = s.jepa_steps;
@@ -154,6 +156,7 @@ struct PlayJepa {
 PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
   const SuiteSettings& s = *ctx.settings;
   const nlohmann::json key = {{"task", ctx.task},          {"seed", ctx.seed},
+                              {"device", ctx.device},
                               {"frames", frames},          {"steps", s.jepa_steps},
                               {"batch", s.jepa_batch},     {"env", EnvValues(ctx.env)},
                               {"version", DARKMATTER_VERSION}};
@@ -191,7 +194,7 @@ PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
     writer.Commit();
   }
   const worldmodel::TrainResult trained =
-      TrainStateJepa(s, play, (work / "jepa").string(), ctx.seed);
+      TrainStateJepa(s, play, (work / "jepa").string(), ctx.seed, ctx.device);
   PlayJepa out{trained.checkpoint, 0,
                {{"steps", trained.steps}, {"parameter_hash", trained.parameter_hash}}};
   for (const auto& [name, value] : trained.last) {
@@ -217,7 +220,7 @@ PreparedAgent PrepareJepaCem(const MethodContext& ctx, sim::Env& env) {
   agents::LatentPlanSettings plan;
   plan.plan.planner = "cem";
   plan.plan.cem = SuiteCem(s, ctx.seed);
-  plan.device = "cpu";
+  plan.device = ctx.device;
   auto agent = agents::MakeLatentPlannerAgent(jepa.checkpoint, env, plan);
   agents::LatentPlannerAgent* raw = agent.get();
   return {std::move(agent), [raw] { return raw->PlanStats().at("model_calls"); }, jepa.training,
@@ -231,13 +234,17 @@ PreparedAgent PrepareJepaBc(const MethodContext& ctx, sim::Env& env) {
   const SuiteSettings& s = *ctx.settings;
   const std::vector<double> frames = ParseBudgets(s.budgets_jepa, "budgets.jepa");
   const PlayJepa jepa = TrainJepaOnPlay(ctx, *std::max_element(frames.begin(), frames.end()));
+  const torch::Device device = worldmodel::ResolveDevice(ctx.device);
   std::shared_ptr<worldmodel::WorldModelImpl> model =
-      worldmodel::LoadWorldModel(jepa.checkpoint, torch::kCPU).model;
+      worldmodel::LoadWorldModel(jepa.checkpoint, device).model;
   model->eval();
   const int64_t latent_dim = model->options().latent_dim;
-  agents::FeatureFn features = [model](const torch::Tensor& observations) {
+  // Embeddings come back on the caller's device (the policy acts on the CPU).
+  agents::FeatureFn features = [model, device](const torch::Tensor& observations) {
     torch::NoGradGuard no_grad;
-    return model->Encode(observations.to(torch::kFloat32).unsqueeze(1)).squeeze(1);
+    return model->Encode(observations.to(device, torch::kFloat32).unsqueeze(1))
+        .squeeze(1)
+        .to(observations.device());
   };
   agents::BcSettings bc;
   bc.demos = static_cast<int>(std::lround(ctx.budget));
@@ -249,7 +256,7 @@ PreparedAgent PrepareJepaBc(const MethodContext& ctx, sim::Env& env) {
   const auto demos =
       agents::RecordExpertDemos(ctx.task, ctx.env, bc.demos, bc.demo_seed, bc.demo_noise);
   const auto start = std::chrono::steady_clock::now();
-  agents::BcTrainer trainer(demos, env.ActionSpec(), bc, "cpu", features, latent_dim);
+  agents::BcTrainer trainer(demos, env.ActionSpec(), bc, ctx.device, features, latent_dim);
   std::map<std::string, double> last;
   for (int epoch = 0; epoch < bc.epochs; ++epoch) last = trainer.TrainEpoch();
   const std::string checkpoint = (fs::path(ctx.work_dir) / "bc-head.pt").string();
@@ -281,21 +288,30 @@ const std::vector<SuiteMethod>& SuiteMethods() {
        "reference", "", {"plan."}, "",
        [](const MethodContext& c, sim::Env& e) { return PrepareOracle("mppi", c, e); }},
       {"bc", "supervised", "behaviour cloning of expert demonstrations (budget: demonstrations)",
-       "labels", "budgets.bc", {"bc."}, "",
+       "labels", "budgets.bc", {"bc.", "device"}, "",
        [](const MethodContext& c, sim::Env& e) { return PrepareTrained("bc", c, e); }},
       {"ppo", "rl", "PPO from environment reward (budget: environment steps)", "env_steps",
-       "budgets.ppo", {"ppo."}, "",
+       "budgets.ppo", {"ppo.", "device"}, "",
        [](const MethodContext& c, sim::Env& e) { return PrepareTrained("ppo", c, e); }},
       {"jepa-cem", "ssl",
        "JEPA world model learned from reward-free play frames, CEM toward the goal in latent "
        "space (budget: unlabelled frames)",
-       "frames", "budgets.jepa", {"jepa.", "plan."}, "", PrepareJepaCem, "manipulation/"},
+       "frames", "budgets.jepa", {"jepa.", "plan.", "device"}, "", PrepareJepaCem,
+       "manipulation/"},
       {"jepa-bc", "ssl",
        "the bc head on a frozen JEPA encoder learned from reward-free play (the largest "
        "budgets.jepa frames); budget: demonstrations",
-       "labels", "budgets.bc", {"bc.", "jepa.", "budgets.jepa"}, "", PrepareJepaBc},
+       "labels", "budgets.bc", {"bc.", "jepa.", "budgets.jepa", "device"}, "", PrepareJepaBc},
   };
   return methods;
+}
+
+std::string SuiteDevice(const SuiteSettings& settings) {
+  try {
+    return worldmodel::ResolveDevice(settings.device).str();
+  } catch (const sim::BadInput& e) {
+    throw sim::BadInput("setting device=" + settings.device + ": " + e.what());
+  }
 }
 
 const SuiteMethod& FindSuiteMethod(const std::string& name) {
@@ -383,7 +399,8 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
                     test_file);
 
   const std::string jepa_dir = (work / "jepa").string();
-  const worldmodel::TrainResult trained = TrainStateJepa(s, train_file, jepa_dir, seed);
+  const std::string device = SuiteDevice(s);
+  const worldmodel::TrainResult trained = TrainStateJepa(s, train_file, jepa_dir, seed, device);
 
   const std::vector<std::string> models = {jepa_dir, "untrained:jepa"};
   nlohmann::json metrics = {{"frames_watched", static_cast<double>(watched)},
@@ -405,6 +422,7 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
   if (wants("voe")) {
     run("voe", [&] {
       VoeSettings v;
+      v.device = device;
       v.models = models;
       v.data = test_file;
       v.input = "state";
@@ -423,6 +441,7 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
   if (wants("ocp")) {
     run("ocp", [&] {
       OcpSettings o;
+      o.device = device;
       o.models = models;
       o.train = readout_file;
       o.data = test_file;
@@ -437,6 +456,7 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
   if (wants("probe")) {
     run("probe", [&] {
       ProbeSettings p;
+      p.device = device;
       p.models = models;
       p.train = readout_file;
       p.data = test_file;

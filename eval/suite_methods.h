@@ -29,6 +29,7 @@ struct MethodContext {
   double budget = 1;            // amount of the method's budget currency
   sim::EnvSettings env;         // env settings of the evaluation env (state observations)
   std::string work_dir;         // scratch folder for training runs (exists, empty)
+  std::string device = "cpu";   // resolved settings.device for torch work (SuiteDevice)
   std::string cache_dir;        // shared by the cells of one run: deterministic artefacts
                                 // (e.g. a play jepa) several cells reuse ("" = none)
 };
@@ -55,6 +56,10 @@ struct SuiteMethod {
   std::function<PreparedAgent(const MethodContext& ctx, sim::Env& env)> prepare;
   std::string task_prefix;   // runs only on tasks starting with this ("" = every task)
 };
+
+// settings.device resolved on this machine ("cpu", "cuda", "cuda:1"); BadInput naming the
+// setting when CUDA is asked for and not present.
+std::string SuiteDevice(const SuiteSettings& settings);
 
 // Every registered method, in registry order.
 const std::vector<SuiteMethod>& SuiteMethods();

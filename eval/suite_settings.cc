@@ -48,6 +48,7 @@ const Preset& QuickPreset() {
       {"physics.budgets", "1500"},
       {"physics.test_episodes", "12"},
       {"bootstrap", "1000"},
+      {"device", "auto"},
       {"videos.enabled", "true"},
       {"videos.tasks", "manipulation/push,driving/lane_keep"},
       {"videos.size", "320x240"},
@@ -90,6 +91,7 @@ const Preset& FullPreset() {
       {"physics.budgets", "5000,20000"},
       {"physics.test_episodes", "48"},
       {"bootstrap", "2000"},
+      {"device", "auto"},
       {"videos.enabled", "true"},
       {"videos.tasks", "manipulation/push,manipulation/pick_place,driving/lane_keep,driving/avoid"},
       {"videos.size", "320x240"},
@@ -130,6 +132,7 @@ const Preset& TestPreset() {
       {"physics.budgets", "300"},
       {"physics.test_episodes", "6"},
       {"bootstrap", "100"},
+      {"device", "cpu"},
       {"videos.enabled", "false"},
       {"videos.tasks", ""},
       {"videos.size", "160x120"},
@@ -232,6 +235,8 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
   b->Bind("physics.test_episodes", &s->physics_test_episodes,
           "twins (and readout clips) per evaluation file");
   b->Bind("bootstrap", &s->bootstrap, "bootstrap replicates of every interval");
+  b->Bind("device", &s->device,
+          "bc, ppo, jepa models: auto (CUDA when present, else CPU) | cpu | cuda[:N]");
   b->Bind("videos.enabled", &s->videos, "render best and worst episode per (task, method)");
   b->Bind("videos.tasks", &s->video_tasks, "tasks that get videos, comma-separated");
   b->Bind("videos.size", &s->video_size, "video pane size WxH");
@@ -307,6 +312,11 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
     if (ParseBudgets(s.physics_budgets, "physics.budgets").empty()) {
       throw sim::BadInput("setting physics.budgets: empty while physics.protocols is set");
     }
+  }
+  const bool cuda_index = s.device.rfind("cuda:", 0) == 0 && s.device.size() > 5 &&
+                          s.device.find_first_not_of("0123456789", 5) == std::string::npos;
+  if (s.device != "auto" && s.device != "cpu" && s.device != "cuda" && !cuda_index) {
+    throw sim::BadInput("setting device=" + s.device + ": expected auto, cpu, cuda or cuda:N");
   }
   const auto x = s.video_size.find('x');
   if (x == std::string::npos || std::atoi(s.video_size.c_str()) < 16 ||

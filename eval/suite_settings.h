@@ -45,6 +45,8 @@ struct SuiteSettings {
   std::string physics_budgets; // unlabelled frames the jepa watches, comma-separated
   int physics_test_episodes = 16;   // twins (and readout clips) per evaluation file
   int bootstrap = 1000;        // bootstrap replicates (aggregates, protocol intervals)
+  std::string device = "auto";  // learning methods and world models: auto (CUDA when present,
+                                // else CPU) | cpu | cuda[:N]; cells keep the resolved device
   bool videos = true;          // render best and worst episode per (video task, method)
   std::string video_tasks;     // tasks that get videos, comma-separated ("" = none)
   std::string video_size = "320x240";  // video pane size WxH

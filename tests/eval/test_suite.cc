@@ -97,6 +97,21 @@ TEST_CASE("suite presets resolve, YAML presets equal the embedded ones", "[suite
   CHECK(eval::ResolveSuite("full", "", {}).settings.seeds >= 5);
 }
 
+TEST_CASE("suite cells of learning methods carry the resolved device, references do not",
+          "[suite]") {
+  const auto cells = eval::EnumerateCells(TestSuite({"methods=random,bc", "device=auto"}));
+  REQUIRE_FALSE(cells.empty());
+  for (const auto& cell : cells) {
+    const json& settings = cell.config["settings"];
+    if (cell.method == "bc") {
+      REQUIRE(settings.contains("device"));
+      CHECK(settings["device"] != "auto");  // "cpu" here, "cuda" on a GPU machine
+    } else {
+      CHECK_FALSE(settings.contains("device"));
+    }
+  }
+}
+
 TEST_CASE("suite cell keys are unique and depend on the settings they use", "[suite]") {
   const auto suite = TestSuite({"methods=random,expert,bc"});
   const auto cells = eval::EnumerateCells(suite);
@@ -126,6 +141,9 @@ TEST_CASE("suite rejects bad presets, keys and values", "[suite]") {
   CHECK_THROWS_AS(TestSuite({"seeds=0"}), darkmatter::sim::BadInput);
   CHECK_THROWS_WITH(TestSuite({"bc.demo_noise=2"}),
                     Catch::Contains("bc.demo_noise=2") && Catch::Contains("[0, 1]"));
+  CHECK_THROWS_WITH(TestSuite({"device=tpu"}), Catch::Contains("device=tpu"));
+  CHECK_THROWS_WITH(TestSuite({"device=cuda:x"}), Catch::Contains("device=cuda:x"));
+  CHECK_NOTHROW(TestSuite({"device=cuda:1"}));  // well-formed; resolved when cells are made
   CHECK_THROWS_AS(eval::ParseShard("2/2"), darkmatter::sim::BadInput);
   CHECK_THROWS_AS(eval::ParseShard("x"), darkmatter::sim::BadInput);
   CHECK(eval::ParseShard("1/3") == std::pair<int, int>{1, 3});
