@@ -28,7 +28,7 @@ using nlohmann::json;
 using worldmodel::WriteJsonAtomically;
 
 // Bumped when a cell's meaning changes (part of every cell key).
-constexpr int kCellVersion = 2;  // 2: driving/follow success needs keeping up
+constexpr int kCellVersion = 3;  // 3: driving/follow success needs keeping up
 
 std::string IsoNow() {
   const std::time_t now = std::time(nullptr);

@@ -56,7 +56,7 @@ const Preset& QuickPreset() {
   return preset;
 }
 
-// full: the real comparison, 5 seeds x 10 held-out pairs, sized to run in about an hour on
+// full: the real comparison, 5 seeds x 20 held-out pairs, sized to run in about an hour on
 // 2 cores (configs/suite_full.yaml; docs/suite.md has the measured run).
 const Preset& FullPreset() {
   static const Preset preset = {
@@ -65,7 +65,7 @@ const Preset& FullPreset() {
                 "driving/follow,driving/avoid"},
       {"methods", "random,expert,oracle-cem,oracle-mppi,bc,jepa-bc,ppo,jepa-cem"},
       {"seeds", "5"},
-      {"eval.episodes", "10"},
+      {"eval.episodes", "20"},
       {"eval.max_episode_steps", "0"},
       {"eval.driving_max_episode_steps", "0"},
       {"budgets.bc", "5,20,50"},

@@ -1,7 +1,7 @@
 // driving/follow: follow a lead car that brakes hard to a near stop (event 0), or one that
 // overtakes in the next lane and cuts in ahead (event 1), without a collision, for 30 s,
-// ending no more than kFollowGap behind the scripted car(s) it follows (it may pass them):
-// falling behind, e.g. by standing still, is not following.
+// ending no more than kFollowGap behind a car it follows (the lead or the car that cut in; it
+// may pass them): falling behind, e.g. by standing still, is not following.
 #include <algorithm>
 #include <memory>
 
@@ -22,15 +22,17 @@ class Follow final : public DrivingEnv {
   }
 
  protected:
+  // Kept up: some scripted car (the lead, or the car that cut in) is behind the ego or at
+  // most kFollowGap ahead of it, bumper to bumper.
   bool SuccessAtTimeLimit() const override {
     const DrivingState& s = state();
     for (const Car& car : s.cars) {
       if (car.active == 0 || car.kind != kScriptedLead) continue;
-      if (car.s - car.half_length - s.ego_s - world().params().half_length > kFollowGap) {
-        return false;
+      if (car.s - car.half_length - s.ego_s - world().params().half_length <= kFollowGap) {
+        return true;
       }
     }
-    return true;
+    return false;
   }
 
   void BuildScenario(sim::Rng& rng, DrivingState* st, double* ego_s) override {
