@@ -65,9 +65,11 @@ nav a { color:var(--accent); text-decoration:none; }
          border-radius:6px; }
 table { border-collapse:collapse; margin:6px 0 10px; }
 table.results { width:100%; font-variant-numeric:tabular-nums; }
-table.results th, table.results td { padding:8px 12px; border-bottom:1px solid var(--line);
+.headline { overflow-x:auto; }
+table.results th, table.results td { padding:8px 8px; border-bottom:1px solid var(--line);
          text-align:left; }
-table.results thead th { font-size:13px; color:var(--muted); font-weight:600; }
+table.results thead th { font-size:13px; color:var(--muted); font-weight:600;
+         overflow-wrap:anywhere; }
 table.results td .iqm { font-size:16px; font-weight:500; }
 table.results td.best .iqm { font-weight:700; }
 table.results td .ci { color:var(--muted); font-size:12px; }

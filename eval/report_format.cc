@@ -85,6 +85,17 @@ int FacetWidth(size_t columns) {
   return std::clamp(static_cast<int>(860 / std::max<size_t>(columns, 1)) - 40, 180, 380);
 }
 
+int WrapFacet(nlohmann::json* spec, const std::string& field, const nlohmann::json& sort,
+              size_t panels, size_t max_per_row) {
+  panels = std::max<size_t>(panels, 1);
+  max_per_row = std::max<size_t>(max_per_row, 1);
+  const size_t panel_rows = (panels + max_per_row - 1) / max_per_row;
+  const size_t per_row = (panels + panel_rows - 1) / panel_rows;
+  (*spec)["facet"] = {{"field", field}, {"type", "nominal"}, {"sort", sort}, {"title", nullptr}};
+  (*spec)["columns"] = per_row;
+  return FacetWidth(per_row);
+}
+
 // Names sorted by score, highest first (the best gets the first palette colour everywhere).
 std::vector<std::string> Ranked(const std::map<std::string, double>& scores) {
   std::vector<std::pair<double, std::string>> order;

@@ -33,6 +33,11 @@ nlohmann::json ColorEncoding(const std::string& field, const std::vector<std::st
 nlohmann::json BaseSpec();
 // Columns of facet charts: width of each so that `columns` fit in about 900 px.
 int FacetWidth(size_t columns);
+// Makes `spec` a wrapped facet chart over `field` (panels in `sort` order, `panels` of them),
+// at most `max_per_row` panels per row and rows balanced (6 panels, 4 per row: 3 + 3), so
+// the page never scrolls sideways; returns the width of one panel.
+int WrapFacet(nlohmann::json* spec, const std::string& field, const nlohmann::json& sort,
+              size_t panels, size_t max_per_row);
 // Names sorted by score, highest first (the best gets the first palette colour everywhere).
 std::vector<std::string> Ranked(const std::map<std::string, double>& scores);
 // True when every value lies in [0, 1].

@@ -271,10 +271,9 @@ class ReportBuilder {
     x_iqm["field"] = "iqm";
     json spec = BaseSpec();
     spec["data"] = {{"values", rows}};
-    spec["facet"] = {{"column", {{"field", "task"}, {"type", "nominal"}, {"sort", labels},
-                                 {"title", nullptr}}}};
+    const int width = WrapFacet(&spec, "task", labels, task_order.size(), 4);
     spec["spec"] = {
-        {"width", FacetWidth(task_order.size())},
+        {"width", width},
         {"height", std::max<int>(60, 30 * static_cast<int>(methods_.size()))},
         {"layer",
          {{{"mark", {{"type", "rule"}, {"strokeWidth", 3}, {"opacity", 0.7}}},
@@ -342,10 +341,9 @@ class ReportBuilder {
       band_color["legend"] = nullptr;
       json spec = BaseSpec();
       spec["data"] = {{"values", rows}};
-      spec["facet"] = {{"column", {{"field", "task"}, {"type", "nominal"}, {"sort", labels},
-                                   {"title", nullptr}}}};
+      const int width = WrapFacet(&spec, "task", labels, labels.size(), 3);
       spec["spec"] = {
-          {"width", FacetWidth(labels.size())},
+          {"width", width},
           {"height", 220},
           {"layer",
            {{{"mark", {{"type", "area"}, {"opacity", 0.16}}},
@@ -558,10 +556,9 @@ class ReportBuilder {
               "from predictions ẑ<sub>t+k</sub> to privileged ground truth; held-out R².</p>\n";
       json spec = BaseSpec();
       spec["data"] = {{"values", horizon_rows}};
-      spec["facet"] = {{"column", {{"field", "field"}, {"type", "nominal"}, {"sort", fields},
-                                   {"title", nullptr}}}};
+      const int width = WrapFacet(&spec, "field", fields, fields.size(), 3);
       spec["spec"] = {
-          {"width", FacetWidth(fields.size())},
+          {"width", width},
           {"height", 200},
           {"mark", {{"type", "line"}, {"point", {{"filled", true}, {"size", 50}}},
                     {"strokeWidth", 2}}},
