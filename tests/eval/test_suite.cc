@@ -288,8 +288,8 @@ TEST_CASE("suite jepa-bc: the cells of a seed share one play jepa, and sharing c
   CHECK_FALSE(fs::exists(shared.dir / "work"));
 }
 
-TEST_CASE("suite physics cells keep their jepa and test twins; real-vs-imagined videos; merge "
-          "copies them",
+TEST_CASE("suite physics cells keep their jepa and test twins, real-vs-imagined videos come from "
+          "them, merge copies them",
           "[suite][videos]") {
   TempDir dir("imagined"), merged("imagined_merged");
   const auto suite = TestSuite({"methods=random", "seeds=1", "physics.protocols=voe",
