@@ -156,10 +156,14 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
                             {"frame_skip", env->FrameSkip()},
                             {"max_episode_steps", env->MaxEpisodeSteps()},
                             {"env", env_binder.Values()}};
-  // Episodes are kept (for videos) only on the video tasks: driving states are large.
+  // Episodes are kept only where videos can come from them (driving states are large): on
+  // the video tasks, at the method's largest budget.
   const auto video_tasks = SplitList(s.video_tasks);
-  const bool keep = s.videos && std::find(video_tasks.begin(), video_tasks.end(), cell.task) !=
-                                    video_tasks.end();
+  const std::vector<double> budgets = MethodBudgets(method, s);
+  const bool keep = s.videos &&
+                    std::find(video_tasks.begin(), video_tasks.end(), cell.task) !=
+                        video_tasks.end() &&
+                    cell.budget == *std::max_element(budgets.begin(), budgets.end());
   std::optional<sim::EpisodeWriter> writer;
   if (keep) writer.emplace(episodes_path.string(),
                             sim::EpisodeFileHeader{.task = cell.task,

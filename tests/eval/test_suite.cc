@@ -339,3 +339,24 @@ TEST_CASE("suite physics cells keep their jepa and test twins, real-vs-imagined 
   CHECK(calls.size() == 2);
   CHECK(m.results["videos"].size() == 2);
 }
+
+TEST_CASE("suite keeps evaluation episodes only where videos come from: video tasks, largest "
+          "budget",
+          "[suite][videos]") {
+  TempDir dir("keep");
+  const auto suite = TestSuite({"methods=random,bc", "seeds=1", "budgets.bc=1,2",
+                                "videos.enabled=true", "videos.tasks=manipulation/reach"});
+  const auto s = eval::RunSuite(suite, {.out = dir.dir.string()});
+  REQUIRE(s.missing == 0);
+  int kept = 0, dropped = 0;
+  for (const std::string& name : CellFiles(dir.dir)) {
+    const json body = ReadJson(dir.dir / "cells" / name);
+    const bool largest = body["cell"]["method"] == "random" || body["cell"]["budget"]["value"] == 2.0;
+    const std::string file = body["episodes_file"];
+    CHECK(file.empty() == !largest);
+    CHECK(fs::exists(dir.dir / "episodes" / (body["key"].get<std::string>() + ".h5")) == largest);
+    (largest ? kept : dropped) += 1;
+  }
+  CHECK(kept == 2);
+  CHECK(dropped == 1);
+}
