@@ -31,9 +31,6 @@ double InterquartileMean(std::span<const double> values) {
   return sum / (hi - lo);
 }
 
-namespace {
-
-// Percentile with linear interpolation on sorted data.
 double Percentile(const std::vector<double>& sorted, double q) {
   const double position = q * static_cast<double>(sorted.size() - 1);
   const size_t below = static_cast<size_t>(std::floor(position));
@@ -41,8 +38,6 @@ double Percentile(const std::vector<double>& sorted, double q) {
   const double frac = position - static_cast<double>(below);
   return sorted[below] * (1.0 - frac) + sorted[above] * frac;
 }
-
-}  // namespace
 
 Interval BootstrapIqm(const std::vector<std::vector<double>>& scores, int replicates,
                       double confidence, uint64_t seed) {

@@ -13,6 +13,8 @@ double Mean(std::span<const double> values);
 // Interquartile mean: the mean of the middle 50% of the sorted values, with fractional
 // weights for values straddling the 25th/75th percentiles (NaN for no values).
 double InterquartileMean(std::span<const double> values);
+// The q-quantile (q in [0, 1]) of sorted, non-empty data, interpolating linearly.
+double Percentile(const std::vector<double>& sorted, double q);
 
 // A point estimate with a confidence interval.
 struct Interval {

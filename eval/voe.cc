@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "eval/model_source.h"
+#include "eval/statistics.h"
 #include "sim/error.h"
 #include "sim/rng.h"
 #include "worldmodel/device.h"
@@ -20,14 +21,6 @@ namespace darkmatter::eval {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double Percentile(const std::vector<double>& sorted, double q) {
-  const double position = q * static_cast<double>(sorted.size() - 1);
-  const size_t below = static_cast<size_t>(std::floor(position));
-  const size_t above = std::min(below + 1, sorted.size() - 1);
-  const double frac = position - static_cast<double>(below);
-  return sorted[below] * (1.0 - frac) + sorted[above] * frac;
-}
 
 // JSON number, or null for NaN (JSON has none).
 nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nullptr; }
