@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,6 +14,7 @@
 #include "agents/rollout.h"
 #include "eval/report.h"
 #include "eval/suite_methods.h"
+#include "eval/suite_videos.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
@@ -25,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using worldmodel::ReadJsonFile;
 using worldmodel::WriteJsonAtomically;
 
 // Bumped when a cell's meaning changes (part of every cell key).
@@ -35,14 +36,6 @@ std::string IsoNow() {
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   return text;
-}
-
-// Reads a JSON file; discarded (null) when missing or unreadable.
-json ReadJson(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return json();
-  json value = json::parse(in, nullptr, false);
-  return value.is_discarded() ? json() : value;
 }
 
 // The settings a cell's result depends on: keys under the given prefixes.
@@ -96,7 +89,7 @@ void ClaimFolder(const fs::path& dir, const ResolvedSuite& suite) {
   fs::create_directories(dir / "episodes");
   fs::create_directories(dir / "models");
   const fs::path path = dir / "suite.json";
-  const json existing = ReadJson(path);
+  const json existing = ReadJsonFile(path);
   if (existing.is_object()) {
     const std::string hash = existing.value("config_hash", std::string());
     if (hash != suite.config_hash) {
@@ -248,131 +241,12 @@ json RunCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs::path& 
 
 // A finished cell's file, or null when missing or not for this config.
 json LoadCell(const fs::path& dir, const SuiteCell& cell) {
-  json body = ReadJson(CellPath(dir, cell.key));
+  json body = ReadJsonFile(CellPath(dir, cell.key));
   if (!body.is_object() || body.value("key", std::string()) != cell.key ||
       !body.contains("cell")) {
     return json();
   }
   return body;
-}
-
-std::string Slug(const std::string& text) {
-  std::string slug;
-  for (char c : text) slug += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  return slug;
-}
-
-// Picks up to two test clips of a physics cell's file: the first possible clip and its first
-// impossible twin (labels "possible", "twin_id", "principle"), as (index, caption) pairs.
-std::vector<std::pair<int64_t, std::string>> ImaginedClips(const fs::path& h5) {
-  sim::EpisodeReader reader(h5.string());
-  std::vector<std::pair<int64_t, std::string>> clips;
-  double twin = -1;
-  for (int64_t k = 0; k < reader.NumEpisodes() && clips.size() < 2; ++k) {
-    const sim::Episode episode = reader.Read(k);
-    const auto label = [&](const char* name) {
-      const auto it = episode.scalars.find(name);
-      return it == episode.scalars.end() ? -1.0 : it->second;
-    };
-    if (clips.empty() && label("possible") == 1) {
-      twin = label("twin_id");
-      clips.emplace_back(k, "possible clip");
-    } else if (!clips.empty() && label("possible") == 0 && label("twin_id") == twin) {
-      const auto principle = episode.strings.find("principle");
-      clips.emplace_back(k, "its impossible twin, breaking " +
-                                (principle == episode.strings.end() ? std::string("a principle")
-                                                                    : principle->second));
-    }
-  }
-  return clips;
-}
-
-// Best and worst evaluation episode per (video task, method) at the method's largest
-// budget, and real against imagined for the jepa of the `physics` cell (may be null),
-// rendered to DIR/videos (skipped when already rendered from the same source).
-json RenderVideos(const ResolvedSuite& suite, const std::vector<SuiteCell>& cells,
-                  const std::map<std::string, json>& done, const SuiteCell* physics,
-                  const fs::path& dir, const VideoFn& render,
-                  const std::function<void(const std::string&)>& note) {
-  json videos = json::array();
-  if (!suite.settings.videos || !render) return videos;
-  fs::create_directories(dir / "videos");
-  const fs::path index_path = dir / "videos" / "index.json";
-  json index = ReadJson(index_path);
-  if (!index.is_object()) index = json::object();
-  // Renders `name` from (key, episode) unless the index says it is there; false on failure.
-  const auto render_one = [&](const std::string& name, const std::string& key, int64_t episode,
-                              const std::string& checkpoint) {
-    const std::string source = key + ":" + std::to_string(episode);
-    const fs::path mp4 = dir / "videos" / name;
-    if (fs::exists(mp4) && index.value(name, std::string()) == source) return true;
-    try {
-      render((dir / "episodes" / (key + ".h5")).string(), episode, checkpoint, mp4.string(),
-             suite.settings.video_size);
-      index[name] = source;
-      WriteJsonAtomically(index_path, index);
-      return true;
-    } catch (const std::exception& e) {
-      if (note) note("video " + name + " not rendered: " + e.what());
-      return false;
-    }
-  };
-  for (const std::string& task : SplitList(suite.settings.video_tasks)) {
-    std::map<std::string, double> largest;
-    for (const SuiteCell& c : cells) {
-      if (c.task == task && done.count(c.key)) largest[c.method] = std::max(largest[c.method], c.budget);
-    }
-    for (const auto& [method, budget] : largest) {
-      struct Pick { std::string key; int64_t index; double score; int seed; bool success; double ret; };
-      std::optional<Pick> best, worst;
-      for (const SuiteCell& c : cells) {
-        if (c.task != task || c.method != method || c.budget != budget || !done.count(c.key)) continue;
-        for (const json& e : done.at(c.key)["episodes"]) {
-          const bool success = e["success"].get<bool>();
-          const double ret = e["return"].get<double>();
-          const double score = (success ? 1e12 : 0.0) + ret;
-          const Pick pick{c.key, e["index"].get<int64_t>(), score, c.seed, success, ret};
-          if (!best || score > best->score) best = pick;
-          if (!worst || score < worst->score) worst = pick;
-        }
-      }
-      for (const auto& [kind, pick] : {std::pair{"best", best}, std::pair{"worst", worst}}) {
-        if (!pick) continue;
-        const std::string name = Slug(task) + "_" + Slug(method) + "_" + kind + ".mp4";
-        if (!render_one(name, pick->key, pick->index, "")) continue;
-        char caption[160];
-        std::snprintf(caption, sizeof(caption), "seed %d, %s, return %.3g", pick->seed,
-                      pick->success ? "success" : "no success", pick->ret);
-        videos.push_back({{"path", "videos/" + name},
-                          {"caption", caption},
-                          {"method", method},
-                          {"task", task},
-                          {"kind", kind}});
-      }
-    }
-  }
-  const fs::path model = physics ? ModelPath(dir, physics->key) : fs::path();
-  if (physics && fs::exists(model) && fs::exists(dir / "episodes" / (physics->key + ".h5"))) {
-    std::vector<std::pair<int64_t, std::string>> clips;
-    try {
-      clips = ImaginedClips(dir / "episodes" / (physics->key + ".h5"));
-    } catch (const std::exception& e) {
-      if (note) note("real-vs-imagined videos not rendered: " + std::string(e.what()));
-    }
-    for (size_t i = 0; i < clips.size(); ++i) {
-      const std::string name = Slug(physics->task) + "_jepa_imagined_" + std::to_string(i) + ".mp4";
-      if (!render_one(name, physics->key, clips[i].first, model.string())) continue;
-      char caption[200];
-      std::snprintf(caption, sizeof(caption), "seed %d, %.0f frames watched: %s (test split)",
-                    physics->seed, physics->budget, clips[i].second.c_str());
-      videos.push_back({{"path", "videos/" + name},
-                        {"caption", caption},
-                        {"method", "jepa"},
-                        {"task", physics->task},
-                        {"kind", "imagined"}});
-    }
-  }
-  return videos;
 }
 
 json MachineJson(const SuiteSettings& s) {
@@ -491,7 +365,9 @@ SuiteSummary Finalize(const ResolvedSuite& suite, const std::vector<SuiteCell>& 
     }
   }
   if (!planning.empty()) results["planning"] = planning;
-  results["videos"] = RenderVideos(suite, cells, done, physics, dir, render, note);
+  results["videos"] = RenderSuiteVideos(
+      suite, cells, done, physics, physics ? ModelPath(dir, physics->key) : fs::path(), dir,
+      render, note);
 
   ValidateResults(results, (dir / "results.json").string());
   summary.results_path = (dir / "results.json").string();
@@ -633,7 +509,7 @@ SuiteSummary MergeSuites(const std::vector<std::string>& dirs, const std::string
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::pair<std::string, json>> identities;
   for (const std::string& dir : dirs) {
-    const json identity = ReadJson(fs::path(dir) / "suite.json");
+    const json identity = ReadJsonFile(fs::path(dir) / "suite.json");
     if (!identity.is_object() || !identity.contains("config_hash") || !identity.contains("config")) {
       throw sim::BadInput("suite merge: '" + dir + "' is not a suite folder (no readable suite.json)");
     }

@@ -45,6 +45,13 @@ nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& me
   return line;
 }
 
+nlohmann::json ReadJsonFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return nlohmann::json();
+  nlohmann::json value = nlohmann::json::parse(in, nullptr, false);
+  return value.is_discarded() ? nlohmann::json() : value;
+}
+
 void WriteJsonAtomically(const std::filesystem::path& path, const nlohmann::json& json) {
   WriteTextAtomically(path, json.dump(2) + "\n");
 }

@@ -15,6 +15,8 @@ namespace darkmatter::worldmodel {
 // left out.
 nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics);
 
+// Reads a JSON file; null when it is missing or not valid JSON.
+nlohmann::json ReadJsonFile(const std::filesystem::path& path);
 // Writes `text` to a temporary file beside `path` (".tmp-" + process id), then renames it;
 // nothing is left behind on failure (BadInput when the folder cannot be written).
 void WriteTextAtomically(const std::filesystem::path& path, const std::string& text);
