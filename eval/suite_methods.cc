@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "agents/bc.h"
 #include "agents/expert_agent.h"
@@ -78,6 +77,18 @@ PreparedAgent PrepareOracle(const std::string& planner, const MethodContext& ctx
   return {std::move(agent), [raw] { return raw->PlanStats().at("model_calls"); }, {}};
 }
 
+// The bc.* settings of a cell: ctx.budget demonstrations from the train split (a block of
+// seeds per suite seed, disjoint from the test seeds), epochs, hidden units, DART noise, seed.
+void SetSuiteBc(const MethodContext& ctx, agents::BcSettings* bc) {
+  const SuiteSettings& s = *ctx.settings;
+  bc->demos = static_cast<int>(std::lround(ctx.budget));
+  bc->demo_seed = static_cast<uint64_t>(ctx.seed) * kSuiteSeedStride;
+  bc->epochs = s.bc_epochs;
+  bc->hidden = s.bc_hidden;
+  bc->demo_noise = s.bc_demo_noise;
+  bc->seed = static_cast<uint64_t>(ctx.seed);
+}
+
 // bc or ppo through agents::TrainAgent into ctx.work_dir, then its checkpoint as a policy.
 PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx, sim::Env& env) {
   const SuiteSettings& s = *ctx.settings;
@@ -90,13 +101,7 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
   sim::SettingsBinder binder;
   agents::BindAgentSettings(model, &request, &binder);
   if (model == "bc") {
-    request.bc.demos = static_cast<int>(std::lround(ctx.budget));
-    // Demonstrations come from the train split, a block per seed (test seeds are disjoint).
-    request.bc.demo_seed = static_cast<uint64_t>(ctx.seed) * kSuiteSeedStride;
-    request.bc.epochs = s.bc_epochs;
-    request.bc.hidden = s.bc_hidden;
-    request.bc.demo_noise = s.bc_demo_noise;
-    request.bc.seed = static_cast<uint64_t>(ctx.seed);
+    SetSuiteBc(ctx, &request.bc);
     request.bc.checkpoint_every = s.bc_epochs;
     request.bc.eval_episodes = 0;
   } else {
@@ -163,9 +168,8 @@ PlayJepa TrainJepaOnPlay(const MethodContext& ctx, double frames) {
   const fs::path cached =
       ctx.cache_dir.empty() ? fs::path() : fs::path(ctx.cache_dir) / ("jepa-" + ConfigHash(key));
   const fs::path cached_summary = cached / "summary.json";
-  if (!cached.empty() && fs::exists(cached_summary)) {
-    std::ifstream in(cached_summary);
-    const nlohmann::json summary = nlohmann::json::parse(in);
+  if (const nlohmann::json summary = worldmodel::ReadJsonFile(cached_summary);
+      !cached.empty() && summary.is_object()) {
     return {(cached / "checkpoint.pt").string(), summary.value("seconds", 0.0),
             summary["training"]};
   }
@@ -247,12 +251,7 @@ PreparedAgent PrepareJepaBc(const MethodContext& ctx, sim::Env& env) {
         .to(observations.device());
   };
   agents::BcSettings bc;
-  bc.demos = static_cast<int>(std::lround(ctx.budget));
-  bc.demo_seed = static_cast<uint64_t>(ctx.seed) * kSuiteSeedStride;
-  bc.epochs = s.bc_epochs;
-  bc.hidden = s.bc_hidden;
-  bc.demo_noise = s.bc_demo_noise;
-  bc.seed = static_cast<uint64_t>(ctx.seed);
+  SetSuiteBc(ctx, &bc);
   const auto demos =
       agents::RecordExpertDemos(ctx.task, ctx.env, bc.demos, bc.demo_seed, bc.demo_noise);
   const auto start = std::chrono::steady_clock::now();
