@@ -22,6 +22,16 @@ TEST_CASE("suite CLI: bad preset, key or shard exits 2 naming it", "[suite]") {
   const auto shard = Darkmatter("suite --preset test --shard 3/2 --out " + (scratch / "s"));
   CHECK(shard.code == 2);
   CHECK(shard.output.find("3/2") != std::string::npos);
+  const auto device = Darkmatter("suite --preset test --out " + (scratch / "d") + " device=tpu");
+  CHECK(device.code == 2);
+  CHECK(device.output.find("device=tpu") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(scratch / "d/results.json"));
+  // No CUDA on this machine: asking for it is a clear error, not a crash (skipped with CUDA).
+  const auto cuda = Darkmatter("suite --preset test --out " + (scratch / "c") + " device=cuda");
+  if (cuda.code != 0) {
+    CHECK(cuda.code == 2);
+    CHECK(cuda.output.find("device=cuda") != std::string::npos);
+  }
 }
 
 TEST_CASE("suite CLI: run, rerun skips, --json summary, merge refuses other configs", "[suite]") {
