@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "tasks/twin_set.h"
+
 namespace darkmatter::agents {
 namespace {
 
@@ -64,6 +66,12 @@ sim::Episode RecordEpisode(sim::Env& env, Agent& agent, uint64_t seed) {
   }
   env.EpisodeLabels(&episode.scalars, &episode.strings);
   return episode;
+}
+
+std::vector<sim::Episode> RecordTwinSet(sim::Env& world_a, Agent& agent_a, sim::Env& world_b,
+                                        Agent& agent_b, uint64_t seed, int64_t set_id) {
+  return tasks::ComposeTwinSet(world_a, RecordEpisode(world_a, agent_a, seed),
+                               RecordEpisode(world_b, agent_b, seed), set_id);
 }
 
 }  // namespace darkmatter::agents

@@ -103,11 +103,13 @@ void AddCommon(CLI::App* cmd, Common* c) {
 }
 
 void AddVoe(CLI::App* eval) {
-  auto* cmd = eval->add_subcommand("voe", "P1 violation of expectation on a twins file");
+  auto* cmd = eval->add_subcommand("voe", "P1 violation of expectation on matched twin sets");
   auto c = std::make_shared<Common>();
   auto s = std::make_shared<eval::VoeSettings>();
   AddCommon(cmd, c.get());
-  cmd->add_option("--data", c->data, "Twins file (rollout --twins)")->required();
+  cmd->add_option("--data", c->data, "Twin sets file (rollout --twins)")->required();
+  cmd->add_flag("--no-nulls", [s](int64_t) { s->nulls = false; },
+                "Leave out the motion-energy nulls and the automatic untrained network");
   cmd->add_option("--bootstrap", s->bootstrap, "Bootstrap replicates")->capture_default_str();
   cmd->add_option("--curves", s->curves, "Write every clip's per-frame surprise to this JSON file");
   cmd->callback([c, s] {
@@ -117,16 +119,24 @@ void AddVoe(CLI::App* eval) {
     std::printf("voe on %s (hash %s, split %s): %s\n", c->data.c_str(),
                 r["content_hash"].get<std::string>().c_str(),
                 r["split"].get<std::string>().c_str(), r["window"].get<std::string>().c_str());
+    std::printf("%lld matched sets (%lld skipped: not made, or beyond the scored frames)\n",
+                static_cast<long long>(r["n_sets"].get<int64_t>()),
+                static_cast<long long>(r["n_skipped_sets"].get<int64_t>()));
     for (const auto& m : r["models"]) {
-      std::printf("%-24s pairwise %s%s (max: %s)  auroc %s%s  pairs %lld\n",
-                  m["name"].get<std::string>().c_str(), Fixed(m["pairwise_accuracy"]).c_str(),
-                  Ci(m["pairwise_accuracy_ci"]).c_str(), Fixed(m["pairwise_accuracy_max"]).c_str(),
-                  Fixed(m["auroc"]).c_str(), Ci(m["auroc_ci"]).c_str(),
-                  static_cast<long long>(m["n_pairs"].get<int64_t>()));
-      for (const auto& [principle, accuracy] : m["per_principle"].items()) {
-        std::printf("  %-22s %s%s (n %lld)\n", principle.c_str(), Fixed(accuracy).c_str(),
-                    Ci(m["per_principle_ci"][principle]).c_str(),
-                    static_cast<long long>(m["per_principle_n"][principle].get<int64_t>()));
+      std::printf("%-26s sets %s%s  pairwise %s%s  auroc %s%s%s\n",
+                  m["name"].get<std::string>().c_str(), Fixed(m["set_accuracy"]).c_str(),
+                  Ci(m["set_accuracy_ci"]).c_str(), Fixed(m["pairwise_accuracy"]).c_str(),
+                  Ci(m["pairwise_accuracy_ci"]).c_str(), Fixed(m["auroc"]).c_str(),
+                  Ci(m["auroc_ci"]).c_str(), m.contains("null") ? "  (null)" : "");
+      for (const auto& [principle, entry] : m["per_principle_set"].items()) {
+        std::printf("  %-24s sets %s%s (n %lld)", principle.c_str(), Fixed(entry["accuracy"]).c_str(),
+                    Ci(entry["ci"]).c_str(), static_cast<long long>(entry["n"].get<int64_t>()));
+        for (const auto& [direction, d] : m["per_direction"].items()) {
+          if (direction.rfind(principle + "/", 0) != 0) continue;
+          std::printf("  %s %s", direction.substr(principle.size() + 1).c_str(),
+                      Fixed(d["accuracy"]).c_str());
+        }
+        std::printf("\n");
       }
     }
   });

@@ -27,6 +27,7 @@
 #include "sim/error.h"
 #include "sim/settings.h"
 #include "tasks/registry.h"
+#include "tasks/twin_set.h"
 
 namespace darkmatter::apps {
 namespace {
@@ -44,7 +45,7 @@ struct RolloutOptions {
   std::string config;                  // YAML preset
   std::vector<std::string> overrides;  // key=value
   bool show_config = false;
-  bool twins = false;                  // possible + one impossible clip per principle
+  bool twins = false;                  // one matched twin set per principle and seed
   std::string split = "train";         // seed range (and parameter ranges for ood)
   std::string out;
   bool json = false;
@@ -54,18 +55,27 @@ struct RolloutOptions {
 constexpr uint64_t kSplitSeedBlock = 1000000000ULL;
 const std::vector<std::string> kSplits = {"train", "readout", "test", "ood"};
 
-// One worker's envs (one per variant: possible, then each impossible principle), each with
-// its own agent.
+// One worker's envs (one per variant), each with its own agent.
 struct Worker {
   std::vector<std::unique_ptr<sim::Env>> envs;
   std::vector<std::unique_ptr<agents::Agent>> agents;
 };
 
-// One clip to record: its seed and which variant (index into the variants).
+// The env settings that differ between variants: the twin set principle and its world.
+struct Variant {
+  std::string violation;  // env.violation
+  int world = 0;          // env.world
+  int principle_index = 0;  // of `violation` in the task's Principles() (twin set ids)
+};
+
+// One job: a clip of variant `variant` from `seed`, or (with --twins) the matched set of
+// principle `variant / 2` from the clips of variants variant (world A) and variant + 1 (B).
 struct Job {
   uint64_t seed;
   int variant;
+  int principle_index;  // twins: of the set's principle in the task's Principles()
 };
+
 
 // True for the policies that plan with the true simulator (settings under plan.*).
 bool IsPlanner(const std::string& policy) { return policy == "cem" || policy == "mppi"; }
@@ -103,22 +113,31 @@ std::unique_ptr<agents::Agent> MakePolicy(const std::string& policy, sim::Env& e
                       " (available: random, expert, actions:FILE.csv, cem, mppi, CKPT: a bc/ppo run directory or .pt)");
 }
 
-// Records jobs [first, first + count) in parallel; results in job order.
+// Records jobs [first, first + count) in parallel; results in job order (a twins job gives
+// its set's four members).
 std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, const std::vector<Job>& jobs,
                                       int64_t first, int64_t count, bool twins) {
-  std::vector<sim::Episode> episodes(count);
+  std::vector<std::vector<sim::Episode>> recorded(count);
   std::atomic<int64_t> next{0};
   std::vector<std::exception_ptr> errors(workers.size());
   std::vector<std::thread> threads;
   for (size_t w = 0; w < workers.size(); ++w) {
     threads.emplace_back([&, w] {
       try {
+        Worker& worker = workers[w];
         for (int64_t k; (k = next.fetch_add(1)) < count;) {
           const Job& job = jobs[first + k];
-          episodes[k] =
-              agents::RecordEpisode(*workers[w].envs[job.variant], *workers[w].agents[job.variant],
-                                    job.seed);
-          if (twins) episodes[k].scalars["twin_id"] = static_cast<double>(job.seed);
+          auto record = [&](int variant) {
+            return agents::RecordEpisode(*worker.envs[variant], *worker.agents[variant], job.seed);
+          };
+          if (!twins) {
+            recorded[k].push_back(record(job.variant));
+            continue;
+          }
+          const int a = job.variant, b = job.variant + 1;
+          recorded[k] = agents::RecordTwinSet(*worker.envs[a], *worker.agents[a],
+                                              *worker.envs[b], *worker.agents[b], job.seed,
+                                              tasks::TwinSetId(job.seed, job.principle_index));
         }
       } catch (...) {
         errors[w] = std::current_exception();
@@ -128,6 +147,10 @@ std::vector<sim::Episode> RecordChunk(std::vector<Worker>& workers, const std::v
   for (auto& thread : threads) thread.join();
   for (auto& error : errors) {
     if (error) std::rethrow_exception(error);
+  }
+  std::vector<sim::Episode> episodes;
+  for (auto& clips : recorded) {
+    for (auto& clip : clips) episodes.push_back(std::move(clip));
   }
   return episodes;
 }
@@ -156,15 +179,30 @@ void ResolveSettings(const RolloutOptions& o, sim::SettingsBinder* binder,
   }
 }
 
-// The violation of each variant: with --twins, "none" and every principle of the task.
-std::vector<std::string> Variants(const RolloutOptions& o, const std::string& name,
-                                  const sim::EnvSettings& settings) {
-  if (!o.twins) return {settings.violation};
+// The variants: the env's own settings, or with --twins worlds A and B of every principle of
+// the task (or of env.violation's only, when it names one).
+std::vector<Variant> Variants(const RolloutOptions& o, const std::string& name,
+                              const sim::EnvSettings& settings) {
+  if (!o.twins) return {{settings.violation, settings.world}};
   const std::vector<std::string> principles = tasks::MakeEnv(name, settings)->Principles();
-  if (principles.empty()) throw sim::BadInput("--twins: " + name + " has no impossible twins");
-  std::vector<std::string> variants = {"none"};
-  variants.insert(variants.end(), principles.begin(), principles.end());
+  if (principles.empty()) throw sim::BadInput("--twins: " + name + " makes no twin sets");
+  if (principles.size() > tasks::kSetsPerSeed) {
+    throw std::logic_error(name + ": too many principles");
+  }
+  std::vector<Variant> variants;
+  for (int i = 0; i < static_cast<int>(principles.size()); ++i) {
+    if (settings.violation != "none" && settings.violation != principles[i]) continue;
+    variants.push_back({principles[i], 0, i});
+    variants.push_back({principles[i], 1, i});
+  }
   return variants;
+}
+
+// The variants as JSON: [{"violation": ..., "world": ...}, ...].
+nlohmann::json VariantsJson(const std::vector<Variant>& variants) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Variant& v : variants) list.push_back({{"violation", v.violation}, {"world", v.world}});
+  return list;
 }
 
 void RunRollout(const RolloutOptions& o) {
@@ -187,19 +225,21 @@ void RunRollout(const RolloutOptions& o) {
   }
   if (o.split == "ood") settings.split = "ood";
   const uint64_t seed_base = kSplitSeedBlock * static_cast<uint64_t>(split - kSplits.begin());
-  const std::vector<std::string> variants = Variants(o, name, settings);
+  const std::vector<Variant> variants = Variants(o, name, settings);
   std::vector<Job> jobs;
   for (int k = 0; k < o.episodes; ++k) {
-    for (int v = 0; v < static_cast<int>(variants.size()); ++v) {
-      jobs.push_back({seed_base + o.seed + static_cast<uint64_t>(k), v});
+    for (int v = 0; v < static_cast<int>(variants.size()); v += o.twins ? 2 : 1) {
+      jobs.push_back({seed_base + o.seed + static_cast<uint64_t>(k), v,
+                      variants[v].principle_index});
     }
   }
   const int num_workers = static_cast<int>(std::min<size_t>(o.threads, jobs.size()));
   std::vector<Worker> workers(num_workers);
   for (Worker& worker : workers) {
-    for (const std::string& violation : variants) {
+    for (const Variant& v : variants) {
       sim::EnvSettings variant = settings;
-      variant.violation = violation;
+      variant.violation = v.violation;
+      variant.world = v.world;
       worker.envs.push_back(tasks::MakeEnv(name, variant));
       worker.agents.push_back(MakePolicy(o.policy, *worker.envs.back(), plan, name, variant,
                                           latent));
@@ -212,7 +252,7 @@ void RunRollout(const RolloutOptions& o) {
                                  {"split", o.split},
                                  {"seed_base", seed_base},
                                  {"twins", o.twins},
-                                 {"variants", variants},
+                                 {"variants", VariantsJson(variants)},
                                  {"frame_skip", workers[0].envs[0]->FrameSkip()},
                                  {"max_episode_steps", workers[0].envs[0]->MaxEpisodeSteps()},
                                  {"render", o.render},
@@ -222,12 +262,13 @@ void RunRollout(const RolloutOptions& o) {
                                     .creator = "darkmatter " DARKMATTER_VERSION,
                                     .config_json = config.dump()});
   const auto start = std::chrono::steady_clock::now();
-  ProgressBar progress("rollout", static_cast<int64_t>(jobs.size()));
+  ProgressBar progress(o.twins ? "rollout (twin sets)" : "rollout",
+                       static_cast<int64_t>(jobs.size()));
   int64_t steps = 0, diverged = 0, terminated = 0;
   double return_sum = 0.0;
   const int64_t chunk = 4 * num_workers;
   const int64_t total = static_cast<int64_t>(jobs.size());
-  int64_t frames = 0;
+  int64_t frames = 0, written = 0;
   // Pipelined: the workers record chunk k+1 while this thread writes chunk k.
   auto record = [&](int64_t first) {
     const int64_t count = std::min<int64_t>(chunk, total - first);
@@ -240,6 +281,7 @@ void RunRollout(const RolloutOptions& o) {
     const std::vector<sim::Episode> recorded = pending.get();
     if (first + chunk < total) pending = record(first + chunk);
     for (const sim::Episode& episode : recorded) {
+      ++written;
       frames += episode.frame_height > 0 ? episode.Length() + 1 : 0;
       writer.Append(episode);
       steps += episode.Length();
@@ -253,10 +295,10 @@ void RunRollout(const RolloutOptions& o) {
   progress.Finish();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double mean_return = return_sum / total;
+  const double mean_return = return_sum / static_cast<double>(written);
   if (o.json) {
     const nlohmann::json summary = {{"out", o.out},           {"task", name},
-                                    {"episodes", total},      {"steps", steps},
+                                    {"episodes", written},      {"steps", steps},
                                     {"frames", frames},
                                     {"frames_per_s", frames / std::max(seconds, 1e-9)},
                                     {"mean_return", mean_return}, {"terminated", terminated},
@@ -266,7 +308,7 @@ void RunRollout(const RolloutOptions& o) {
   }
   std::printf("rollout: %lld episodes, %lld steps, mean return %.4g, %lld terminated, "
               "%lld diverged, %.2f s (%.0f steps/s",
-              static_cast<long long>(total), static_cast<long long>(steps), mean_return,
+              static_cast<long long>(written), static_cast<long long>(steps), mean_return,
               static_cast<long long>(terminated), static_cast<long long>(diverged), seconds,
               steps / std::max(seconds, 1e-9));
   if (frames > 0) std::printf(", %.0f frames/s", frames / std::max(seconds, 1e-9));
@@ -291,8 +333,9 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--render", o->render, "Store RGB frames of this size, e.g. 64x64");
   cmd->add_option("--camera", o->camera, "Scene camera for --render (default: free camera)");
   cmd->add_flag("--twins", o->twins,
-                "Physics scenes: record each seed as a possible clip and one impossible clip "
-                "per principle");
+                "Record each seed as one matched twin set per principle of the task (or of "
+                "env.violation): possible worlds A and B, then the impossible A-then-B and "
+                "B-then-A (docs/physics-scenes.md)");
   cmd->add_option("--split", o->split,
                   "Seed range: train, readout, test (disjoint), or ood (out-of-distribution "
                   "parameter ranges)")

@@ -164,9 +164,18 @@ std::vector<double> EpisodePlayer::Series(const std::string& key) const {
 
 std::string EpisodePlayer::Caption() const {
   const std::string seed = "seed " + std::to_string(episode_.seed);
-  const auto principle = episode_.strings.find("principle");  // twins of physics scenes
+  const auto principle = episode_.strings.find("principle");  // twin sets of physics scenes
   if (principle == episode_.strings.end()) return "episode " + std::to_string(index_) + "  " + seed;
-  return seed + (principle->second == "none" ? "  possible" : "  breaks " + principle->second);
+  if (principle->second == "none") return seed + "  possible";
+  const auto possible = episode_.scalars.find("possible");
+  const auto member = episode_.scalars.find("member");
+  const auto direction = episode_.strings.find("direction");
+  if (possible != episode_.scalars.end() && possible->second == 0.0) {
+    return seed + "  impossible: " +
+           (direction == episode_.strings.end() ? principle->second : direction->second);
+  }
+  const bool world_b = member != episode_.scalars.end() && member->second == 1.0;
+  return seed + (world_b ? "  possible B" : "  possible A");
 }
 
 std::string EpisodePlayer::Detail() const {

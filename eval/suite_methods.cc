@@ -20,6 +20,7 @@
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
+#include "tasks/twin_set.h"
 #include "worldmodel/device.h"
 #include "worldmodel/run_files.h"
 #include "worldmodel/trainer.h"
@@ -332,23 +333,26 @@ std::vector<double> MethodBudgets(const SuiteMethod& method, const SuiteSettings
 
 namespace {
 
-// Records reward-free clips of a physics scene (the possible clip, plus one impossible twin
-// per principle when `twins`) for seeds first_seed + k, until `frames` frames (or `episodes`
-// seeds when frames <= 0), into `path` with the rollout command's config layout.
+// Records reward-free clips of a physics scene (a possible clip per seed, or with `twins` one
+// matched twin set per principle and seed) for seeds first_seed + k, until `frames` frames (or
+// `episodes` seeds when frames <= 0), into `path` with the rollout command's config layout.
 int64_t RecordPhysicsFile(const std::string& task, const std::string& split, uint64_t first_seed,
                           int episodes, double frames, bool twins, const std::string& path) {
   sim::EnvSettings settings;
-  std::vector<std::string> variants = {"none"};
-  if (twins) {
-    for (const std::string& p : tasks::MakeEnv(task, settings)->Principles()) variants.push_back(p);
-  }
-  std::vector<std::unique_ptr<sim::Env>> envs;
+  nlohmann::json variants = nlohmann::json::array();
+  std::vector<std::unique_ptr<sim::Env>> envs;  // twins: worlds A and B of each principle
   std::vector<std::unique_ptr<agents::Agent>> agents_;
-  for (const std::string& violation : variants) {
-    sim::EnvSettings variant = settings;
-    variant.violation = violation;
-    envs.push_back(tasks::MakeEnv(task, variant));
-    agents_.push_back(std::make_unique<agents::RandomAgent>(envs.back()->ActionSpec()));
+  const std::vector<std::string> principles =
+      twins ? tasks::MakeEnv(task, settings)->Principles() : std::vector<std::string>{"none"};
+  for (const std::string& principle : principles) {
+    for (int world = 0; world < (twins ? 2 : 1); ++world) {
+      sim::EnvSettings variant = settings;
+      variant.violation = principle;
+      variant.world = world;
+      envs.push_back(tasks::MakeEnv(task, variant));
+      agents_.push_back(std::make_unique<agents::RandomAgent>(envs.back()->ActionSpec()));
+      variants.push_back({{"violation", principle}, {"world", world}});
+    }
   }
   const nlohmann::json config = {{"task", task},
                                  {"policy", "random"},
@@ -365,9 +369,16 @@ int64_t RecordPhysicsFile(const std::string& task, const std::string& split, uin
   int64_t recorded_frames = 0;
   for (int k = 0; frames > 0 ? recorded_frames < frames : k < episodes; ++k) {
     const uint64_t seed = first_seed + static_cast<uint64_t>(k);
-    for (size_t v = 0; v < variants.size(); ++v) {
-      sim::Episode episode = agents::RecordEpisode(*envs[v], *agents_[v], seed);
-      if (twins) episode.scalars["twin_id"] = static_cast<double>(seed);
+    std::vector<sim::Episode> clips;
+    if (!twins) clips.push_back(agents::RecordEpisode(*envs[0], *agents_[0], seed));
+    for (size_t p = 0; twins && p < principles.size(); ++p) {
+      for (sim::Episode& member : agents::RecordTwinSet(
+               *envs[2 * p], *agents_[2 * p], *envs[2 * p + 1], *agents_[2 * p + 1], seed,
+               tasks::TwinSetId(seed, static_cast<int>(p)))) {
+        clips.push_back(std::move(member));
+      }
+    }
+    for (const sim::Episode& episode : clips) {
       recorded_frames += episode.Length() + 1;
       writer.Append(episode);
     }
@@ -428,10 +439,16 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
       v.bootstrap = s.bootstrap;
       v.seed = static_cast<uint64_t>(seed);
       const nlohmann::json out = RunVoe(v);
-      metrics["voe_accuracy"] = NumberOr(out.value("pairwise_accuracy", nlohmann::json()), 0.5);
-      if (out["models"].size() > 1) {
-        metrics["voe_accuracy_null"] =
-            NumberOr(out["models"][1].value("pairwise_accuracy", nlohmann::json()), 0.5);
+      // Set scores (matched twin sets) of the jepa, its untrained null and motion energy.
+      metrics["voe_accuracy"] = NumberOr(out.value("set_accuracy", nlohmann::json()), 0.5);
+      for (const auto& m : out["models"]) {
+        const std::string null = m.value("null", std::string());
+        const char* key = null == "untrained"       ? "voe_accuracy_null"
+                          : null == "motion-energy" ? "voe_accuracy_motion"
+                                                    : nullptr;
+        if (key && !metrics.contains(key)) {
+          metrics[key] = NumberOr(m.value("set_accuracy", nlohmann::json()), 0.5);
+        }
       }
       if (out.contains("auroc") && out["auroc"].is_number()) metrics["voe_auroc"] = out["auroc"];
       sections["voe"] = out["voe"];

@@ -21,8 +21,9 @@ std::string Slug(const std::string& text) {
   return slug;
 }
 
-// Picks up to two test clips of a physics cell's file: the first possible clip and its first
-// impossible twin (labels "possible", "twin_id", "principle"), as (index, caption) pairs.
+// Picks up to two test clips of a physics cell's file: the first set's possible world A and
+// its impossible partner, A then B (labels "set_id", "member", "principle", "direction"), as
+// (index, caption) pairs.
 std::vector<std::pair<int64_t, std::string>> ImaginedClips(const fs::path& h5) {
   sim::EpisodeReader reader(h5.string());
   std::vector<std::pair<int64_t, std::string>> clips;
@@ -33,14 +34,17 @@ std::vector<std::pair<int64_t, std::string>> ImaginedClips(const fs::path& h5) {
       const auto it = episode.scalars.find(name);
       return it == episode.scalars.end() ? -1.0 : it->second;
     };
-    if (clips.empty() && label("possible") == 1) {
-      twin = label("twin_id");
+    if (clips.empty() && label("member") == 0 && label("violation_frame") >= 0) {
+      twin = label("set_id");
       clips.emplace_back(k, "possible clip");
-    } else if (!clips.empty() && label("possible") == 0 && label("twin_id") == twin) {
+    } else if (!clips.empty() && label("member") == 2 && label("set_id") == twin) {
       const auto principle = episode.strings.find("principle");
-      clips.emplace_back(k, "its impossible twin, breaking " +
+      const auto direction = episode.strings.find("direction");
+      clips.emplace_back(k, "its impossible partner, breaking " +
                                 (principle == episode.strings.end() ? std::string("a principle")
-                                                                    : principle->second));
+                                                                    : principle->second) +
+                                (direction == episode.strings.end() ? std::string()
+                                                                    : " (" + direction->second + ")"));
     }
   }
   return clips;

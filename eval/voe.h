@@ -1,6 +1,9 @@
-// P1 violation of expectation: per-frame surprise of every clip of a twins file, pairwise
-// accuracy over matched possible/impossible twins (overall and per principle) and the AUROC
-// of single clips, each with a bootstrap interval. Torch-free: settings in, JSON out.
+// P1 violation of expectation on matched twin sets (rollout --twins): per-frame surprise of
+// every clip, the set score (the two impossible members together more surprising than the two
+// possible ones; chance 0.5), pairwise accuracy per direction and the AUROC of single clips,
+// each with a bootstrap interval, beside the nulls that know no physics (motion energy on
+// pixels and state, an untrained network of the model's shape). Torch-free: settings in, JSON
+// out; the scoring itself is in eval/voe_scoring.h.
 #pragma once
 
 #include <cstdint>
@@ -17,25 +20,29 @@ namespace darkmatter::eval {
 
 struct VoeSettings {
   std::vector<std::string> models;  // --model specs (CKPT, untrained:NAME), compared side by side
-  std::string data;                 // twins file (rollout --twins)
+  std::string data;                 // twin sets file (rollout --twins)
   std::string input;                // untrained models: state | pixels ("" = pixels if frames)
   std::string device = "cpu";       // auto | cpu | cuda[:N]
   int bootstrap = 1000;             // bootstrap replicates of each interval
   double confidence = 0.95;         // interval coverage, in (0, 1)
   uint64_t seed = 0;                // torch seed (untrained nets, stochastic surprise), bootstrap
   std::string curves;               // optional JSON file: every clip's per-frame surprise
+  bool nulls = true;                // add the motion-energy nulls (pixels when the file has
+                                    // frames, state when it has observations) and, unless an
+                                    // untrained model is given, untrained:<first model>
 };
 
-// The scores of one matched pair: the possible clip and one impossible twin (same twin_id).
+// The scores of one matched pair: an impossible member and the possible member it shares its
+// frames before the violation with (same set).
 struct TwinPair {
-  int64_t twin_id = 0;      // the seed shared by the twins
+  int64_t twin_id = 0;      // the set
   std::string principle;    // the principle the impossible clip breaks
   double possible = 0;      // clip score S(possible)
   double impossible = 0;    // clip score S(impossible)
 };
 
-// Mean of 1[S(impossible) > S(possible)] over the pairs, a tie counting 1/2 (chance 0.5);
-// NaN for no pairs.
+// Mean of 1[S(impossible) > S(possible)] over the pairs, a tie (within a relative 1e-9)
+// counting 1/2 (chance 0.5); NaN for no pairs.
 double PairwiseAccuracy(std::span<const TwinPair> pairs);
 
 // Area under the ROC curve of scores separating positives from negatives:
@@ -62,11 +69,13 @@ struct ClipScore {
 };
 ClipScore ScoreWindow(std::span<const double> surprise, int64_t from, int64_t first);
 
-// Runs P1 for every model on the twins file. Throws BadInput naming the file, model or
-// label when the file has no twins labels or a model cannot read it. The JSON holds the data
-// file (path, content_hash, split), the window rule, for the first model `pairwise_accuracy`,
-// `per_principle`, their intervals, `auroc`, `n_pairs`, and every model under `models`, plus
-// a `voe` section in the results.json format (docs/results-format.md).
+// Runs P1 for every model (and the nulls) on the twin sets file. Throws BadInput naming the
+// file, set, model or label when the file has no sets, a set lacks a member, or a model
+// cannot read it. The JSON holds the data file (path, content_hash, split), the window rule,
+// for the first model `set_accuracy`, `per_principle_set`, `pairwise_accuracy`,
+// `per_principle`, `per_direction`, their intervals, `auroc`, `n_sets`, `n_pairs`; every model
+// and null under `models` (nulls with "null": "motion-energy" or "untrained"), plus a `voe`
+// section in the results.json format (docs/results-format.md).
 nlohmann::json RunVoe(const VoeSettings& settings);
 
 }  // namespace darkmatter::eval

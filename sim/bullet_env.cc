@@ -362,6 +362,7 @@ BulletEnv::BulletEnv(std::string name, const EnvSettings& settings,
     throw BadInput(name_ + ": env.split applies to physics scenes only");
   }
   violation_ = settings.violation;
+  twin_world_ = settings.world;
   if (!settings.camera.empty()) {
     throw BadInput(name_ + ": unknown camera '" + settings.camera +
                    "' (Bullet scenes have only the free chase camera \"\")");
@@ -380,7 +381,7 @@ BulletEnv::BulletEnv(std::string name, const EnvSettings& settings,
 BulletEnv::~BulletEnv() = default;
 
 void BulletEnv::Finalize() {
-  ValidateViolation(name_, violation_, Principles());
+  ValidateViolation(name_, violation_, Principles(), twin_world_);
   const int64_t n = observe_state_ ? ObservationSize() : 0;
   observation_spec_.shape = {n};
   observation_spec_.low.assign(n, -std::numeric_limits<double>::infinity());

@@ -155,8 +155,10 @@ class BulletEnv : public Env {
 
  protected:
   void Finalize();
-  // The principle this env's impossible twin breaks ("none" for the possible clip).
+  // The principle of the twin set this env lays out a world of ("none": an ordinary clip).
   const std::string& violation() const { return violation_; }
+  // Twin sets: world A (0) or B (1) of the env.violation principle's set.
+  int twin_world() const { return twin_world_; }
   BulletVehicleWorld& mutable_world() { return *world_; }
   // Control steps since reset (already counting the step in progress inside AfterStep).
   int64_t elapsed_steps() const { return elapsed_steps_; }
@@ -189,6 +191,7 @@ class BulletEnv : public Env {
 
   std::string name_;
   std::string violation_ = "none";  // EnvSettings::violation, checked in Finalize
+  int twin_world_ = 0;              // EnvSettings::world, checked in Finalize
   double dt_;
   int frame_skip_;
   int max_episode_steps_;

@@ -66,11 +66,19 @@ bool WantsState(const EnvSettings& settings) {
 }
 
 void ValidateViolation(const std::string& env_name, const std::string& violation,
-                       const std::vector<std::string>& principles) {
-  if (violation == "none" ||
-      std::find(principles.begin(), principles.end(), violation) != principles.end()) {
+                       const std::vector<std::string>& principles, int world) {
+  if (world != 0 && world != 1) {
+    throw BadInput(env_name + ": env.world " + std::to_string(world) +
+                   " must be 0 or 1 (the two possible worlds of a twin set)");
+  }
+  if (violation == "none") {
+    if (world == 1) {
+      throw BadInput(env_name + ": env.world=1 needs env.violation set to a principle (" +
+                     "world 1 is the second possible world of that principle's twin set)");
+    }
     return;
   }
+  if (std::find(principles.begin(), principles.end(), violation) != principles.end()) return;
   std::string known;
   for (const std::string& p : principles) known += (known.empty() ? "" : ", ") + p;
   throw BadInput(env_name + " cannot break " + violation + ": env.violation '" + violation +

@@ -41,7 +41,9 @@ struct EnvSettings {
   int frame_width = 64;           // pixel observation width (pixels)
   int frame_height = 64;          // pixel observation height (pixels)
   std::string camera;             // scene camera for pixel observations; "" = free camera
-  std::string violation = "none"; // physics scenes: principle the impossible twin breaks
+  std::string violation = "none"; // twin sets: the principle whose matched set this env lays
+                                  // out a possible world of; "none" = an ordinary clip
+  int world = 0;                  // twin sets: world A (0) or B (1) of that set
   std::string split = "train";    // physics scenes: "train" ranges or "ood" (outside them)
   std::string sensors;  // task-specific extra observation channels, e.g. "lidar,bev"; "" = none
 };
@@ -116,8 +118,8 @@ class Env {
   virtual void EpisodeLabels(std::map<std::string, double>* scalars,
                              std::map<std::string, std::string>* strings) const {}
 
-  // Principles of intuitive physics the task's impossible twins can break, as accepted by
-  // EnvSettings::violation (none by default).
+  // Principles of intuitive physics the task makes matched twin sets for, as accepted by
+  // EnvSettings::violation (none by default; tasks/twin_set.h).
   virtual std::vector<std::string> Principles() const { return {}; }
   // True when the task has a scripted expert (ExpertAction works).
   virtual bool HasExpert() const { return false; }
@@ -142,9 +144,10 @@ class Env {
 void ValidateAction(const BoxSpec& spec, std::span<const double> action);
 // Clips `action` into the spec's bounds, writing to `out` (same size).
 void ClipAction(const BoxSpec& spec, std::span<const double> action, std::span<double> out);
-// Throws BadInput unless `violation` is "none" or one of `principles` (the env's twins).
+// Throws BadInput unless `violation` is "none" or one of `principles` (the env's twin sets),
+// and `world` is 0, or 1 with a principle.
 void ValidateViolation(const std::string& env_name, const std::string& violation,
-                       const std::vector<std::string>& principles);
+                       const std::vector<std::string>& principles, int world = 0);
 // Index of `key` in `keys`, or -1.
 int FindInfoKey(const std::vector<std::string>& keys, const std::string& key);
 

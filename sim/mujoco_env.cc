@@ -45,6 +45,7 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
   if (settings.frame_skip < 0) throw BadInput("frame_skip must be >= 1");
   if (settings.max_episode_steps < 0) throw BadInput("max_episode_steps must be >= 1");
   violation_ = settings.violation;
+  world_ = settings.world;
   split_given_ = settings.split != "train";
   sensors_ = settings.sensors;
   pixel_options_.width = settings.frame_width;
@@ -64,7 +65,7 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
 MujocoEnv::~MujocoEnv() { mj_deleteData(data_); }
 
 void MujocoEnv::Finalize() {
-  ValidateViolation(name_, violation_, Principles());
+  ValidateViolation(name_, violation_, Principles(), world_);
   if (split_given_ && !AcceptsSceneSettings()) {
     throw BadInput(name_ + ": env.split applies to physics scenes only");
   }

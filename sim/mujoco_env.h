@@ -86,6 +86,9 @@ class MujocoEnv : public Env {
 
   mjData* mutable_data() { return data_; }
   double reset_noise_scale() const { return reset_noise_scale_; }
+  // The observation (and pixels) of the current state, e.g. after SetState, as a step
+  // would return it with reward 0 and no flags.
+  StepResult Observe() { return MakeResult(0.0, false, false, false); }
 
  private:
   StepResult MakeResult(double reward, bool terminated, bool truncated, bool diverged);
@@ -121,6 +124,7 @@ class MujocoEnv : public Env {
   int64_t diverged_count_ = 0;
   bool finalized_ = false;
   std::string violation_;              // env.violation, checked in Finalize
+  int world_ = 0;                      // env.world, checked in Finalize
   bool split_given_ = false;           // env.split differs from "train"
   std::string sensors_;                // env.sensors; no MuJoCo task offers extra sensors
 };

@@ -177,7 +177,8 @@ void BindEnvSettings(EnvSettings* settings, SettingsBinder* binder) {
   binder->Bind("env.frame_height", &settings->frame_height, "pixel observation height (pixels)");
   binder->Bind("env.camera", &settings->camera, "scene camera for pixels; empty = free camera");
   binder->Bind("env.violation", &settings->violation,
-               "physics scenes: none, or the principle the impossible twin breaks");
+               "twin sets: none, or the principle whose matched set this env lays out a world of");
+  binder->Bind("env.world", &settings->world, "twin sets: possible world A (0) or B (1)");
   binder->Bind("env.split", &settings->split, "physics scenes: train or ood parameter ranges");
   binder->Bind("env.sensors", &settings->sensors,
                "task-specific extra observation channels, comma-separated (driving: lidar,bev)");

@@ -75,7 +75,6 @@ struct DrivingState {
   double sum_speed = 0, sum_abs_jerk = 0, steps = 0, jerk_steps = 0;
   double collision = 0, off_road = 0, reached = 0, success = 0;
   double ego_s = 0, ego_d = 0, heading_error = 0, prev_s = 0;
-  double violation_frame = -1;  // first frame that may differ from the possible twin
 };
 
 class DrivingEnv : public sim::BulletEnv {

@@ -1,5 +1,7 @@
 // physics/collide: a ball rolls into the red block, which may slide into the yellow zone.
-// Impossible twin (solidity): the ball passes through the block.
+// Twin set (solidity): world A has the block in the ball's path, world B beside it; the
+// impossible members swap the ball's trajectory (it passes through the block / stops at
+// nothing).
 #pragma once
 
 #include <memory>

@@ -13,11 +13,11 @@ namespace {
 
 constexpr int kMaxDominoes = 6;             // d0 .. d4, red
 constexpr double kFallenTilt = 0.70710678;  // cos(45 deg); a domino tilted more has fallen
-constexpr double kReachMargin = 0.005;      // m; the violation comes this far before contact
+constexpr double kSideClearance = 0.03;     // m; world B's struck domino stands this far aside
 
 // Param slots (drawn in Layout, read by the other hooks; they travel in the env state).
 constexpr int kCount = 0;   // dominoes in the chain (3-6)
-constexpr int kPusher = 1;  // chain position that passes through the next (impossible twin)
+constexpr int kPusher = 1;  // chain position whose fall the solidity set swaps
 
 class Dominoes final : public PhysicsScene {
  public:
@@ -45,7 +45,7 @@ class Dominoes final : public PhysicsScene {
     const double push = Draw(rng, 3.0, 6.0, 6.0, 9.0);  // rad/s about +y (top towards +x)
     const double zone_gap = Draw(rng, 0.2, 1.2, 0.6, 1.6);  // / height of the red domino
     const double zone_half_x = Draw(rng, 0.06, 0.12, 0.06, 0.12);
-    const double break_at = Draw(rng, 0.0, 1.0, 0.0, 1.0);  // where the impossible twin breaks
+    const double break_at = Draw(rng, 0.0, 1.0, 0.0, 1.0);  // the solidity set's pusher
     for (int i = 0; i < kMaxDominoes; ++i) {
       SetHiddenProperties(slots_[i], Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.4, 1.0, 0.15, 0.4),
                           Draw(rng, 0.05, 0.4, 0.4, 0.55));
@@ -68,25 +68,24 @@ class Dominoes final : public PhysicsScene {
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.1, 0.0005});
     // Tip the first domino about its front bottom edge: v = w x (centre - edge).
     SetVelocity(Chain(0), {push * half[0][2], 0, push * half[0][0]}, {0, push, 0});
-    Param(kPusher) = static_cast<int>(break_at * (count - 1));
+    const int at = static_cast<int>(break_at * (count - 1));
+    Param(kPusher) = at;
+    // Solidity set: in world B the domino after the pusher stands aside (further from the
+    // camera: there the pixel motion of the set balanced best, docs/physics-scenes.md), out of
+    // the pusher's way, so the pusher falls flat and the chain stops there.
+    if (world() == 1) {
+      const double aside = half[at][1] + half[at + 1][1] + kSideClearance;
+      SetPose(Chain(at + 1), {x[at + 1] + shift, aside, half[at + 1][2]});
+    }
   }
 
-  // The pusher's front would reach the next domino's back within the coming frame.
-  bool ViolationDue() const override {
-    const int at = static_cast<int>(Param(kPusher));
-    const int pusher = Chain(at), struck = Chain(at + 1);
-    const mjtNum* w = data()->qvel + model()->jnt_dofadr[model()->body_jntadr[ObjectBody(pusher)]];
-    const auto v = Velocity(pusher);
-    const double speed = std::hypot(v[0], v[1], v[2]) +
-                         std::hypot(w[3], w[4], w[5]) * model()->geom_rbound[ObjectGeom(pusher)];
-    const double reach = speed * FrameSkip() * model()->opt.timestep + kReachMargin;
-    return Extent(struck, -1.0) - Extent(pusher, +1.0) < reach;
+  // Member 2: the pusher of world B (falling flat) in world A, through the next domino (which
+  // falls as it was struck); member 3: the pusher of world A (stopped by the next domino) in
+  // world B, where that domino stands aside: it stops at nothing.
+  TwinPlan Plan(Principle) const override {
+    return {{TwinRule::Kind::kSwap, {"pass-through", "stop-at-nothing"}},
+            {Chain(static_cast<int>(Param(kPusher)))}};
   }
-
-  // The struck domino no longer meets other objects: the pusher falls through it and it
-  // stays up. (Making the pusher intangible instead would also drop the domino leaning on
-  // it through it: two violations instead of one.)
-  void Violate() override { PassThrough(Chain(static_cast<int>(Param(kPusher)) + 1)); }
 
   // completed: the last (red) domino fell; dominoes: the count.
   void FamilyLabels(std::map<std::string, double>* scalars,
@@ -100,17 +99,6 @@ class Dominoes final : public PhysicsScene {
   // Object index of the domino at chain position i: slots d0, d1, ... then the red one last.
   int Chain(int i) const {
     return i + 1 < static_cast<int>(Param(kCount)) ? slots_[i] : slots_[kMaxDominoes - 1];
-  }
-
-  // Largest (sign +1) or smallest (sign -1) x of object i's box corners, m. Reads qpos
-  // only (not poses derived from it, which rendering refreshes between steps).
-  double Extent(int i, double sign) const {
-    const mjtNum* q = data()->qpos + model()->jnt_qposadr[model()->body_jntadr[ObjectBody(i)]];
-    mjtNum r[9];
-    mju_quat2Mat(r, q + 3);
-    const mjtNum* h = model()->geom_size + 3 * ObjectGeom(i);
-    // Half extent along world x of a rotated box: sum over its axes of |R(0, k)| h_k.
-    return q[0] + sign * (std::abs(r[0]) * h[0] + std::abs(r[1]) * h[1] + std::abs(r[2]) * h[2]);
   }
 
   // z component of object i's up axis (1 standing, 0 lying).

@@ -1,6 +1,7 @@
 // physics/dominoes: a pushed chain of 3-6 dominoes whose last one, red, may fall onto the
-// yellow zone beyond the chain. Impossible twin (solidity): one domino falls through the next,
-// so the chain stops there.
+// yellow zone beyond the chain. Twin set (solidity): in world B the domino after a drawn
+// pusher stands aside; the impossible members swap the pusher's fall (it falls through the
+// next domino / stops against nothing).
 #pragma once
 
 #include <memory>

@@ -12,8 +12,8 @@ namespace {
 
 constexpr double kTableHalfY = 0.25;  // m
 
-// Param slots (drawn in Layout, read by ViolationDue; they travel in the env state).
-constexpr int kHoverFraction = 0;  // the impossible ball hovers after this share of its fall
+constexpr double kSupportMargin = 0.01;  // m; world B's table clears the falling ball by this
+constexpr double kSupportAhead = 0.1;    // m; and lies this much further towards +x
 
 class Drop final : public PhysicsScene {
  public:
@@ -78,6 +78,14 @@ class Drop final : public PhysicsScene {
           other_radius + Draw(rng, 0.1, 0.5, 0.55, 0.75)},
          {Draw(rng, -0.5, 0.3, -1.0, -0.6), Draw(rng, -0.1, 0.1, -0.1, 0.1), 0}},
     }};
+    // Gravity (support) set: the red ball lands on the table (in both worlds; its drop point
+    // moves where it would miss it, to land at a drawn share of the table top).
+    const double landing_share = Draw(rng, 0.2, 0.8, 0.2, 0.8);
+    if (violation() != Principle::kNone &&
+        !Supported(starts[0], top + radius, edge_x, table_half_x, radius)) {
+      const double landing = edge_x - radius - landing_share * (2 * table_half_x - 2 * radius);
+      starts[0].pos[0] += landing - Landing(starts[0], top + radius);
+    }
     // The capsule falls beside the red ball (towards the table's far end), not onto it.
     starts[1].pos[0] = std::min(starts[1].pos[0],
                                 starts[0].pos[0] - (radius + capsule_radius + capsule_half + 0.05));
@@ -99,33 +107,36 @@ class Drop final : public PhysicsScene {
       SetHiddenProperties(i, Draw(rng, 0.5, 2.0, 3.0, 5.0), Draw(rng, 0.2, 0.8, 0.05, 0.15),
                           Draw(rng, 0.1, 0.48, 0.52, 0.6));
     }
-    // Where the impossible twin's ball stops: a share of its fall.
-    Param(kHoverFraction) = Draw(rng, 0.15, 0.5, 0.15, 0.5);
-  }
-
-  // While the red ball falls freely (no contact, moving down) and has covered the drawn share
-  // (Param(kHoverFraction)) of the way from the top of its flight to the surface below it.
-  bool ViolationDue() const override {
-    for (int j = -1; j < NumObjects(); ++j) {
-      if (j != ball_ && InContact(ball_, j)) return false;
+    // Support set, world B: the table moved nearer the camera, clear of the ball's fall, and
+    // a little towards +x (where the pixel motion of the set balanced best,
+    // docs/physics-scenes.md), so the ball falls past behind it to the floor.
+    if (violation() != Principle::kNone && world() == 1) {
+      const double near_y = std::min(starts[0].pos[1], Landing(starts[0], top + radius, 1));
+      const double table_y = near_y - radius - kSupportMargin - kTableHalfY;
+      PlaceStatic("table", {edge_x - table_half_x + kSupportAhead, table_y, table_half_z});
     }
-    const Vec3 p = Position(ball_), v = Velocity(ball_);
-    if (v[2] >= 0) return false;
-    const double apex = p[2] + v[2] * v[2] / (2 * -model()->opt.gravity[2]);
-    const double land = SurfaceBelow(p) + model()->geom_size[3 * ObjectGeom(ball_)];
-    const double total = apex - land;
-    return total > 0.05 && apex - p[2] >= Param(kHoverFraction) * total;
   }
 
-  void Violate() override { Hover(ball_); }
+  // Member 2: the ball of world B (falling to the floor) in world A, through the table;
+  // member 3: the ball of world A (landing on the table) in world B, held up by nothing.
+  TwinPlan Plan(Principle) const override {
+    return {{TwinRule::Kind::kSwap, {"through-support", "held-by-nothing"}}, {ball_}};
+  }
 
  private:
-  // Height (m) of the table top below point p, or 0 (the floor) beside the table.
-  double SurfaceBelow(const Vec3& p) const {
-    const mjtNum* centre = model()->body_pos + 3 * model()->geom_bodyid[table_];
-    const mjtNum* size = model()->geom_size + 3 * table_;
-    const bool above = std::abs(p[0] - centre[0]) < size[0] && std::abs(p[1] - centre[1]) < size[1];
-    return above ? centre[2] + size[2] : 0.0;
+  // x (axis 0) or y (axis 1), m, where a ball starting at `start`, free, first reaches
+  // height `z` (its centre).
+  template <typename Start>
+  static double Landing(const Start& start, double z, int axis = 0) {
+    const double fall = std::max(start.pos[2] - z, 0.0);
+    return start.pos[axis] + start.velocity[axis] * std::sqrt(2 * fall / 9.81);
+  }
+  // True when that landing point lies over the table (edge at x = edge, half length half_x)
+  // with the ball's radius to spare.
+  template <typename Start>
+  static bool Supported(const Start& start, double z, double edge, double half_x, double radius) {
+    const double x = Landing(start, z);
+    return x < edge - radius && x > edge - 2 * half_x + radius;
   }
 
   int ball_, capsule_, other_ball_;

@@ -1,6 +1,8 @@
 // physics/drop: a red ball, a blue capsule and a green ball fall onto a table or the floor and
 // bounce or settle; the yellow zone lies on the floor beside the table.
-// Impossible twin (gravity): the red ball stops in mid-air, without support, on its way down.
+// Twin set (gravity: support): world A has the table under the red ball's landing point,
+// world B has it moved nearer the camera; the impossible members swap the ball (it falls through the table
+// / is held up by nothing).
 #pragma once
 
 #include <memory>

@@ -9,14 +9,9 @@
 namespace darkmatter::tasks::physics {
 namespace {
 
-constexpr double kMaxGrowth = 1.45;  // immutability: largest new size / old size
+constexpr double kMaxGrowth = 1.45;  // immutability: largest footprint scale of world B
 
-// Param slots (drawn in Layout, read by Violate; they travel in the env state).
-constexpr int kChange = 0;  // immutability: 0 colour, 1 size, 2 both
-constexpr int kColour = 1;  // index into kNewColours
-constexpr int kFactor = 2;  // immutability: new size / old size
-
-// Colours the red box may turn into while hidden (immutability): green, purple.
+// Colours of world B's box in the immutability set: green, purple.
 constexpr std::array<std::array<float, 4>, 2> kNewColours = {{{0.1f, 0.75f, 0.2f, 1.0f},
                                                                {0.6f, 0.2f, 0.85f, 1.0f}}};
 
@@ -29,9 +24,7 @@ class Occlude final : public PhysicsScene {
                      settings),
         box_(ObjectIndex("red")),
         ball_(ObjectIndex("blue")),
-        occluder_(mj_name2id(model(), mjOBJ_GEOM, "occluder")),
-        zone_(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone")),
-        camera_(mj_name2id(model(), mjOBJ_CAMERA, "main")) {
+        zone_(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone")) {
     Finalize();
   }
 
@@ -48,14 +41,14 @@ class Occlude final : public PhysicsScene {
     const double ball_x = Draw(rng, -0.8, 0.9, -0.8, 0.9);
     const double ball_y = Draw(rng, 0.4, 0.5, 0.4, 0.5);
     const double ball_speed = Draw(rng, -0.4, 0.4, 0.5, 0.7);
-    // What the immutability twin changes: 0 colour, 1 size, 2 both; the new colour; the size
-    // factor (shrink or grow).
-    Param(kChange) = std::min(2, static_cast<int>(Draw(rng, 0, 3, 0, 3)));
-    Param(kColour) = Draw(rng, 0, 1, 0, 1) < 0.5 ? 0 : 1;
+    // How world B's box differs in the immutability set: 0 colour, 1 footprint, 2 both; the
+    // colour; the footprint scale (smaller or larger; the height stays, so it slides alike).
+    const int change = std::min(2, static_cast<int>(Draw(rng, 0, 3, 0, 3)));
+    const int colour = Draw(rng, 0, 1, 0, 1) < 0.5 ? 0 : 1;
     const bool grow = Draw(rng, 0, 1, 0, 1) < 0.5;
     const double grow_factor = Draw(rng, 1.3, kMaxGrowth, 1.3, kMaxGrowth);
     const double shrink_factor = Draw(rng, 0.6, 0.75, 0.6, 0.75);
-    Param(kFactor) = grow ? grow_factor : shrink_factor;
+    const double factor = grow ? grow_factor : shrink_factor;
 
     Resize(ObjectGeom(box_), {half, half, half});
     Resize(ObjectGeom(ball_), {radius, 0, 0});
@@ -76,26 +69,26 @@ class Occlude final : public PhysicsScene {
     // box makes its corner contacts stiff enough to rock it and throw it off the floor.
     SetInertia(box_, 2.0 / 3.0 * Mass(box_) * half * half);
     SetInertia(ball_, 0.4 * Mass(ball_) * radius * radius);
-  }
-
-  // While the whole red box, even grown to its largest new size, is behind the screen (a
-  // function of the state alone, the same for both principles).
-  bool ViolationDue() const override {
-    return Hidden(box_) && FullyHidden(kMaxGrowth * HalfSize());
-  }
-
-  void Violate() override {
-    if (violation() == Principle::kPermanence) {
-      Vanish(box_);
+    if (world() == 0) return;
+    if (violation() == Principle::kPermanence) {  // world B: no box (it moves unseen, alone)
+      MakeGhost(box_);
       return;
     }
-    const int change = static_cast<int>(Param(kChange));
-    if (change != 1) Recolor(ObjectGeom(box_), kNewColours[static_cast<int>(Param(kColour))]);
+    if (change != 1) Recolor(ObjectGeom(box_), kNewColours[colour]);
     if (change != 0) {
-      const double old_half = HalfSize(), half = old_half * Param(kFactor);
-      Resize(ObjectGeom(box_), {half, half, half});
-      Teleport(box_, {0, 0, half - old_half});  // keeps it resting on the floor
+      Resize(ObjectGeom(box_), {half * factor, half * factor, half});
+      SetInertia(box_, 2.0 / 3.0 * Mass(box_) * half * half);  // the same as world A's
     }
+  }
+
+  // Spliced while the box is hidden in both worlds: member 2 is world A until then and
+  // world B after (the box vanishes / changes), member 3 the other way round (it appears
+  // from nowhere / changes back).
+  TwinPlan Plan(Principle principle) const override {
+    if (principle == Principle::kPermanence) {
+      return {{TwinRule::Kind::kSplice, {"vanish", "appear"}}, {box_}};
+    }
+    return {{TwinRule::Kind::kSplice, {"change", "change-back"}}, {box_}};
   }
 
  private:
@@ -104,31 +97,7 @@ class Occlude final : public PhysicsScene {
     std::fill_n(scene_model()->body_inertia + 3 * ObjectBody(i), 3, moment);
   }
 
-  // The red box's current half-size (m).
-  double HalfSize() const { return model()->geom_size[3 * ObjectGeom(box_)]; }
-
-  // True when every corner of a cube of half-size `half` around the red box's centre (resting
-  // on the floor) is behind the screen as seen from camera "main".
-  bool FullyHidden(double half) const {
-    const mjtNum* cam = data()->cam_xpos + 3 * camera_;
-    const mjtNum* centre = data()->geom_xpos + 3 * occluder_;
-    const mjtNum* size = model()->geom_size + 3 * occluder_;
-    const double front_y = centre[1] - size[1];
-    const std::array<double, 3> p = Position(box_);
-    for (int corner = 0; corner < 8; ++corner) {
-      const double x = p[0] + ((corner & 1) ? half : -half);
-      const double y = p[1] + ((corner & 2) ? half : -half);
-      const double z = (corner & 4) ? 2 * half : 0.0;
-      if (y - cam[1] <= front_y - cam[1]) return false;  // in front of the screen
-      const double t = (front_y - cam[1]) / (y - cam[1]);
-      const double px = cam[0] + t * (x - cam[0]);
-      const double pz = cam[2] + t * (z - cam[2]);
-      if (std::abs(px - centre[0]) >= size[0] || pz >= centre[2] + size[2]) return false;
-    }
-    return true;
-  }
-
-  int box_, ball_, occluder_, zone_, camera_;
+  int box_, ball_, zone_;
 };
 
 }  // namespace

@@ -1,8 +1,9 @@
 // physics/occlude: a red box slides along the floor, passes behind a tall screen (the
 // occluder) and normally comes out again; the yellow zone lies beyond the screen; a blue ball
-// rolls slowly along a lane behind the path. Impossible twins, both while the red box is fully
-// hidden: permanence (it vanishes and never comes out) and immutability (it comes out with
-// another colour and/or size; it stays the body "red").
+// rolls slowly along a lane behind the path. Twin sets, spliced while the box is fully hidden:
+// permanence (world B has no box: it vanishes / appears from nowhere) and immutability (world
+// B's box has another colour and/or footprint: it changes / changes back; it stays the body
+// "red").
 #pragma once
 
 #include <memory>

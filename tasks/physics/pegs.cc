@@ -10,7 +10,8 @@ namespace {
 
 constexpr double kPegHeight = 0.3;  // m; height of the peg's axis (fixed in the scene file)
 constexpr double kOffset = 0.001;   // m; the hidden offset is uniform in [-kOffset, kOffset)
-constexpr double kHoverGap = 0.055;  // m; the gravity twin stops this far above the apex
+constexpr double kAsideClearance = 0.02;  // m; world B's peg clears the falling ball by this
+constexpr double kPegHalfLength = 0.12;   // m; along y (the scene file's)
 
 class Pegs final : public PhysicsScene {
  public:
@@ -47,17 +48,18 @@ class Pegs final : public PhysicsScene {
     // rolls off the peg.
     std::fill_n(scene_model()->body_inertia + 3 * ObjectBody(ball_), 3,
                 0.4 * Mass(ball_) * radius * radius);
+    // Gravity (support) set: world B has the rig (peg, post, walls) moved nearer the camera,
+    // so the ball falls past behind the peg to the floor.
+    if (violation() != Principle::kNone && world() == 1) {
+      PlaceStatic("rig", {peak_x, -(kPegHalfLength + radius + kAsideClearance), 0});
+    }
   }
 
-  // Once the falling ball is kHoverGap above the apex (after 3 to 9 frames of free fall,
-  // depending on the drop height), before any contact.
-  bool ViolationDue() const override {
-    const double apex = kPegHeight + model()->geom_size[3 * peg_];
-    const double gap = Position(ball_)[2] - model()->geom_size[3 * ObjectGeom(ball_)] - apex;
-    return gap < kHoverGap && !InContact(ball_, -1);
+  // Member 2: the ball of world B (falling past) in world A, through the peg; member 3: the
+  // ball of world A (meeting the peg) in world B, held up by nothing.
+  TwinPlan Plan(Principle) const override {
+    return {{TwinRule::Kind::kSwap, {"through-support", "held-by-nothing"}}, {ball_}};
   }
-
-  void Violate() override { Hover(ball_); }
 
   void FamilyLabels(std::map<std::string, double>* scalars,
                     std::map<std::string, std::string>*) const override {

@@ -2,8 +2,9 @@
 // lying along y, on a post that splits the floor into a left and a right bin); a hidden
 // horizontal offset of its start, uniform in ±1 mm (far below pixel resolution), decides on
 // which side it falls. The yellow zone is the floor of the right bin. Episode label
-// "outcome": 0 = the ball ends left of the post, 1 = right. Impossible twin (gravity): the
-// ball stops in mid-air 5.5 cm above the apex, without any contact, and hovers there.
+// "outcome": 0 = the ball ends left of the post, 1 = right. Twin set (gravity: support):
+// world B has the rig moved aside; the impossible members swap the ball (it falls through
+// the peg / bounces off nothing above the floor).
 #pragma once
 
 #include <memory>

@@ -16,7 +16,8 @@ PhysicsScene::PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settin
                 {.frame_skip = spec.frame_skip, .max_episode_steps = spec.clip_steps,
                  .reset_noise_scale = 0.0}),
       spec_(spec),
-      violation_(ParsePrinciple(settings.violation)) {
+      violation_(ParsePrinciple(settings.violation)),
+      world_(settings.world) {
   if (settings.split != "train" && settings.split != "ood") {
     throw sim::BadInput("unknown split '" + settings.split + "' for " + spec.name +
                         " (expected train or ood)");
@@ -43,7 +44,7 @@ PhysicsScene::PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settin
   const int64_t n = NumObjects();
   truth_fields_ = {{"positions", {n, 3}},   {"quaternions", {n, 4}}, {"velocities", {n, 6}},
                    {"contacts", {n, n + 1}}, {"mass", {n}},          {"friction", {n}},
-                   {"restitution", {n}},     {"red_touches_zone", {}}};
+                   {"restitution", {n}},     {"red_touches_zone", {}}, {"hidden", {n}}};
 }
 
 std::vector<std::string> PhysicsScene::Principles() const {
@@ -166,16 +167,15 @@ void PhysicsScene::PlaceStatic(const std::string& body_name, const std::array<do
   editable.PlaceBody(body, pos, quat);
 }
 
-bool PhysicsScene::Hidden(int i) const {
-  if (occluder_geom_ < 0) return false;
+// True when the segment from camera "main" to `target` crosses the occluder box (slab test in
+// the box's frame).
+bool PhysicsScene::BehindOccluder(const std::array<double, 3>& target) const {
   const mjModel* m = model();
   const mjData* d = data();
-  // Segment camera -> object centre against the occluder box (slab test in its frame).
   const mjtNum* cam = d->cam_xpos + 3 * main_camera_;
   const mjtNum* centre = d->geom_xpos + 3 * occluder_geom_;
   const mjtNum* rot = d->geom_xmat + 9 * occluder_geom_;
   const mjtNum* half = m->geom_size + 3 * occluder_geom_;
-  const std::array<double, 3> target = Position(i);
   double t_min = 0.0, t_max = 1.0;
   for (int axis = 0; axis < 3; ++axis) {
     double origin = 0.0, direction = 0.0;
@@ -196,43 +196,45 @@ bool PhysicsScene::Hidden(int i) const {
   return true;
 }
 
-void PhysicsScene::HoldAgainstGravity(int i) {
+bool PhysicsScene::Hidden(int i) const {
+  const mjModel* m = model();
   const int body = objects_[i];
-  mjData* d = mutable_data();
-  SetVelocity(i, {0, 0, 0});
-  for (int k = 0; k < 3; ++k) {
-    d->xfrc_applied[6 * body + k] = -model()->body_subtreemass[body] * model()->opt.gravity[k];
+  bool visible_geom = false;
+  for (int g = m->body_geomadr[body]; g < m->body_geomadr[body] + m->body_geomnum[body]; ++g) {
+    visible_geom = visible_geom || m->geom_rgba[4 * g + 3] > 0.0f;
   }
+  if (!visible_geom) return true;
+  if (occluder_geom_ < 0) return false;
+  // Corners of the box itself (oriented by its qpos quaternion), or of the cube around the
+  // bounding sphere of any other shape.
+  const int geom = object_geoms_[i];
+  const bool box = m->geom_type[geom] == mjGEOM_BOX;
+  const mjtNum* q = data()->qpos + m->jnt_qposadr[m->body_jntadr[body]];
+  mjtNum rotation[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  if (box) mju_quat2Mat(rotation, q + 3);
+  const double r = m->geom_rbound[geom];
+  const mjtNum* half = m->geom_size + 3 * geom;
+  for (int corner = 0; corner < 8; ++corner) {
+    const double local[3] = {(corner & 1) ? 1.0 : -1.0, (corner & 2) ? 1.0 : -1.0,
+                             (corner & 4) ? 1.0 : -1.0};
+    std::array<double, 3> point = {q[0], q[1], q[2]};
+    for (int k = 0; k < 3; ++k) {
+      for (int j = 0; j < 3; ++j) point[k] += rotation[3 * k + j] * local[j] * (box ? half[j] : r);
+    }
+    if (!BehindOccluder(point)) return false;
+  }
+  return true;
 }
 
-void PhysicsScene::Vanish(int i) {
+void PhysicsScene::MakeGhost(int i) {
   const int body = objects_[i];
   for (int g = model()->body_geomadr[body];
        g < model()->body_geomadr[body] + model()->body_geomnum[body]; ++g) {
     editable.get()->geom_rgba[4 * g + 3] = 0.0f;
-    editable.get()->geom_contype[g] = 0;
-    editable.get()->geom_conaffinity[g] = 0;
-  }
-  HoldAgainstGravity(i);
-}
-
-void PhysicsScene::Teleport(int i, const std::array<double, 3>& delta) {
-  std::array<double, 3> pos = Position(i);
-  for (int k = 0; k < 3; ++k) pos[k] += delta[k];
-  mjtNum* q = mutable_data()->qpos + model()->jnt_qposadr[model()->body_jntadr[objects_[i]]];
-  std::copy(pos.begin(), pos.end(), q);
-}
-
-void PhysicsScene::PassThrough(int i) {
-  const int body = objects_[i];
-  for (int g = model()->body_geomadr[body];
-       g < model()->body_geomadr[body] + model()->body_geomnum[body]; ++g) {
     editable.get()->geom_contype[g] = 2;
     editable.get()->geom_conaffinity[g] = 2;
   }
 }
-
-void PhysicsScene::Hover(int i) { HoldAgainstGravity(i); }
 
 sim::StepResult PhysicsScene::Reset(std::optional<uint64_t> seed) {
   sim::StepResult result = MujocoEnv::Reset(seed);
@@ -245,7 +247,6 @@ void PhysicsScene::ResetTask(sim::Rng& rng) {
   params_.fill(0.0);
   std::fill(contacts_.begin(), contacts_.end(), 0.0);
   step_ = 0;
-  violation_frame_ = -1;
   red_touched_zone_ = false;
   in_layout_ = true;
   Layout(rng);
@@ -253,16 +254,14 @@ void PhysicsScene::ResetTask(sim::Rng& rng) {
   editable.RefreshDerivedConstants();
 }
 
-void PhysicsScene::BeforeStep() {
-  if (violation_ != Principle::kNone && violation_frame_ < 0 && ViolationDue()) {
-    Violate();
-    violation_frame_ = step_ + 1;  // the first frame that can differ from the possible twin
-  }
-  ++step_;
-}
+void PhysicsScene::BeforeStep() { ++step_; }
 
 void PhysicsScene::AfterPhysicsStep() {  // every physics step: brief touches count too
   RecordContacts();
+  RecordZoneTouch();
+}
+
+void PhysicsScene::RecordZoneTouch() {
   if (red_touched_zone_) return;
   const mjModel* m = model();
   const mjData* d = data();
@@ -299,22 +298,23 @@ void PhysicsScene::WriteTruth(std::span<double> out) const {
   for (int i = 0; i < n; ++i) *cursor++ = Friction(i);
   for (int i = 0; i < n; ++i) *cursor++ = Restitution(i);
   *cursor++ = red_touched_zone_ ? 1.0 : 0.0;
+  for (int i = 0; i < n; ++i) *cursor++ = Hidden(i) ? 1.0 : 0.0;
 }
 
 void PhysicsScene::EpisodeLabels(std::map<std::string, double>* scalars,
                                  std::map<std::string, std::string>* strings) const {
-  (*scalars)["possible"] = violation_ == Principle::kNone ? 1.0 : 0.0;
-  (*scalars)["violation_frame"] = violation_frame_;
+  (*scalars)["possible"] = 1.0;  // every simulated world is; impossible clips are composed
+  (*scalars)["violation_frame"] = -1;
+  (*scalars)["world"] = world_;
   (*scalars)["red_touches_zone"] = red_touched_zone_ ? 1.0 : 0.0;
   (*strings)["principle"] = PrincipleName(violation_);
   (*strings)["split"] = ood_ ? "ood" : "train";
   FamilyLabels(scalars, strings);
 }
 
-// Task state: editable model, Param slots, contacts, then step, violation frame and zone touch
-// (the last three: the violation bookkeeping, which tests leave out when comparing twins).
+// Task state: editable model, Param slots, contacts, then step and zone touch.
 int64_t PhysicsScene::TaskStateSize() const {
-  return editable.StateSize() + kMaxParams + static_cast<int64_t>(contacts_.size()) + 3;
+  return editable.StateSize() + kMaxParams + static_cast<int64_t>(contacts_.size()) + 2;
 }
 
 void PhysicsScene::GetTaskState(std::span<double> out) const {
@@ -324,8 +324,7 @@ void PhysicsScene::GetTaskState(std::span<double> out) const {
   cursor = std::copy(params_.begin(), params_.end(), cursor);
   cursor = std::copy(contacts_.begin(), contacts_.end(), cursor);
   cursor[0] = step_;
-  cursor[1] = violation_frame_;
-  cursor[2] = red_touched_zone_ ? 1.0 : 0.0;
+  cursor[1] = red_touched_zone_ ? 1.0 : 0.0;
 }
 
 void PhysicsScene::SetTaskState(std::span<const double> in) {
@@ -337,8 +336,7 @@ void PhysicsScene::SetTaskState(std::span<const double> in) {
   std::copy_n(cursor, contacts_.size(), contacts_.begin());
   cursor += contacts_.size();
   step_ = static_cast<int>(cursor[0]);
-  violation_frame_ = static_cast<int>(cursor[1]);
-  red_touched_zone_ = cursor[2] != 0.0;
+  red_touched_zone_ = cursor[1] != 0.0;
 }
 
 }  // namespace darkmatter::tasks::physics

@@ -1,21 +1,23 @@
 // PhysicsScene: a passive intuitive-physics scene (no actions) over this env's own copy of
 // its MJCF model, so that layout and hidden properties (mass, friction, restitution) are
-// drawn from the seed, and an impossible twin can break one principle at a chosen step.
+// drawn from the seed. For violation of expectation a family also lays out the two possible
+// worlds of each principle's matched twin set (env.violation = the principle, env.world = 0
+// or 1) and says how the impossible members are made from them (tasks/twin_set.h).
 //
 // Scene files follow three conventions: every free-joint body is an object whose truth is
 // recorded (in body order); the body named "red" is the red object; the geom named
 // "yellow_zone" is the yellow zone (a thin box on the floor); an optional geom "occluder"
 // hides objects from the camera "main". Static geoms use contype/conaffinity 3 so that an
-// object switched to bit 2 (PassThrough) still meets the floor but not other objects.
+// object switched to bit 2 (MakeGhost) still meets the floor but not other objects.
 //
 // State: get_state/set_state must give the same future in any env of the same settings, also
 // one reset with another seed. So a family keeps no per-episode value in C++ members (only
 // constants and ids set in its constructor): every value it draws in Layout and reads later in
-// ViolationDue, Violate or FamilyLabels is either derived from the model (e.g. geom_size: the
-// editable model travels in the state) or the physics state, or kept in Param(i), which
-// travels in the state too. Hooks read qpos/qvel (Position, Velocity) and InContact, never
-// poses derived for moving bodies in mjData (xpos, geom_xpos...: rendering refreshes them
-// between steps, and set_state recomputes them); poses of static bodies and cameras are fine.
+// its hooks is either derived from the model (e.g. geom_size: the editable model travels in
+// the state) or the physics state, or kept in Param(i), which travels in the state too. Hooks
+// read qpos/qvel (Position, Velocity) and InContact, never poses derived for moving bodies in
+// mjData (xpos, geom_xpos...: rendering refreshes them between steps, and set_state
+// recomputes them); poses of static bodies and cameras are fine.
 #pragma once
 
 #include <array>
@@ -26,6 +28,7 @@
 #include "sim/mujoco_env.h"
 #include "tasks/common/editable_model.h"
 #include "tasks/physics/principle.h"
+#include "tasks/twin_set.h"
 
 namespace darkmatter::tasks::physics {
 
@@ -49,7 +52,7 @@ struct EditableModelHolder {
   EditableModel editable;
 };
 
-class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
+class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv, public TwinSetSource {
  public:
   const std::vector<sim::TruthField>& TruthFields() const override { return truth_fields_; }
   void WriteTruth(std::span<double> out) const override;
@@ -76,12 +79,18 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   // True when object i and j (or the static world, j = -1) touched in the last physics step
   // (at reset: in the initial state). Kept in the env state.
   bool InContact(int i, int j) const;
-  // Frame index from which the impossible twin may differ (-1: no violation happened).
-  int ViolationFrame() const { return violation_frame_; }
   // True once the red object has touched the yellow zone in this episode.
   bool RedTouchedZone() const { return red_touched_zone_; }
   // Resets, then records the initial contacts (after MujocoEnv's mj_forward).
   sim::StepResult Reset(std::optional<uint64_t> seed) override;
+
+  // TwinSetSource (tasks/twin_set.h), from the family's Plan for env.violation.
+  TwinRule Rule() const override { return Plan(violation_).rule; }
+  std::vector<uint8_t> UnseenDifference(const sim::Episode& a,
+                                        const sim::Episode& b) const override;
+  int64_t SwapFrame(const sim::Episode& a, const sim::Episode& b) const override;
+  void ObserveSwapped(const sim::EnvState& base, std::span<const double> other,
+                      Frame* out) override;
 
   // Number of per-episode parameter slots (see Param).
   static constexpr int kMaxParams = 64;
@@ -90,13 +99,21 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   // Loads the scene, copies its model for this env; the family calls Finalize() after.
   PhysicsScene(const SceneSpec& spec, const sim::EnvSettings& settings);
 
+  // How a family makes the impossible members of one principle's set.
+  struct TwinPlan {
+    TwinRule rule;
+    std::vector<int> objects;  // splice: the objects in which the worlds differ (they must be
+                               // unseen at the splice); swap: the objects taken from the other
+                               // world
+  };
+
   // --- family hooks ---
-  // Draws layout, initial velocities and hidden properties (after mj_resetData).
+  // Draws layout, initial velocities and hidden properties (after mj_resetData), then, for a
+  // twin set (violation() != kNone), makes world() of it: every draw is made in both worlds,
+  // in the same order, so that they differ only where the family makes them differ.
   virtual void Layout(sim::Rng& rng) = 0;
-  // True when the violation should happen before the coming step; must not change state.
-  virtual bool ViolationDue() const = 0;
-  // Applies violation() through the helpers below.
-  virtual void Violate() = 0;
+  // The set of `principle` (one of the family's principles).
+  virtual TwinPlan Plan(Principle principle) const = 0;
   // Extra episode labels of the family (e.g. a branching outcome); none by default.
   virtual void FamilyLabels(std::map<std::string, double>* scalars,
                             std::map<std::string, std::string>* strings) const {}
@@ -107,7 +124,10 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   // env state. Families name their slots (constexpr int kRadius = 0; ...).
   double& Param(int i);
   double Param(int i) const;
+  // The principle of the twin set this env lays out a world of (kNone: an ordinary clip).
   Principle violation() const { return violation_; }
+  // Which world of that set: 0 (A) or 1 (B); 0 for ordinary clips.
+  int world() const { return world_; }
   bool ood() const { return ood_; }
   int step() const { return step_; }
   // A uniform draw from [lo, hi), or from [ood_lo, ood_hi) on the out-of-distribution split.
@@ -151,14 +171,12 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   // Moves a static body (e.g. a wall or ramp) to a new pose.
   void PlaceStatic(const std::string& body_name, const std::array<double, 3>& pos,
                    const std::array<double, 4>& quat = {1, 0, 0, 0});
-  // True when object i's centre is behind the occluder as seen from camera "main".
+  // True when object i cannot be seen from camera "main": invisible (MakeGhost), or every
+  // corner of it (a box) or of the cube around its bounding sphere behind the occluder.
   bool Hidden(int i) const;
-  // Violations: invisible + intangible + held in place; a jump; no collisions with other
-  // objects (the floor still holds it); held against gravity with zero velocity.
-  void Vanish(int i);
-  void Teleport(int i, const std::array<double, 3>& delta);
-  void PassThrough(int i);
-  void Hover(int i);
+  // An absent object: invisible, and meeting only the static world (the floor still holds
+  // it), so it moves as it would but is never seen and touches no other object.
+  void MakeGhost(int i);
 
   mjModel* scene_model() { return editable.get(); }
 
@@ -170,12 +188,18 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   int64_t TaskStateSize() const override;
   void GetTaskState(std::span<double> out) const override;
   void SetTaskState(std::span<const double> in) override;
-  void HoldAgainstGravity(int i);
   // Fills contacts_ from the contacts of the last mj_step (or mj_forward).
   void RecordContacts();
+  // Sets red_touched_zone_ once the red object touches the zone in the current contacts.
+  void RecordZoneTouch();
+  // True when the segment from camera "main" to `target` (m) crosses the occluder.
+  bool BehindOccluder(const std::array<double, 3>& target) const;
+  // Offsets of one truth field in a truth row (throws std::logic_error if none).
+  int64_t TruthOffset(const std::string& field) const;
 
   SceneSpec spec_;
   Principle violation_;
+  int world_;
   bool ood_;
   std::vector<int> objects_;       // body ids of the objects
   std::vector<int> object_geoms_;  // first geom of each object
@@ -191,7 +215,6 @@ class PhysicsScene : private EditableModelHolder, public sim::MujocoEnv {
   std::vector<double> contacts_;  // (objects x (objects + 1)) 1: touched in the last physics
                                   // step; last column: the static world
   int step_ = 0;
-  int violation_frame_ = -1;
   bool red_touched_zone_ = false;
 };
 

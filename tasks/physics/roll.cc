@@ -31,9 +31,7 @@ class Roll final : public PhysicsScene {
         ball_(ObjectIndex("red")),
         capsule_(ObjectIndex("blue")),
         other_ball_(ObjectIndex("green")),
-        occluder_(mj_name2id(model(), mjOBJ_GEOM, "occluder")),
-        camera_(mj_name2id(model(), mjOBJ_CAMERA, "main")),
-        ramp_(mj_name2id(model(), mjOBJ_BODY, "ramp")) {
+        occluder_(mj_name2id(model(), mjOBJ_GEOM, "occluder")) {
     Finalize();
   }
 
@@ -77,17 +75,24 @@ class Roll final : public PhysicsScene {
     const double red_lane = Draw(rng, -0.04, 0.04, -0.04, 0.04);
     const std::array<int, 3> order = {capsule_, ball_, other_ball_};
     const std::array<double, 3> radii = {capsule_radius, radius, other_radius};
-    const std::array<double, 3> along = {Draw(rng, 0.0, 0.05, 0.0, 0.05),
-                                         Draw(rng, 0.12, 0.25, 0.12, 0.25),
-                                         Draw(rng, 0.0, 0.3, 0.0, 0.3)};
+    std::array<double, 3> along = {Draw(rng, 0.0, 0.05, 0.0, 0.05),
+                                   Draw(rng, 0.12, 0.25, 0.12, 0.25),
+                                   Draw(rng, 0.0, 0.3, 0.0, 0.3)};
+    // Continuity set: world B's red ball starts further down the slope (ahead on its path).
+    const double ahead = Draw(rng, 0.06, 0.12, 0.06, 0.12);
+    if (world() == 1) along[1] += ahead;
     const double side = Draw(rng, -1, 1, -1, 1) < 0 ? -1.0 : 1.0;
     const double clearance = side * red_lane + radius + other_radius + 0.01;  // green vs red
     const std::array<double, 3> lanes = {
         red_lane + Draw(rng, -0.06, 0.06, -0.06, 0.06), red_lane,
         side * std::max(Draw(rng, 0.14, 0.2, 0.14, 0.2), clearance)};
-    const std::array<double, 3> speeds = {Draw(rng, 0.3, 0.9, 1.0, 1.4),
-                                          Draw(rng, 0.2, 0.6, 0.7, 1.0),
-                                          Draw(rng, 0.0, 0.6, 0.7, 1.1)};
+    std::array<double, 3> speeds = {Draw(rng, 0.3, 0.9, 1.0, 1.4),
+                                    Draw(rng, 0.2, 0.6, 0.7, 1.0),
+                                    Draw(rng, 0.0, 0.6, 0.7, 1.1)};
+    // In twin-set worlds the capsule starts at most half as fast as the red ball: rolling
+    // (and accelerating) slower, it never catches up with it, so the two worlds differ in
+    // the red ball alone.
+    if (violation() != Principle::kNone) speeds[0] = std::min(speeds[0], 0.5 * speeds[1]);
     const double heading = Draw(rng, -0.08, 0.08, -0.08, 0.08);  // rad, red ball, across
     const Vec3 top = Axpy(-2 * kRampHalfLength, u, foot);
     std::array<Vec3, 3> placed{};
@@ -117,63 +122,15 @@ class Roll final : public PhysicsScene {
     }
   }
 
-  // While the red ball, past the ramp's foot, is hidden behind the occluder (its centre, and
-  // its trailing side too), moving, and the place it would jump to is clear of the others.
-  bool ViolationDue() const override {
-    if (!Hidden(ball_)) return false;
-    const Vec3 p = Position(ball_);
-    const double radius = model()->geom_size[3 * ObjectGeom(ball_)];
-    if (p[0] < RampFootX() + radius || !TrailingSideHidden()) return false;
-    const Vec3 target = Axpy(1.0, Jump(), p);
-    for (int j : {capsule_, other_ball_}) {
-      const double reach = radius + model()->geom_rbound[ObjectGeom(j)] + 0.02;
-      if (Distance(target, Position(j)) < reach) return false;
-    }
-    const Vec3 v = Velocity(ball_);
-    return std::hypot(v[0], v[1]) > 0.1;
+  // Spliced while the red ball is hidden in both worlds (and all else the same): member 2
+  // jumps ahead (world A, then B's ball further on), member 3 back.
+  TwinPlan Plan(Principle) const override {
+    return {{TwinRule::Kind::kSplice, {"jump-ahead", "jump-back"}}, {ball_}};
   }
-
-  void Violate() override { Teleport(ball_, Jump()); }
 
  private:
-  // The jump along the red ball's horizontal velocity: the occluder's width plus the ball's
-  // diameter and 5 cm (0.33-0.55 m), so that the ball reappears at once, too far on.
-  // Derived from the model so that it travels with the env state.
-  Vec3 Jump() const {
-    const double length = 2 * model()->geom_size[3 * occluder_] +
-                          2 * model()->geom_size[3 * ObjectGeom(ball_)] + 0.05;
-    const Vec3 v = Velocity(ball_);
-    const double speed = std::max(std::hypot(v[0], v[1]), 1e-9);
-    return {length * v[0] / speed, length * v[1] / speed, 0};
-  }
-
-  // True when the red ball's trailing side (opposite its horizontal velocity along x) lies
-  // behind the occluder too: the sight line from camera "main" to it crosses the occluder's
-  // plane (an upright box facing -y) within the box's x extent.
-  bool TrailingSideHidden() const {
-    const mjtNum* camera = data()->cam_xpos + 3 * camera_;
-    const mjtNum* centre = data()->geom_xpos + 3 * occluder_;
-    const double half_x = model()->geom_size[3 * occluder_];
-    const Vec3 p = Position(ball_), v = Velocity(ball_);
-    const double t = (centre[1] - camera[1]) / (p[1] - camera[1]);  // share of the sight line
-    if (t <= 0 || t >= 1) return false;
-    const double radius = model()->geom_size[3 * ObjectGeom(ball_)];
-    const double trailing = p[0] - std::copysign(radius, v[0]);
-    return std::abs(camera[0] + t * (trailing - camera[0]) - centre[0]) < half_x;
-  }
-
-  // x (m) where the ramp's top surface meets the floor, from the ramp's placed pose.
-  double RampFootX() const {
-    const mjtNum* q = model()->body_quat + 4 * ramp_;
-    const double slope = 2 * std::atan2(q[2], q[0]);
-    return model()->body_pos[3 * ramp_] + kRampHalfLength * std::cos(slope) +
-           kRampHalfThickness * std::sin(slope);
-  }
-
   int ball_, capsule_, other_ball_;
   int occluder_;  // geom
-  int camera_;
-  int ramp_;  // static body
 };
 
 }  // namespace

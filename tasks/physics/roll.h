@@ -1,7 +1,8 @@
 // physics/roll: a red ball, a blue capsule (lying across the slope, rolling like a cylinder)
 // and a green ball roll down a tilted ramp onto the floor towards the yellow zone; an
 // occluder hides part of the floor path.
-// Impossible twin (continuity): the red ball jumps forward while hidden behind the occluder.
+// Twin set (continuity): world B's red ball starts further down the ramp; spliced while the
+// ball is hidden in both worlds, it jumps ahead / back behind the occluder.
 #pragma once
 
 #include <memory>

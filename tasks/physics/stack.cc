@@ -16,11 +16,13 @@ constexpr int kMaxBlocks = 4;             // block0, block1, block2, red
 constexpr double kStableDistance = 0.03;  // m; a block that moved more has fallen
 constexpr double kDropGap = 0.0005;       // m; blocks start this far apart: exactly touching
                                           // faces make MuJoCo's box-box collider misfire
-constexpr double kFallingSpeed = 0.5;     // m/s downwards; slower is a bounce or a wobble
+constexpr double kAsideClearance = 0.18;  // m; world B's tower clears the red block by this
+                                          // (where the set's pixel motion balanced best)
 
 // Param slots (drawn in Layout, read by FamilyLabels; they travel in the env state).
 constexpr int kCount = 0;  // blocks in the tower (2-4)
-constexpr int kStart = 1;  // (kMaxBlocks x 3) initial centre per tower level, m
+constexpr int kStart = 1;  // (kMaxBlocks x 3) resting centre per tower level (the red block:
+                           // where it lands on the tower), m
 
 class Stack final : public PhysicsScene {
  public:
@@ -48,6 +50,7 @@ class Stack final : public PhysicsScene {
       shift_y[level] = Draw(rng, -0.2, 0.2, -0.2, 0.2) * half[level - 1][1];
     }
     const double base_x = Draw(rng, -0.3, -0.15, -0.3, -0.15);
+    const double drop = Draw(rng, 0.04, 0.12, 0.12, 0.18);  // m; the red block falls onto it
     const double zone_gap = Draw(rng, 0.0, 0.2, 0.0, 0.2);
     const double zone_half_x = Draw(rng, 0.1, 0.2, 0.1, 0.2);
     for (int b = 0; b < kMaxBlocks; ++b) {
@@ -57,14 +60,27 @@ class Stack final : public PhysicsScene {
 
     std::array<std::array<double, 3>, kMaxBlocks> start{};  // initial centre per level, m
     double x = base_x, y = 0.0, z = kDropGap;
+    double tower_far = -1e9;  // m; largest y of the blocks under the red one
     for (int level = 0; level < count; ++level) {
       const auto& h = half[Slot(level, count)];
       x += shift_x[level];
       y += shift_y[level];
+      if (level + 1 == count) z += drop;  // the red block starts above the tower and falls
       start[level] = {x, y, z + h[2]};
       z += 2.0 * h[2] + kDropGap;
+      if (level + 1 < count) tower_far = std::max(tower_far, y + h[1]);
+    }
+    // Gravity (support) set: world B has the tower moved nearer the camera, clear of the red
+    // block's fall, so it falls to the floor behind it.
+    if (violation() != Principle::kNone && world() == 1) {
+      const auto& red = half[kMaxBlocks - 1];
+      const double aside = tower_far - (start[count - 1][1] - red[1]) + kAsideClearance;
+      for (int level = 0; level + 1 < count; ++level) start[level][1] -= aside;
+    }
+    for (int level = 0; level < count; ++level) {  // where each block should come to rest
       for (int k = 0; k < 3; ++k) Param(kStart + 3 * level + k) = start[level][k];
     }
+    Param(kStart + 3 * (count - 1) + 2) -= drop;
     for (int b = 0; b < kMaxBlocks; ++b) ParkBehindCamera(blocks_[b], half[b], -1.0 + 0.5 * b);
     for (int level = 0; level < count; ++level) {
       SetPose(blocks_[Slot(level, count)], start[level]);
@@ -74,17 +90,11 @@ class Stack final : public PhysicsScene {
     Resize(mj_name2id(model(), mjOBJ_GEOM, "yellow_zone"), {zone_half_x, 0.15, 0.0005});
   }
 
-  // The red block touches nothing (no block, no floor) and is falling: it lost its support.
-  bool ViolationDue() const override {
-    const int red = RedObject();
-    if (Velocity(red)[2] > -kFallingSpeed || InContact(red, -1)) return false;
-    for (int j = 0; j < NumObjects(); ++j) {
-      if (j != red && InContact(red, j)) return false;
-    }
-    return true;
+  // Member 2: the red block of world B (falling to the floor) in world A, through the tower;
+  // member 3: the red block of world A (landing on the tower) in world B, held up by nothing.
+  TwinPlan Plan(Principle) const override {
+    return {{TwinRule::Kind::kSwap, {"through-support", "held-by-nothing"}}, {RedObject()}};
   }
-
-  void Violate() override { Hover(RedObject()); }
 
   // stable: no block of the tower moved more than kStableDistance; blocks: the count.
   void FamilyLabels(std::map<std::string, double>* scalars,

@@ -1,5 +1,7 @@
 // physics/stack: a tower of 2-4 boxes, the red one on top, may topple onto the yellow zone.
-// Impossible twin (gravity): the red block hovers once it has lost all support.
+// The red block is dropped onto the tower from a few centimetres. Twin set (gravity: support):
+// world B has the tower moved aside; the impossible members swap the red block (it falls
+// through the tower / is held up by nothing).
 #pragma once
 
 #include <memory>

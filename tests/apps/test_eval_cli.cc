@@ -9,7 +9,7 @@
 
 namespace darkmatter::testing {
 
-TEST_CASE("cli: eval voe on a tiny twins file prints JSON with the untrained null",
+TEST_CASE("cli: eval voe on a tiny twin sets file prints JSON with the nulls",
           "[cli][eval]") {
   Scratch s;
   REQUIRE(Darkmatter("rollout --task physics/collide --twins --episodes 3 --split test --out " +
@@ -19,9 +19,12 @@ TEST_CASE("cli: eval voe on a tiny twins file prints JSON with the untrained nul
                        s / "twins.h5" + " --bootstrap 100 --json");
   REQUIRE(run.code == 0);
   const auto json = nlohmann::json::parse(run.output.substr(run.output.find('{')));
-  CHECK(json["n_pairs"] == 3);
+  CHECK(json["n_sets"] == 3);
+  CHECK(json["n_pairs"] == 6);  // two impossible members per set
   CHECK(json["split"] == "test");
-  CHECK(json["models"].size() == 2);
+  CHECK(json["models"].size() == 3);  // and the motion-energy null on state
+  CHECK(json["models"][2]["null"] == "motion-energy");
+  CHECK(json["set_accuracy"].get<double>() >= 0.0);
   CHECK(json["per_principle"].contains("solidity"));
   CHECK(json["pairwise_accuracy"].get<double>() >= 0.0);
   CHECK(json["pairwise_accuracy"].get<double>() <= 1.0);
@@ -42,7 +45,7 @@ TEST_CASE("cli: eval with bad input exits 2 naming the file, field or value",
   CHECK_THAT(missing.output, Catch::Contains("nope.h5"));
   Run no_twins = Darkmatter("eval voe --model untrained:jepa --data " + plain);
   CHECK(no_twins.code == 2);
-  CHECK_THAT(no_twins.output, Catch::Contains("twin_id"));
+  CHECK_THAT(no_twins.output, Catch::Contains("no matched twin sets") && Catch::Contains("plain.h5"));
   Run field = Darkmatter("eval probe --model untrained:jepa --train " + plain + " --data " +
                          plain + " --fields wingspan --labels ''");
   CHECK(field.code == 2);

@@ -21,6 +21,7 @@
 #include "sim/error.h"
 #include "sim/settings.h"
 #include "tasks/registry.h"
+#include "tasks/twin_set.h"
 #include "worldmodel/trainer.h"
 
 #include <catch2/catch.hpp>
@@ -49,26 +50,34 @@ std::string Record(const std::string& task, uint64_t first_seed, int count, bool
                    const std::string& name, int frame_skip = 0, int max_steps = 0) {
   const std::string path = Dir() / name;
   if (std::filesystem::exists(path)) return path;
-  std::vector<std::string> variants = {"none"};
-  if (twins) {
-    for (const auto& p : darkmatter::tasks::MakeEnv(task)->Principles()) variants.push_back(p);
-  }
+  const std::vector<std::string> principles =
+      twins ? darkmatter::tasks::MakeEnv(task)->Principles() : std::vector<std::string>{"none"};
   sim::EpisodeFileHeader header;
   header.task = task;
   header.creator = "tests";
   header.config_json = nlohmann::json{{"split", "test"}, {"twins", twins}}.dump();
   sim::EpisodeWriter writer(path, header);
   for (uint64_t seed = first_seed; seed < first_seed + count; ++seed) {
-    for (const std::string& violation : variants) {
-      sim::EnvSettings settings;
-      settings.violation = violation;
-      settings.frame_skip = frame_skip;
-      settings.max_episode_steps = max_steps;
-      auto env = darkmatter::tasks::MakeEnv(task, settings);
-      darkmatter::agents::RandomAgent agent(env->ActionSpec());
-      sim::Episode episode = darkmatter::agents::RecordEpisode(*env, agent, seed);
-      if (twins) episode.scalars["twin_id"] = static_cast<double>(seed);
-      writer.Append(episode);
+    for (size_t p = 0; p < principles.size(); ++p) {
+      std::vector<std::unique_ptr<sim::Env>> envs;
+      for (int world = 0; world < (twins ? 2 : 1); ++world) {
+        sim::EnvSettings settings;
+        settings.violation = principles[p];
+        settings.world = world;
+        settings.frame_skip = frame_skip;
+        settings.max_episode_steps = max_steps;
+        envs.push_back(darkmatter::tasks::MakeEnv(task, settings));
+      }
+      darkmatter::agents::RandomAgent agent(envs[0]->ActionSpec());
+      if (!twins) {
+        writer.Append(darkmatter::agents::RecordEpisode(*envs[0], agent, seed));
+        continue;
+      }
+      for (const sim::Episode& member : darkmatter::agents::RecordTwinSet(
+               *envs[0], agent, *envs[1], agent, seed,
+               darkmatter::tasks::TwinSetId(seed, static_cast<int>(p)))) {
+        writer.Append(member);
+      }
     }
   }
   writer.Commit();
@@ -170,7 +179,8 @@ TEST_CASE("Logistic regression recovers a separating direction", "[eval][ridge]"
   CHECK_THROWS_AS(eval::FitLogistic(x, std::vector<int>(2000, 1), {}), sim::BadInput);
 }
 
-TEST_CASE("voe on a tiny twins file: accuracy in [0, 1] per principle, null reported",
+TEST_CASE("voe on a tiny twin sets file: set and pairwise accuracy in [0, 1] per principle, "
+          "nulls reported, motion energy on state ties on swapped sets",
           "[eval][voe]") {
   const std::string twins = Record("physics/collide", 0, 4, true, "collide_twins.h5");
   eval::VoeSettings s;
@@ -179,13 +189,25 @@ TEST_CASE("voe on a tiny twins file: accuracy in [0, 1] per principle, null repo
   s.bootstrap = 200;
   s.curves = Dir() / "curves.json";
   const auto r = eval::RunVoe(s);
-  REQUIRE(r["models"].size() == 2);
+  // The two models, then the motion-energy null on state (the file has no frames).
+  REQUIRE(r["models"].size() == 3);
   CHECK(r["models"][0]["name"] == "untrained:jepa");
   CHECK(r["models"][0]["untrained"] == true);
-  CHECK(r["n_pairs"] == 4);
+  CHECK(r["models"][2]["name"] == "motion-energy:state");
+  CHECK(r["models"][2]["null"] == "motion-energy");
+  // Each object's motion appears once among the possible and once among the impossible
+  // members: summed state change ties exactly (to rounding), set by set.
+  CHECK(r["models"][2]["set_accuracy"].get<double>() == 0.5);
+  CHECK(r["n_sets"] == 4);
+  CHECK(r["n_pairs"] == 8);
+  CHECK(r["per_direction"].contains("solidity/pass-through"));
+  CHECK(r["per_direction"].contains("solidity/stop-at-nothing"));
   CHECK(r["split"] == "test");
   CHECK(r["content_hash"].get<std::string>().size() == 16);
   for (const auto& m : r["models"]) {
+    CHECK(m["set_accuracy"].get<double>() >= 0.0);
+    CHECK(m["set_accuracy"].get<double>() <= 1.0);
+    REQUIRE(m["per_principle_set"].contains("solidity"));
     const double accuracy = m["pairwise_accuracy"];
     CHECK(accuracy >= 0.0);
     CHECK(accuracy <= 1.0);
@@ -216,8 +238,22 @@ TEST_CASE("Protocols refuse bad inputs with BadInput naming the culprit", "[eval
   voe.models = {"untrained:jepa"};
   voe.data = Dir() / "missing.h5";
   CHECK_THAT(message([&] { eval::RunVoe(voe); }), Catch::Contains("missing.h5"));
-  voe.data = plain;  // no twins labels
-  CHECK_THAT(message([&] { eval::RunVoe(voe); }), Catch::Contains("twin_id"));
+  voe.data = plain;  // no set labels
+  CHECK_THAT(message([&] { eval::RunVoe(voe); }), Catch::Contains("no matched twin sets"));
+  {  // a set that lacks a member
+    const std::string sets = Record("physics/collide", 0, 4, true, "collide_twins.h5");
+    sim::EpisodeReader reader(sets);
+    const std::string partial = Dir() / "collide_partial.h5";
+    sim::EpisodeFileHeader header;
+    header.task = "physics/collide";
+    header.creator = "tests";
+    sim::EpisodeWriter writer(partial, header);
+    for (int64_t k = 0; k < 3; ++k) writer.Append(reader.Read(k));
+    writer.Commit();
+    voe.data = partial;
+    CHECK_THAT(message([&] { eval::RunVoe(voe); }),
+               Catch::Contains("collide_partial.h5") && Catch::Contains("lacks member 3"));
+  }
   voe.data = Record("physics/collide", 0, 4, true, "collide_twins.h5");
   voe.models = {"untrained:nonsense"};
   CHECK_THAT(message([&] { eval::RunVoe(voe); }), Catch::Contains("nonsense"));

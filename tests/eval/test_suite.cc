@@ -314,7 +314,7 @@ TEST_CASE("suite physics cells keep their jepa and test twins, real-vs-imagined 
   const fs::path twins = dir.dir / "episodes" / (physics_key + ".h5");
   CHECK(fs::exists(model));
   CHECK(fs::exists(twins));
-  // Two videos: a possible test clip and its impossible twin, each against the cell's jepa.
+  // Two videos: a possible test clip and its impossible partner, each against the cell's jepa.
   REQUIRE(calls.size() == 2);
   for (const Call& call : calls) {
     CHECK(fs::equivalent(call.checkpoint, model));
@@ -329,7 +329,7 @@ TEST_CASE("suite physics cells keep their jepa and test twins, real-vs-imagined 
     CHECK(fs::exists(dir.dir / video["path"].get<std::string>()));
   }
   CHECK(imagined == 2);
-  CHECK(s.results["videos"][1]["caption"].get<std::string>().find("impossible twin") !=
+  CHECK(s.results["videos"][1]["caption"].get<std::string>().find("impossible partner") !=
         std::string::npos);
   // A merge takes the model and the twins along, and its report shows the same videos.
   calls.clear();

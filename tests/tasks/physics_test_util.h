@@ -1,5 +1,5 @@
-// Helpers shared by the physics scene tests: making a scene, recording a clip (states,
-// optional frames, per-frame extras), comparing twins, episode labels and contacts.
+// Helpers shared by the physics scene tests: making a scene (or a world of a twin set),
+// recording a clip (states, optional frames, per-frame extras), episode labels and contacts.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -21,13 +21,14 @@
 namespace darkmatter::testing {
 
 // Makes the physics task `name` ("physics/<family>") with a violation ("none" or a principle
-// its impossible twins break) on a split.
+// it makes twin sets for) on a split, laying out world `world` (0 or 1) of that set.
 inline std::unique_ptr<sim::Env> MakePhysics(const std::string& name,
                                              const std::string& violation = "none",
-                                             const std::string& split = "train") {
+                                             const std::string& split = "train", int world = 0) {
   sim::EnvSettings settings;
   settings.violation = violation;
   settings.split = split;
+  settings.world = world;
   return tasks::MakeEnv(name, settings);
 }
 
@@ -77,12 +78,11 @@ struct ClipRender {
   int frames = INT_MAX;
 };
 
-// One clip: per frame the physics state and, when rendered, the RGB frame; at its end the
-// violation frame and whether the red object touched the zone.
+// One clip: per frame the physics state and, when rendered, the RGB frame; at its end
+// whether the red object touched the zone.
 struct Clip {
   std::vector<std::vector<double>> states;  // (frames) physics state
   std::vector<std::vector<uint8_t>> rgb;    // (rendered frames) H x W x 3
-  int violation_frame = -1;
   bool touched_zone = false;
 };
 
@@ -111,56 +111,8 @@ ClipT RecordClip(sim::Env& env, uint64_t seed, const ClipRender& render = {},
     if (r.truncated || r.terminated) break;
     r = env.Step({});
   }
-  clip.violation_frame = Scene(env).ViolationFrame();
   clip.touched_zone = Scene(env).RedTouchedZone();
   return clip;
-}
-
-// What ExpectSameBefore does at a difference: stop the test (REQUIRE) or go on (CHECK).
-enum class OnDifference { kStop, kGoOn };
-
-// Twins a and b, both rendered, have the same state and frame at every frame before v.
-inline void ExpectSameBefore(const Clip& a, const Clip& b, int v, OnDifference on_difference) {
-  for (int t = 0; t < v; ++t) {
-    INFO("frame " << t);
-    if (on_difference == OnDifference::kStop) {
-      REQUIRE(a.states[t] == b.states[t]);
-      REQUIRE(a.rgb[t] == b.rgb[t]);
-    } else {
-      CHECK(a.states[t] == b.states[t]);
-      CHECK(a.rgb[t] == b.rgb[t]);
-    }
-  }
-}
-
-// Checks possible twin a and impossible twin b, both rendered, up to b's violation frame v and
-// returns v: a has none, v >= 1 (REQUIRE), they agree before v (REQUIRE), their states differ
-// at v.
-inline int CheckTwinsUpToViolation(const Clip& a, const Clip& b) {
-  const int v = b.violation_frame;
-  CHECK(a.violation_frame == -1);
-  REQUIRE(v >= 1);
-  ExpectSameBefore(a, b, v, OnDifference::kStop);
-  CHECK(a.states[v] != b.states[v]);
-  return v;
-}
-
-// The twin test of a family: on each seed the twins, rendered with `render`, agree before the
-// impossible one's violation frame (which the possible one has not), their physics (the state
-// less its last 3 values, bookkeeping) differs at it, and their last frames differ.
-inline void CheckFamilyTwins(const std::string& task, const std::string& principle,
-                             std::span<const uint64_t> seeds, const ClipRender& render) {
-  auto possible = MakePhysics(task), impossible = MakePhysics(task, principle);
-  for (uint64_t seed : seeds) {
-    INFO("seed " << seed);
-    const Clip a = RecordClip(*possible, seed, render), b = RecordClip(*impossible, seed, render);
-    const int v = Scene(*impossible).ViolationFrame();
-    REQUIRE(v >= 1);
-    CHECK(Scene(*possible).ViolationFrame() == -1);
-    ExpectSameBefore(a, b, v, OnDifference::kStop);
-    CHECK_FALSE(std::equal(a.states[v].begin(), a.states[v].end() - 3, b.states[v].begin()));
-    CHECK(a.rgb.back() != b.rgb.back());
-  }
 }
 
 }  // namespace darkmatter::testing

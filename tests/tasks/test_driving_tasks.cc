@@ -148,7 +148,8 @@ TEST_CASE("driving: set_state restores follow and avoid exactly", "[tasks][drivi
   }
 }
 
-TEST_CASE("driving/occluded_pedestrian: hidden behind the van, then seen crossing",
+TEST_CASE("driving/occluded_pedestrian: seen on the verge, hidden behind the van, then seen "
+          "crossing",
           "[tasks][driving]") {
   auto env = tasks::MakeEnv("driving/occluded_pedestrian");
   auto* driving_env = dynamic_cast<driving::DrivingEnv*>(env.get());
@@ -159,20 +160,23 @@ TEST_CASE("driving/occluded_pedestrian: hidden behind the van, then seen crossin
     return count;
   };
   sim::StepResult r = env->Reset(5);
-  CHECK(driving_env->Occluded(1));  // the pedestrian starts behind the van
-  CHECK(present(r) == 4);  // the van and three cars, not the pedestrian
+  CHECK_FALSE(driving_env->Occluded(1));  // the pedestrian starts in view, on the verge
+  CHECK(present(r) == 5);  // the van, three cars and the pedestrian
+  bool hidden = false;  // then walks in behind the van
   std::vector<double> action(2);
   bool seen = false, crossed = false;
   while (!r.terminated && !r.truncated) {
     env->ExpertAction(action);
     r = env->Step(action);
     // Visible once out from behind the van: then it is among the observed participants.
-    if (!driving_env->Occluded(1)) {
+    hidden |= driving_env->Occluded(1);
+    if (hidden && !driving_env->Occluded(1)) {
       seen = true;
       CHECK(present(r) >= 1);
     }
     crossed |= driving_env->state().cars[1].d > 0;
   }
+  CHECK(hidden);
   CHECK(seen);
   CHECK(crossed);
   CHECK(Info(*env, r, "success") == 1);

@@ -35,30 +35,6 @@ TEST_CASE_METHOD(NoMujocoWarnings, "collide: a heavier ball moves the block furt
   }
 }
 
-TEST_CASE_METHOD(NoMujocoWarnings, "collide: the impossible twin's ball passes through the block",
-                 "[tasks][physics][collide]") {
-  for (uint64_t seed = 0; seed < 4; ++seed) {
-    INFO("seed " << seed);
-    auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "solidity");
-    double closest_possible = 1e9, closest_impossible = 1e9;
-    for (auto* env : {possible.get(), impossible.get()}) {
-      auto& scene = Scene(*env);
-      env->Reset(seed);
-      for (int t = 0; t < env->MaxEpisodeSteps(); ++t) {
-        env->Step({});
-        const auto a = scene.Position(1 - scene.RedObject()), b = scene.Position(scene.RedObject());
-        const double distance = std::hypot(a[0] - b[0], a[1] - b[1]);
-        (env == possible.get() ? closest_possible : closest_impossible) =
-            std::min(env == possible.get() ? closest_possible : closest_impossible, distance);
-      }
-    }
-    const auto& scene = Scene(*possible);
-    const double half = scene.model()->geom_size[3 * scene.ObjectGeom(scene.RedObject())];
-    CHECK(closest_possible > half);        // the ball's centre never enters the block
-    CHECK(closest_impossible < 0.5 * half);  // it goes right through
-  }
-}
-
 TEST_CASE_METHOD(NoMujocoWarnings, "collide: the ood split draws outside the training ranges",
                  "[tasks][physics][collide]") {
   auto train = MakePhysics(kTask), ood = MakePhysics(kTask, "none", "ood");

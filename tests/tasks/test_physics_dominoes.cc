@@ -67,62 +67,6 @@ std::vector<int> Chain(const physics::PhysicsScene& scene) {
 
 }  // namespace
 
-TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: twins are identical before the violation and "
-                 "differ after it", "[tasks][physics][dominoes]") {
-  CheckFamilyTwins(kTask, "solidity", kViolationSeeds, kFrames);
-}
-
-TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: in the impossible twin one domino falls through "
-                 "the next, just before they would have touched", "[tasks][physics][dominoes]") {
-  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "solidity");
-  for (uint64_t seed : kViolationSeeds) {
-    INFO("seed " << seed);
-    auto& a = Scene(*possible);
-    auto& b = Scene(*impossible);
-    possible->Reset(seed);
-    impossible->Reset(seed);
-    const std::vector<int> chain = Chain(b);
-    REQUIRE(chain.size() >= 3);
-    CHECK(chain.back() == b.RedObject());
-    const int n = b.NumObjects();
-    std::vector<std::vector<bool>> touching;  // (frames) x (n x n): the possible twin's contacts
-    int pusher = -1, struck = -1;
-    double depth_possible = -1e9, depth_impossible = -1e9;
-    for (int t = 1; t <= possible->MaxEpisodeSteps(); ++t) {
-      possible->Step({});
-      impossible->Step({});
-      touching.emplace_back(n * n);
-      for (int i = 0; i < n; ++i) {
-        for (int j = 0; j < n; ++j) touching.back()[i * n + j] = i != j && a.InContact(i, j);
-      }
-      if (struck < 0 && b.ViolationFrame() >= 0) {
-        // The struck domino no longer collides with objects; the pusher is the one before.
-        for (size_t k = 1; k < chain.size(); ++k) {
-          if (b.model()->geom_contype[b.ObjectGeom(chain[k])] == 2) {
-            struck = chain[k];
-            pusher = chain[k - 1];
-          }
-        }
-        REQUIRE(struck >= 0);
-      }
-      if (struck < 0) continue;
-      depth_possible = std::max(depth_possible, CentreLineDepth(a, pusher, struck));
-      depth_impossible = std::max(depth_impossible, CentreLineDepth(b, pusher, struck));
-    }
-    REQUIRE(struck >= 0);
-    int first_touch = -1;  // frame at which the possible twin's pusher first meets the struck one
-    for (size_t t = 0; t < touching.size() && first_touch < 0; ++t) {
-      if (touching[t][pusher * n + struck]) first_touch = static_cast<int>(t) + 1;
-    }
-    const int v = b.ViolationFrame();
-    REQUIRE(v >= 1);
-    CHECK(first_touch >= v);      // the violation comes before the contact ...
-    CHECK(first_touch <= v + 3);  // ... just before
-    CHECK(depth_possible < 0.0);     // solid: the pusher's centre line stays outside
-    CHECK(depth_impossible > 0.002);  // impossible: it goes right through the struck domino
-  }
-}
-
 TEST_CASE_METHOD(NoMujocoWarnings, "dominoes: a heavy second domino stops the chain",
                  "[tasks][physics][dominoes]") {
   for (uint64_t seed : {0, 7, 13}) {

@@ -72,50 +72,6 @@ Outcome WithFriction(uint64_t seed, double friction) {
 
 }  // namespace
 
-TEST_CASE_METHOD(NoMujocoWarnings, "roll: twins are identical until the violation, then differ",
-                 "[tasks][physics][roll]") {
-  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "continuity");
-  for (uint64_t seed : kSeeds) {
-    INFO("seed " << seed);
-    const RollClip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
-    const int v = CheckTwinsUpToViolation(a, b);
-    CHECK(a.rgb[v] != b.rgb[v]);  // the ball shows up beyond the occluder at once
-  }
-}
-
-TEST_CASE_METHOD(NoMujocoWarnings,
-                 "roll: the hidden red ball jumps far further than its speed "
-                 "allows, while the possible ball moves continuously",
-                 "[tasks][physics][roll]") {
-  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "continuity");
-  const double frame_time = possible->FrameSkip() * Scene(*possible).model()->opt.timestep;
-  for (uint64_t seed : kSeeds) {
-    INFO("seed " << seed);
-    const RollClip a = Run(*possible, seed, true), b = Run(*impossible, seed, true);
-    const int v = b.violation_frame;
-    REQUIRE(v >= 1);
-    // Possible twin: every frame-to-frame displacement fits the speeds at both ends.
-    for (size_t t = 1; t < a.red_pos.size(); ++t) {
-      const double speed =
-          std::max(Distance(a.red_vel[t], {0, 0, 0}), Distance(a.red_vel[t - 1], {0, 0, 0}));
-      CHECK(Distance(a.red_pos[t], a.red_pos[t - 1]) < 1.5 * speed * frame_time + 0.005);
-    }
-    // Impossible twin: a jump of 0.3 m or more, ten times what its speed covers in a frame.
-    const double speed =
-        std::max(Distance(b.red_vel[v], {0, 0, 0}), Distance(b.red_vel[v - 1], {0, 0, 0}));
-    const double jump = Distance(b.red_pos[v], b.red_pos[v - 1]);
-    CHECK(jump > 0.3);
-    CHECK(jump > 10 * speed * frame_time);
-    // It happened behind the occluder: just before the jump most of the ball was hidden
-    // (compared with its best view so far), the possible ball is still hidden a frame later,
-    // and the impossible one is already in full view beyond the occluder.
-    const int full = *std::max_element(b.red_pixels.begin(), b.red_pixels.begin() + v);
-    CHECK(b.red_pixels[v - 1] < 0.5 * full);
-    CHECK(a.red_pixels[v] < 0.5 * full);
-    CHECK(b.red_pixels[v] > 0.5 * full);
-  }
-}
-
 TEST_CASE_METHOD(NoMujocoWarnings, "roll: a slipperier red ball slides instead of rolling",
                  "[tasks][physics][roll]") {
   // On the slope a nearly frictionless ball slides, accelerating by g (sin a - mu cos a)

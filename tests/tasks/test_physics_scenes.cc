@@ -45,39 +45,6 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: at least one registered, eac
   }
 }
 
-TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: twins share every frame before the "
-                 "violation and differ after it", "[tasks][physics][twins]") {
-  for (const std::string& name : PhysicsTasks()) {
-    auto possible = MakePhysics(name);
-    for (auto principle : Scene(*possible).spec().principles) {
-      auto impossible = MakePhysics(name, physics::PrincipleName(principle));
-      int violated = 0;
-      for (uint64_t seed = 0; seed < 6; ++seed) {
-        INFO(name << " " << physics::PrincipleName(principle) << " seed " << seed);
-        const auto a = RecordClip(*possible, seed).states;
-        const auto b = RecordClip(*impossible, seed).states;
-        const int v = Scene(*impossible).ViolationFrame();
-        CHECK(Scene(*possible).ViolationFrame() == -1);
-        if (v < 0) continue;  // e.g. a stable tower gives nothing to violate
-        ++violated;
-        REQUIRE(v >= 1);
-        // Task state (last values) holds the violation bookkeeping; compare physics only.
-        const size_t physics_size = a[0].size() - 3;
-        for (int t = 0; t < v; ++t) {
-          REQUIRE(std::equal(a[t].begin(), a[t].begin() + physics_size, b[t].begin()));
-        }
-        bool differs = false;
-        for (size_t t = v; t < a.size() && !differs; ++t) {
-          differs = !std::equal(a[t].begin(), a[t].begin() + physics_size, b[t].begin());
-        }
-        CHECK(differs);
-      }
-      INFO(name << " " << physics::PrincipleName(principle));
-      CHECK(violated >= 2);  // the violation happens on most seeds
-    }
-  }
-}
-
 // Total mechanical energy (kinetic + gravitational) of the current state, computed on a copy.
 double MechanicalEnergy(const mjModel* m, const mjData* d) {
   mjData* copy = mj_copyData(nullptr, m, d);
@@ -169,47 +136,43 @@ std::string Describe(const Labels& labels) {
   return out.str();
 }
 
-// A recorded clip: the full env state of every frame, the violation frame and the labels.
+// A recorded clip: the full env state of every frame and the labels.
 struct Recorded {
   std::vector<sim::EnvState> states;  // (clip_steps + 1)
-  int violation_frame = -1;
   Labels labels;
 };
 
 Recorded Record(sim::Env& env, uint64_t seed) {
   Recorded clip;
-  clip.violation_frame =
-      RecordClip(env, seed, {}, [&](Clip*, const sim::RenderOutput*) {
+  RecordClip(env, seed, {}, [&](Clip*, const sim::RenderOutput*) {
         clip.states.push_back(env.GetState());
-      }).violation_frame;
+      });
   clip.labels = EpisodeLabelsOf(env);
   return clip;
 }
 
 // The promise of get_state/set_state: the same state gives the same future, even in an env
 // that was reset with another seed (another layout). Every per-episode value a family draws in
-// Layout and reads later (violation timing and effect, family labels) must travel in the state.
+// Layout and reads later (world differences, family labels) must travel in the state.
 TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: set_state into an env with another layout "
-                 "continues bit-identically, with the same violation and labels",
+                 "continues bit-identically, with the same labels, in every twin-set world",
                  "[tasks][physics][set_state]") {
   for (const std::string& name : PhysicsTasks()) {
-    std::vector<std::string> variants = {"none"};
+    std::vector<std::pair<std::string, int>> variants = {{"none", 0}};
     const auto probe = MakePhysics(name);
     for (auto principle : Scene(*probe).spec().principles) {
-      variants.push_back(physics::PrincipleName(principle));
+      variants.push_back({physics::PrincipleName(principle), 0});
+      variants.push_back({physics::PrincipleName(principle), 1});
     }
-    for (const std::string& variant : variants) {
-      auto env = MakePhysics(name, variant);
-      auto other = MakePhysics(name, variant);
+    for (const auto& [variant, world] : variants) {
+      auto env = MakePhysics(name, variant, "train", world);
+      // The other env lays out the other world (or none): set_state carries the layout.
+      auto other = MakePhysics(name, variant, "train", variant == "none" ? 0 : 1 - world);
       for (uint64_t seed = 0; seed < 3; ++seed) {
         const Recorded clip = Record(*env, seed);
         const int last = env->MaxEpisodeSteps();
-        const int v = clip.violation_frame;
-        // At or before the frame whose step decides the violation, and after it.
-        const int before = v >= 1 ? std::max(1, v - 1) : last / 3;
-        const int after = v >= 1 ? std::min(last - 1, v + 2) : 2 * last / 3;
-        for (int from : {before, after}) {
-          INFO(name << " " << variant << " seed " << seed << " violation frame " << v
+        for (int from : {last / 3, 2 * last / 3}) {
+          INFO(name << " " << variant << " world " << world << " seed " << seed
                     << ": set_state at frame " << from);
           other->Reset(999);
           for (int t = 0; t < 3; ++t) other->Step({});  // mid-episode in another layout
@@ -221,10 +184,11 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: set_state into an env with a
             if (other->GetState().physics != clip.states[t].physics) diverged = t;
           }
           CHECK(diverged == -1);
-          CHECK(Scene(*other).ViolationFrame() == v);
           const Labels labels = EpisodeLabelsOf(*other);
           INFO("labels " << Describe(labels) << "\nrecorded " << Describe(clip.labels));
-          CHECK(labels.scalars == clip.labels.scalars);
+          auto scalars = labels.scalars;  // env.world is a setting, not state
+          scalars["world"] = clip.labels.scalars.at("world");
+          CHECK(scalars == clip.labels.scalars);
           CHECK(labels.strings == clip.labels.strings);
         }
       }
@@ -232,7 +196,7 @@ TEST_CASE_METHOD(NoMujocoWarnings, "physics scenes: set_state into an env with a
   }
 }
 
-TEST_CASE("physics scenes: bad violation and split settings are clear errors",
+TEST_CASE("physics scenes: bad violation, world and split settings are clear errors",
           "[tasks][physics][errors]") {
   CHECK_THROWS_WITH(MakePhysics("physics/collide", "teleportation"),
                     Catch::Contains("'teleportation'"));
@@ -240,6 +204,10 @@ TEST_CASE("physics scenes: bad violation and split settings are clear errors",
                     Catch::Contains("cannot break permanence") && Catch::Contains("solidity"));
   CHECK_THROWS_WITH(MakePhysics("physics/collide", "none", "sideways"),
                     Catch::Contains("'sideways'"));
+  CHECK_THROWS_WITH(MakePhysics("physics/collide", "none", "train", 1),
+                    Catch::Contains("env.world=1 needs env.violation"));
+  CHECK_THROWS_WITH(MakePhysics("physics/collide", "solidity", "train", 2),
+                    Catch::Contains("env.world 2 must be 0 or 1"));
   sim::EnvSettings settings;
   settings.violation = "gravity";
   CHECK_THROWS_AS(tasks::MakeEnv("control/inverted_pendulum", settings), sim::BadInput);

@@ -22,40 +22,9 @@ constexpr ClipRender kFrames = {.width = 48, .height = 36};
 
 }  // namespace
 
-TEST_CASE_METHOD(NoMujocoWarnings, "stack: twins are identical before the violation and "
-                 "differ after it", "[tasks][physics][stack]") {
-  CheckFamilyTwins(kTask, "gravity", kToppleSeeds, kFrames);
-}
-
-TEST_CASE_METHOD(NoMujocoWarnings, "stack: the impossible twin's unsupported red block hovers "
-                 "while the possible one falls", "[tasks][physics][stack]") {
-  auto possible = MakePhysics(kTask), impossible = MakePhysics(kTask, "gravity");
-  for (uint64_t seed : kToppleSeeds) {
-    INFO("seed " << seed);
-    auto& a = Scene(*possible);
-    auto& b = Scene(*impossible);
-    possible->Reset(seed);
-    impossible->Reset(seed);
-    while (b.ViolationFrame() < 0) {
-      possible->Step({});
-      impossible->Step({});
-    }
-    const int red = b.RedObject();
-    const double height = b.Position(red)[2];
-    for (int t = 0; t < 3; ++t) {
-      possible->Step({});
-      impossible->Step({});
-      CHECK_FALSE(TouchesAnything(b, red));  // no support at all ...
-      // ... yet it keeps its height (within what a graze from a toppling block can give it)
-      CHECK(std::abs(b.Position(red)[2] - height) < 0.003);
-    }
-    CHECK(a.Position(red)[2] < height - 0.01);  // the possible twin's block fell
-  }
-}
-
 TEST_CASE_METHOD(NoMujocoWarnings, "stack: a heavier red block topples a tower that stands "
                  "with a light one", "[tasks][physics][stack]") {
-  for (uint64_t seed : {0, 24, 44}) {
+  for (uint64_t seed : {24, 48, 75}) {
     INFO("seed " << seed);
     const auto red = [](const tasks::physics::PhysicsScene& scene) { return scene.RedObject(); };
     std::map<std::string, double> labels[2] = {LabelsWithMass(kTask, seed, red, 0.5),
@@ -67,12 +36,12 @@ TEST_CASE_METHOD(NoMujocoWarnings, "stack: a heavier red block topples a tower t
 }
 
 TEST_CASE_METHOD(NoMujocoWarnings, "stack: labels: towers topple often, the red block reaches "
-                 "the zone on some seeds, stable means nothing moved", "[tasks][physics][stack]") {
+                 "the zone on some seeds, a tower that moved is not stable",
+                 "[tasks][physics][stack]") {
   auto env = MakePhysics(kTask);
   auto& scene = Scene(*env);
-  auto impossible = MakePhysics(kTask, "gravity");
   const int seeds = 40;
-  int stable = 0, zone = 0, violated = 0;
+  int stable = 0, zone = 0;
   for (uint64_t seed = 0; seed < seeds; ++seed) {
     INFO("seed " << seed);
     env->Reset(seed);
@@ -82,22 +51,19 @@ TEST_CASE_METHOD(NoMujocoWarnings, "stack: labels: towers topple often, the red 
     auto labels = EpisodeLabelsOf(*env).scalars;
     CHECK(labels["blocks"] >= 2);
     CHECK(labels["blocks"] <= 4);
-    double moved = 0.0;
+    double moved = 0.0;  // the blocks under the red one (it falls onto them)
     for (int i = 0; i < scene.NumObjects(); ++i) {
+      if (i == scene.RedObject()) continue;
       const auto p = scene.Position(i);
       moved = std::max(moved, std::hypot(p[0] - start[i][0], p[1] - start[i][1],
                                          p[2] - start[i][2]));
     }
-    CHECK((labels["stable"] == 1.0) == (moved <= 0.03));
+    if (moved > 0.03) CHECK(labels["stable"] == 0.0);
     stable += labels["stable"] == 1.0;
     zone += labels["red_touches_zone"] == 1.0;
-    impossible->Reset(seed);
-    for (int t = 0; t < impossible->MaxEpisodeSteps(); ++t) impossible->Step({});
-    violated += Scene(*impossible).ViolationFrame() >= 1;
-    if (labels["stable"] == 1.0) CHECK(Scene(*impossible).ViolationFrame() == -1);
   }
-  CHECK(violated >= 0.4 * seeds);  // toppling (hence a violation) is common
   CHECK(stable >= 0.2 * seeds);
+  CHECK(stable <= 0.8 * seeds);
   CHECK(zone >= 0.2 * seeds);
   CHECK(zone <= 0.8 * seeds);
 }
