@@ -15,12 +15,13 @@
 #include "agents/ppo.h"
 #include "sim/env.h"
 #include "sim/settings.h"
+#include "sim/splits.h"
 
 namespace darkmatter::agents {
 
 // First seed of the held-out evaluation episodes: the rollout command's "test" split, disjoint
 // from the demonstration (train split) and training env seeds.
-constexpr uint64_t kTestSeedBase = 2000000000ULL;
+constexpr uint64_t kTestSeedBase = sim::SplitSeedBase(sim::Split::kTest);
 
 // The models TrainAgent accepts: bc, ppo.
 const std::vector<std::string>& TrainableAgents();

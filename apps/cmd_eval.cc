@@ -110,6 +110,9 @@ void AddVoe(CLI::App* eval) {
   cmd->add_option("--data", c->data, "Twin sets file (rollout --twins)")->required();
   cmd->add_flag("--no-nulls", [s](int64_t) { s->nulls = false; },
                 "Leave out the motion-energy nulls and the automatic untrained network");
+  cmd->add_option("--untrained-inits", s->untrained_inits,
+                  "Initialisations an untrained null averages (each listed with its own score)")
+      ->capture_default_str();
   cmd->add_option("--bootstrap", s->bootstrap, "Bootstrap replicates")->capture_default_str();
   cmd->add_option("--curves", s->curves, "Write every clip's per-frame surprise to this JSON file");
   cmd->callback([c, s] {

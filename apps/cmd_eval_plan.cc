@@ -24,14 +24,15 @@
 #include "apps/commands.h"
 #include "sim/error.h"
 #include "sim/settings.h"
+#include "sim/splits.h"
 #include "tasks/manipulation/arm_env.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
 namespace {
 
-// The `rollout --split test` seeds: block 2 of 10^9 (train 0, readout 1, test 2, ood 3).
-constexpr uint64_t kTestSeedBase = 2ULL * 1000000000ULL;
+// The `rollout --split test` seeds.
+constexpr uint64_t kTestSeedBase = sim::SplitSeedBase(sim::Split::kTest);
 
 struct EvalPlanOptions {
   std::string task;

@@ -26,6 +26,7 @@
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "sim/settings.h"
+#include "sim/splits.h"
 #include "tasks/registry.h"
 #include "tasks/twin_set.h"
 
@@ -50,10 +51,6 @@ struct RolloutOptions {
   std::string out;
   bool json = false;
 };
-
-// Seed ranges of the dataset splits: disjoint blocks of 10^9 seeds.
-constexpr uint64_t kSplitSeedBlock = 1000000000ULL;
-const std::vector<std::string> kSplits = {"train", "readout", "test", "ood"};
 
 // One worker's envs (one per variant), each with its own agent.
 struct Worker {
@@ -219,12 +216,9 @@ void RunRollout(const RolloutOptions& o) {
   if (o.out.empty()) throw sim::BadInput("--out FILE.h5 is required");
   if (o.episodes < 1) throw sim::BadInput("--episodes must be >= 1");
   if (o.threads < 1) throw sim::BadInput("--threads must be >= 1");
-  const auto split = std::find(kSplits.begin(), kSplits.end(), o.split);
-  if (split == kSplits.end()) {
-    throw sim::BadInput("unknown --split '" + o.split + "' (expected train, readout, test, ood)");
-  }
-  if (o.split == "ood") settings.split = "ood";
-  const uint64_t seed_base = kSplitSeedBlock * static_cast<uint64_t>(split - kSplits.begin());
+  const sim::Split split = sim::ParseSplit(o.split, "--split");
+  if (split == sim::Split::kOod) settings.split = "ood";
+  const uint64_t seed_base = sim::SplitSeedBase(split);
   const std::vector<Variant> variants = Variants(o, name, settings);
   std::vector<Job> jobs;
   for (int k = 0; k < o.episodes; ++k) {

@@ -168,7 +168,8 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
   // Test (start, goal) pairs: the test split's seed block of this seed, disjoint from the
   // demonstration and training seeds of the train split.
   const uint64_t first_seed =
-      2 * kSuiteSplitBlock + static_cast<uint64_t>(cell.seed) * kSuiteSeedStride;
+      sim::SplitSeedBase(sim::Split::kTest) +
+      static_cast<uint64_t>(cell.seed) * kSuiteSeedStride;
   for (int k = 0; k < s.eval_episodes; ++k) {
     const auto start = std::chrono::steady_clock::now();
     const sim::Episode episode =

@@ -403,10 +403,10 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
   const std::string test_file = (work / "test.h5").string();
   // Watching: reward-free possible clips of the train split, `frames` frames in all.
   const int64_t watched = RecordPhysicsFile(task, "train", base, 0, frames, false, train_file);
-  RecordPhysicsFile(task, "readout", kSuiteSplitBlock + base, s.physics_test_episodes, 0, true,
-                    readout_file);
-  RecordPhysicsFile(task, "test", 2 * kSuiteSplitBlock + base, s.physics_test_episodes, 0, true,
-                    test_file);
+  RecordPhysicsFile(task, "readout", sim::SplitSeedBase(sim::Split::kReadout) + base,
+                    s.physics_test_episodes, 0, true, readout_file);
+  RecordPhysicsFile(task, "test", sim::SplitSeedBase(sim::Split::kTest) + base,
+                    s.physics_test_episodes, 0, true, test_file);
 
   const std::string jepa_dir = (work / "jepa").string();
   const std::string device = SuiteDevice(s);

@@ -13,11 +13,10 @@
 #include "agents/agent.h"
 #include "eval/suite_settings.h"
 #include "sim/env.h"
+#include "sim/splits.h"
 
 namespace darkmatter::eval {
 
-// First seed of each dataset split (rollout --split): disjoint blocks of 10^9 seeds.
-constexpr uint64_t kSuiteSplitBlock = 1000000000ULL;
 // Seeds of one suite seed within a split block: seed s uses [s * stride, (s + 1) * stride).
 constexpr uint64_t kSuiteSeedStride = 1000000ULL;
 

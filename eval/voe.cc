@@ -59,6 +59,48 @@ Scorer ModelScorer(ModelSource& model, const DataFile& data, uint64_t seed) {
   return scorer;
 }
 
+// Scales a scorer's surprise to mean 1 over the frames it scores (unchanged when all are 0).
+void ScaleToMeanOne(Scorer* scorer) {
+  double sum = 0.0;
+  int64_t n = 0;
+  for (const auto& clip : scorer->surprise) {
+    for (size_t t = static_cast<size_t>(scorer->context); t < clip.size(); ++t, ++n) sum += clip[t];
+  }
+  if (n == 0 || !(sum > 0.0)) return;
+  const double scale = static_cast<double>(n) / sum;
+  for (auto& clip : scorer->surprise) {
+    for (double& x : clip) x *= scale;
+  }
+}
+
+// An untrained network as a null: one fixed random function of the joint configuration can
+// prefer either kind of member (on state, single inits of the same shape score anywhere in
+// 0.1-0.8 on one family), so the null is s.untrained_inits initialisations, their surprise
+// (each scaled to mean 1) averaged per frame; each init's own set accuracy is listed beside.
+Scorer UntrainedScorer(ModelSource& first, const DataFile& data, const VoeSettings& s,
+                       const std::vector<TwinSet>& sets, const torch::Device& device) {
+  Scorer mean = ModelScorer(first, data, s.seed);
+  ScaleToMeanOne(&mean);
+  const VoeScoring scoring{1, s.confidence, s.seed};
+  nlohmann::json per_init = nlohmann::json::array();
+  per_init.push_back(ScoreTwinSets(sets, mean.surprise, mean.context, scoring)["set_accuracy"]);
+  for (int k = 1; k < s.untrained_inits; ++k) {
+    ModelSource other = ResolveModel(first.spec, data, s.input, s.seed + k, device);
+    Scorer one = ModelScorer(other, data, s.seed + k);
+    ScaleToMeanOne(&one);
+    per_init.push_back(ScoreTwinSets(sets, one.surprise, one.context, scoring)["set_accuracy"]);
+    for (size_t c = 0; c < mean.surprise.size(); ++c) {
+      for (size_t t = 0; t < mean.surprise[c].size(); ++t) mean.surprise[c][t] += one.surprise[c][t];
+    }
+  }
+  for (auto& clip : mean.surprise) {
+    for (double& x : clip) x /= s.untrained_inits;
+  }
+  mean.describe["inits"] = s.untrained_inits;
+  mean.describe["init_set_accuracy"] = per_init;
+  return mean;
+}
+
 // The model specs to score: the given ones, then (with nulls) untrained:<first> unless an
 // untrained model is among them.
 std::vector<std::string> ModelSpecs(const VoeSettings& s) {
@@ -74,6 +116,10 @@ std::vector<std::string> ModelSpecs(const VoeSettings& s) {
 
 nlohmann::json RunVoe(const VoeSettings& s) {
   if (s.models.empty()) throw sim::BadInput("--model is required (a run directory, checkpoint.pt or untrained:NAME)");
+  if (s.untrained_inits < 1 || s.untrained_inits > kMaxUntrainedInits) {
+    throw sim::BadInput("--untrained-inits " + std::to_string(s.untrained_inits) +
+                        ": must be in [1, " + std::to_string(kMaxUntrainedInits) + "]");
+  }
   if (s.bootstrap < 1) throw sim::BadInput("--bootstrap " + std::to_string(s.bootstrap) + ": must be >= 1");
   const DataFile data = LoadDataFile(s.data, "--data");
   // Sets first: a file without them is refused before any model runs.
@@ -86,7 +132,10 @@ nlohmann::json RunVoe(const VoeSettings& s) {
   }
   MakeNamesUnique(&models);
   std::vector<Scorer> scorers;
-  for (ModelSource& model : models) scorers.push_back(ModelScorer(model, data, s.seed));
+  for (ModelSource& model : models) {
+    scorers.push_back(model.untrained ? UntrainedScorer(model, data, s, sets, device)
+                                      : ModelScorer(model, data, s.seed));
+  }
   if (s.nulls) {
     if (data.HasFrames()) scorers.push_back(MotionScorer(data, true));
     if (!data.episodes.empty() && data.episodes[0].obs_dim > 0) {

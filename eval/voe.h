@@ -30,6 +30,9 @@ struct VoeSettings {
   bool nulls = true;                // add the motion-energy nulls (pixels when the file has
                                     // frames, state when it has observations) and, unless an
                                     // untrained model is given, untrained:<first model>
+  int untrained_inits = 8;          // an untrained model is this many initialisations (seeds
+                                    // seed, seed+1, ...): its surprise is their mean (each
+                                    // scaled to mean 1), and each one's set accuracy is listed
 };
 
 // The scores of one matched pair: an impossible member and the possible member it shares its
@@ -68,6 +71,9 @@ struct ClipScore {
   double max = 0;
 };
 ClipScore ScoreWindow(std::span<const double> surprise, int64_t from, int64_t first);
+
+// Most inits an untrained null may average (--untrained-inits).
+inline constexpr int kMaxUntrainedInits = 64;
 
 // Runs P1 for every model (and the nulls) on the twin sets file. Throws BadInput naming the
 // file, set, model or label when the file has no sets, a set lacks a member, or a model

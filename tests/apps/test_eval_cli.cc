@@ -16,9 +16,10 @@ TEST_CASE("cli: eval voe on a tiny twin sets file prints JSON with the nulls",
                      s / "twins.h5")
               .code == 0);
   Run run = Darkmatter("eval voe --model untrained:jepa --model untrained:generative --data " +
-                       s / "twins.h5" + " --bootstrap 100 --json");
+                       s / "twins.h5" + " --bootstrap 100 --untrained-inits 2 --json");
   REQUIRE(run.code == 0);
   const auto json = nlohmann::json::parse(run.output.substr(run.output.find('{')));
+  CHECK(json["models"][0]["inits"] == 2);
   CHECK(json["n_sets"] == 3);
   CHECK(json["n_pairs"] == 6);  // two impossible members per set
   CHECK(json["split"] == "test");
@@ -29,9 +30,13 @@ TEST_CASE("cli: eval voe on a tiny twin sets file prints JSON with the nulls",
   CHECK(json["pairwise_accuracy"].get<double>() >= 0.0);
   CHECK(json["pairwise_accuracy"].get<double>() <= 1.0);
   Run text = Darkmatter("eval voe --model untrained:jepa --data " + s / "twins.h5" +
-                        " --bootstrap 50");
+                        " --bootstrap 50 --untrained-inits 1");
   CHECK(text.code == 0);
   CHECK_THAT(text.output, Catch::Contains("solidity"));
+  Run zero = Darkmatter("eval voe --model untrained:jepa --data " + s / "twins.h5" +
+                        " --untrained-inits 0");
+  CHECK(zero.code == 2);
+  CHECK_THAT(zero.output, Catch::Contains("--untrained-inits 0"));
 }
 
 TEST_CASE("cli: eval with bad input exits 2 naming the file, field or value",

@@ -193,6 +193,13 @@ TEST_CASE("voe on a tiny twin sets file: set and pairwise accuracy in [0, 1] per
   REQUIRE(r["models"].size() == 3);
   CHECK(r["models"][0]["name"] == "untrained:jepa");
   CHECK(r["models"][0]["untrained"] == true);
+  // An untrained null is the mean of 8 initialisations, each one's own score listed.
+  CHECK(r["models"][0]["inits"] == 8);
+  REQUIRE(r["models"][0]["init_set_accuracy"].size() == 8);
+  for (const auto& a : r["models"][0]["init_set_accuracy"]) {
+    CHECK(a.get<double>() >= 0.0);
+    CHECK(a.get<double>() <= 1.0);
+  }
   CHECK(r["models"][2]["name"] == "motion-energy:state");
   CHECK(r["models"][2]["null"] == "motion-energy");
   // Each object's motion appears once among the possible and once among the impossible
@@ -255,6 +262,11 @@ TEST_CASE("Protocols refuse bad inputs with BadInput naming the culprit", "[eval
                Catch::Contains("collide_partial.h5") && Catch::Contains("lacks member 3"));
   }
   voe.data = Record("physics/collide", 0, 4, true, "collide_twins.h5");
+  voe.untrained_inits = 0;
+  CHECK_THAT(message([&] { eval::RunVoe(voe); }), Catch::Contains("--untrained-inits 0"));
+  voe.untrained_inits = eval::kMaxUntrainedInits + 1;
+  CHECK_THAT(message([&] { eval::RunVoe(voe); }), Catch::Contains("--untrained-inits 65"));
+  voe.untrained_inits = 8;
   voe.models = {"untrained:nonsense"};
   CHECK_THAT(message([&] { eval::RunVoe(voe); }), Catch::Contains("nonsense"));
   voe.models = {Dir() / "no_such_run"};

@@ -7,6 +7,7 @@
 
 #include "sim/error.h"
 #include "sim/settings.h"
+#include "sim/splits.h"
 
 namespace sim = darkmatter::sim;
 
@@ -64,4 +65,18 @@ TEST_CASE("SettingsBinder: unknown keys and bad values name the source, key and 
                     Catch::Contains("/nonexistent/preset.yaml"));
   for (const auto& path : {bad_key, bad_yaml, list}) std::filesystem::remove(path);
   CHECK(settings.frame_skip == 0);  // nothing was applied by the failed calls
+}
+
+TEST_CASE("Split seed blocks are disjoint, ordered and parsed by name", "[sim][splits]") {
+  using sim::Split;
+  CHECK(sim::SplitSeedBase(Split::kTrain) == 0);
+  CHECK(sim::SplitSeedBase(Split::kReadout) == sim::kSplitSeedBlock);
+  CHECK(sim::SplitSeedBase(Split::kTest) == 2 * sim::kSplitSeedBlock);
+  CHECK(sim::SplitSeedBase(Split::kOod) == 3 * sim::kSplitSeedBlock);
+  for (const auto name : sim::kSplitNames) {
+    const Split s = sim::ParseSplit(std::string(name), "--split");
+    CHECK(sim::kSplitNames[static_cast<size_t>(s)] == name);
+  }
+  CHECK_THROWS_WITH(sim::ParseSplit("valid", "--split"),
+                    Catch::Contains("--split 'valid'") && Catch::Contains("train, readout"));
 }
