@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sim/error.h"
+#include "sim/file_checks.h"
 
 namespace darkmatter::apps {
 namespace {
@@ -40,7 +41,7 @@ std::string FormatFps(double fps) {
 }  // namespace
 
 VideoWriter::VideoWriter(const std::string& path, int width, int height, double fps)
-    : path_(path), width_(width), height_(height) {
+    : path_(sim::ResolveOutputFile(path, "video")), width_(width), height_(height) {
   if (width < 2 || height < 2 || width % 2 || height % 2 || !(fps > 0)) {
     throw std::invalid_argument("VideoWriter needs even sizes and fps > 0");
   }

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "sim/error.h"
+#include "sim/file_checks.h"
 #include "sim/hash.h"
 #include "sim/hdf5_io.h"
 
@@ -476,7 +477,9 @@ struct EpisodeWriter::Impl {
   }
 };
 
-EpisodeWriter::EpisodeWriter(const std::string& path, const EpisodeFileHeader& header) {
+EpisodeWriter::EpisodeWriter(const std::string& out_path, const EpisodeFileHeader& header) {
+  // Never renamed over a device or FIFO; a symlink's target is written, the link kept.
+  const std::string path = ResolveOutputFile(out_path, "episode file");
   auto lock = hdf5::Lock();
   if (header.format_version != kEpisodeFormatVersion) {
     throw std::invalid_argument("EpisodeWriter(" + path + "): this build writes format_version " +

@@ -139,6 +139,8 @@ void CheckIsHdf5File(const std::string& path, const Site& site) {
   std::error_code error;
   if (!fs::exists(path, error)) site.Fail("no such file");
   if (fs::is_directory(path, error)) site.Fail("is a directory, not an episode file");
+  // Opening a FIFO would block forever and a device never ends: only regular files are read.
+  if (!fs::is_regular_file(path, error)) site.Fail("is not a regular file (a device or FIFO?)");
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
   if (is_hdf5 < 0) site.FailHdf5("cannot read the file");
   if (is_hdf5 == 0) site.Fail("not an HDF5 file (truncated or corrupt?)");

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "sim/error.h"
+#include "sim/file_checks.h"
 #include "sim/hash.h"
 
 namespace darkmatter::worldmodel {
@@ -52,9 +53,10 @@ void SaveCheckpoint(const std::string& path, const torch::nn::Module& module,
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
-  const std::string temp = path + ".tmp";
+  const std::string target = sim::ResolveOutputFile(path, "checkpoint");
+  const std::string temp = target + ".tmp";
   archive.save_to(temp);
-  std::filesystem::rename(temp, path);
+  std::filesystem::rename(temp, target);
 }
 
 int64_t LoadCheckpoint(const std::string& path, torch::nn::Module& module,

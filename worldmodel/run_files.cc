@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include "sim/error.h"
+#include "sim/file_checks.h"
 
 namespace darkmatter::worldmodel {
 
-void WriteTextAtomically(const std::filesystem::path& path, const std::string& text) {
+void WriteTextAtomically(const std::filesystem::path& out_path, const std::string& text) {
   namespace fs = std::filesystem;
+  // Never renamed over a device or FIFO; a symlink's target is written, the link kept.
+  const fs::path path = sim::ResolveOutputFile(out_path.string(), "output");
   // The process id keeps concurrent writers (suite shards) off each other's temporary file.
   const fs::path temp = path.string() + ".tmp-" + std::to_string(::getpid());
   {
@@ -46,6 +49,7 @@ nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& me
 }
 
 nlohmann::json ReadJsonFile(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) return nlohmann::json();  // a FIFO would block
   std::ifstream in(path);
   if (!in) return nlohmann::json();
   nlohmann::json value = nlohmann::json::parse(in, nullptr, false);
