@@ -127,6 +127,10 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
                         "' needs state observations");
   }
   auto env = tasks::MakeEnv(r.task, r.env);  // BadInput on an unknown task or env setting
+  if (env->ActionSpec().Size() == 0) {
+    throw sim::BadInput("task '" + r.task + "' has no actions (a scene to watch): model '" +
+                        r.model + "' needs a task with actions");
+  }
   const std::filesystem::path out(r.out);
   const std::string checkpoint = (out / "checkpoint.pt").string();
   if (r.resume) {

@@ -209,7 +209,7 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--nproc", o->nproc,
                   "Data-parallel processes (c10d Gloo on CPU); RANK/WORLD_SIZE/MASTER_ADDR/"
                   "MASTER_PORT set by an outside launcher work too")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 256));
   cmd->callback([o] { RunTrain(*o); });
 }
 

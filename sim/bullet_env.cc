@@ -358,6 +358,7 @@ BulletEnv::BulletEnv(std::string name, const EnvSettings& settings,
       vehicle_(vehicle),
       observe_state_(WantsState(settings)),
       observe_pixels_(WantsPixels(settings)) {
+  ValidateEnvSettings(name_, settings);
   if (settings.split != "train") {
     throw BadInput(name_ + ": env.split applies to physics scenes only");
   }
@@ -368,10 +369,6 @@ BulletEnv::BulletEnv(std::string name, const EnvSettings& settings,
                    "' (Bullet scenes have only the free chase camera \"\")");
   }
   if (observe_pixels_) {
-    if (settings.frame_width < 1 || settings.frame_height < 1 || settings.frame_width > 4096 ||
-        settings.frame_height > 4096) {
-      throw BadInput("frame size must be between 1 and 4096 pixels");
-    }
     pixel_options_.width = settings.frame_width;
     pixel_options_.height = settings.frame_height;
   }

@@ -65,6 +65,26 @@ bool WantsState(const EnvSettings& settings) {
   return !WantsPixels(settings) || settings.observation == "state+pixels";
 }
 
+namespace {
+
+void CheckRange(const std::string& env_name, const char* key, int value, int lo, int hi) {
+  if (value < lo || value > hi) {
+    throw BadInput(env_name + ": " + key + "=" + std::to_string(value) + " must be in [" +
+                   std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+}
+
+}  // namespace
+
+void ValidateEnvSettings(const std::string& env_name, const EnvSettings& settings) {
+  CheckRange(env_name, "env.frame_skip", settings.frame_skip, 0, kMaxFrameSkip);
+  CheckRange(env_name, "env.max_episode_steps", settings.max_episode_steps, 0, kMaxEpisodeSteps);
+  if (WantsPixels(settings)) {
+    CheckRange(env_name, "env.frame_width", settings.frame_width, 1, kMaxFrameSide);
+    CheckRange(env_name, "env.frame_height", settings.frame_height, 1, kMaxFrameSide);
+  }
+}
+
 void ValidateViolation(const std::string& env_name, const std::string& violation,
                        const std::vector<std::string>& principles, int world) {
   if (world != 0 && world != 1) {

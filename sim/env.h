@@ -146,6 +146,15 @@ void ValidateAction(const BoxSpec& spec, std::span<const double> action);
 void ClipAction(const BoxSpec& spec, std::span<const double> action, std::span<double> out);
 // Throws BadInput unless `violation` is "none" or one of `principles` (the env's twin sets),
 // and `world` is 0, or 1 with a principle.
+// Bounds of the count-like env settings: beyond them a run would take days or all memory.
+inline constexpr int kMaxFrameSkip = 10000;            // physics steps per control step
+inline constexpr int kMaxEpisodeSteps = 10000000;      // control steps per episode
+inline constexpr int kMaxFrameSide = 4096;             // pixels
+
+// Throws BadInput naming the key, value and bounds when env.frame_skip, env.max_episode_steps
+// or the frame size (when pixels are observed) is out of range; `env_name` leads the message.
+void ValidateEnvSettings(const std::string& env_name, const EnvSettings& settings);
+
 void ValidateViolation(const std::string& env_name, const std::string& violation,
                        const std::vector<std::string>& principles, int world = 0);
 // Index of `key` in `keys`, or -1.

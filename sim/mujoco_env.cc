@@ -42,8 +42,7 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
                                                          : defaults.reset_noise_scale),
       observe_state_(WantsState(settings)),
       observe_pixels_(WantsPixels(settings)) {
-  if (settings.frame_skip < 0) throw BadInput("frame_skip must be >= 1");
-  if (settings.max_episode_steps < 0) throw BadInput("max_episode_steps must be >= 1");
+  ValidateEnvSettings(name_, settings);
   violation_ = settings.violation;
   world_ = settings.world;
   split_given_ = settings.split != "train";
@@ -52,9 +51,6 @@ MujocoEnv::MujocoEnv(std::string name, ModelPtr model, const EnvSettings& settin
   pixel_options_.height = settings.frame_height;
   pixel_options_.camera.name = settings.camera;
   if (observe_pixels_) {
-    if (settings.frame_width < 1 || settings.frame_height < 1) {
-      throw BadInput("frame size must be at least 1x1");
-    }
     FindCamera(model_.get(), settings.camera);  // unknown camera -> BadInput now, not later
   }
   InstallMujocoHandlers();

@@ -44,7 +44,10 @@ TEST_CASE("cli: bad bc/ppo train inputs exit 2, name the problem, and write noth
       {"--model ppo" + pendulum + out + " env.observation=pixels", "env.observation"},
       {"--model ppo" + pendulum + out + " --device tpu", "'tpu'"},
       {"--model ppo" + pendulum + out + " --resume", "checkpoint"},
-      {"--model bc --task physics/drop" + out, "no scripted expert"},
+      {"--model ppo --task physics/collide" + out, "has no actions"},
+      {"--model ppo" + pendulum + out + " --nproc 100000", "--nproc"},
+      {"--model bc --task physics/drop" + out, "has no actions"},
+      {"--model bc" + pendulum + out, "no scripted expert"},
       {"--model bc --task manipulation/reach" + out + " bc.lr=-1", "bc.lr"},
       {"--model bc --task manipulation/reach --data " + (s / "missing.h5") + out, "missing.h5"},
   };

@@ -183,4 +183,32 @@ TEST_CASE("cli: bench env and pool report their JSON keys", "[cli][bench]") {
   CHECK_THAT(pool.output, Catch::Contains("\"scaling\"") && Catch::Contains("\"threads\": 2"));
 }
 
+TEST_CASE("cli: count-like settings have upper bounds: exit 2 naming key and bounds, at once",
+          "[cli][errors]") {
+  Scratch s;
+  struct Case {
+    std::string args, expected;
+  };
+  const Case cases[] = {
+      {"rollout " + kPendulum + " --out " + s / "a.h5" + " env.frame_skip=2000000000",
+       "env.frame_skip=2000000000 must be in [0, 10000]"},
+      {"rollout --task driving/lane_keep --out " + s / "a.h5" + " env.frame_skip=2000000000",
+       "env.frame_skip=2000000000"},
+      {"rollout " + kPendulum + " --out " + s / "a.h5" + " env.max_episode_steps=-3",
+       "env.max_episode_steps=-3"},
+      {"rollout --task physics/collide --out " + s / "a.h5" +
+           " env.observation=pixels env.frame_width=100000",
+       "env.frame_width=100000"},
+      {"bench pool --max-threads 100000", "--max-threads"},
+      {"suite --preset quick --out " + s / "suite" + " seeds=1000000000", "seeds=1000000000"},
+  };
+  for (const Case& c : cases) {
+    const Run r = Shell("timeout 60 " + std::string(DARKMATTER_BIN) + " " + c.args);
+    INFO(c.args << "\n" << r.output);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains(c.expected));
+  }
+  CHECK(s.Files().empty());
+}
+
 }  // namespace darkmatter::testing

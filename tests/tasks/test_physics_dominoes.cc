@@ -31,29 +31,6 @@ void Pose(const physics::PhysicsScene& scene, int i, double centre[3], double ro
   mju_quat2Mat(rot, q + 3);
 }
 
-// How deep (m) the centre line of object i (along its long axis) reaches into object j's
-// box: the largest, over points of the line, of the distance to j's nearest face; negative
-// when the line stays outside j.
-double CentreLineDepth(const physics::PhysicsScene& scene, int i, int j) {
-  double ci[3], ri[9], cj[3], rj[9];
-  Pose(scene, i, ci, ri);
-  Pose(scene, j, cj, rj);
-  const double* hi = scene.model()->geom_size + 3 * scene.ObjectGeom(i);
-  const double* hj = scene.model()->geom_size + 3 * scene.ObjectGeom(j);
-  double deepest = -1e9;
-  for (int k = -20; k <= 20; ++k) {
-    const double s = hi[2] * k / 20.0;
-    double local[3] = {0, 0, 0};  // the point in j's frame: R_j^T (p - c_j)
-    for (int a = 0; a < 3; ++a) {
-      for (int b = 0; b < 3; ++b) local[a] += rj[3 * b + a] * (ci[b] + ri[3 * b + 2] * s - cj[b]);
-    }
-    double depth = 1e9;
-    for (int a = 0; a < 3; ++a) depth = std::min(depth, hj[a] - std::abs(local[a]));
-    deepest = std::max(deepest, depth);
-  }
-  return deepest;
-}
-
 // The dominoes of the chain (not parked behind the camera), in chain order (along +x).
 std::vector<int> Chain(const physics::PhysicsScene& scene) {
   std::vector<int> chain;

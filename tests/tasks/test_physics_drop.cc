@@ -35,44 +35,6 @@ double TableTop(const physics::PhysicsScene& scene) {
          scene.model()->geom_size[3 * table + 2];
 }
 
-// Height (m) of the surface under point p: the table's top above it, else the floor.
-double SurfaceBelow(const physics::PhysicsScene& scene, const Vec3& p) {
-  const int table = mj_name2id(scene.model(), mjOBJ_GEOM, "table");
-  const mjtNum* centre = scene.model()->body_pos + 3 * scene.model()->geom_bodyid[table];
-  const mjtNum* half = scene.model()->geom_size + 3 * table;
-  const bool above = std::abs(p[0] - centre[0]) < half[0] && std::abs(p[1] - centre[1]) < half[1];
-  return above ? TableTop(scene) : 0.0;
-}
-
-// Runs one clip from `seed`, rendering camera "main" when `render`.
-DropClip Run(sim::Env& env, uint64_t seed, bool render) {
-  const physics::PhysicsScene& scene = Scene(env);
-  const int red = scene.RedObject();
-  const auto record = [&](DropClip* clip, const sim::RenderOutput*) {
-    clip->red_pos.push_back(scene.Position(red));
-    clip->red_vel.push_back(scene.Velocity(red));
-    clip->red_touches.push_back(TouchesAnything(scene, red));
-  };
-  const ClipRender frames = {.width = kWidth, .height = kHeight};
-  return RecordClip<DropClip>(env, seed, render ? frames : ClipRender{}, record);
-}
-
-// True when the red ball flew freely from frame t - 1 to t: no contact at either end, too
-// high above what lies below it to reach it within the frame, and no change of horizontal
-// velocity (a collision with another object inside the frame would change it).
-bool FreeFlight(const physics::PhysicsScene& scene, const DropClip& clip, int t) {
-  const mjModel* m = scene.model();
-  const double radius = m->geom_size[3 * mj_name2id(m, mjOBJ_GEOM, "red")];
-  const double frame_time = scene.FrameSkip() * m->opt.timestep;
-  for (int k : {t - 1, t}) {
-    const double clearance = clip.red_pos[k][2] - radius - SurfaceBelow(scene, clip.red_pos[k]);
-    const double reach = 1.5 * std::abs(clip.red_vel[k][2]) * frame_time + 0.01;
-    if (clip.red_touches[k] || clearance < reach) return false;
-  }
-  return std::abs(clip.red_vel[t][0] - clip.red_vel[t - 1][0]) < 1e-9 &&
-         std::abs(clip.red_vel[t][1] - clip.red_vel[t - 1][1]) < 1e-9;
-}
-
 // How high (m) the red ball rises above the place of its first landing (the first frame at
 // which it stops falling), with restitution `restitution` and its other properties as drawn.
 double ReboundHeight(uint64_t seed, double restitution) {

@@ -29,22 +29,6 @@ struct RollClip : Clip {
   std::vector<Vec3> red_vel;    // (frames) red ball velocity (m/s)
 };
 
-// Runs one clip from `seed`, rendering camera "main" (RGB and segmentation) when `render`.
-RollClip Run(sim::Env& env, uint64_t seed, bool render) {
-  const physics::PhysicsScene& scene = Scene(env);
-  const int red = scene.RedObject();
-  const int red_body = mj_name2id(scene.model(), mjOBJ_BODY, "red");
-  const ClipRender frames = {.width = kWidth, .height = kHeight, .segmentation = true};
-  const auto record = [&](RollClip* clip, const sim::RenderOutput* out) {
-    clip->red_pos.push_back(scene.Position(red));
-    clip->red_vel.push_back(scene.Velocity(red));
-    if (!out) return;
-    clip->red_pixels.push_back(
-        static_cast<int>(std::count(out->segmentation.begin(), out->segmentation.end(), red_body)));
-  };
-  return RecordClip<RollClip>(env, seed, render ? frames : ClipRender{}, record);
-}
-
 struct Outcome {
   std::vector<double> x;  // (frames) red ball's x (m)
   double slip = 0;        // m/s, speed of the ball's lowest point over the floor at the end
