@@ -186,6 +186,17 @@ std::vector<Variant> Variants(const RolloutOptions& o, const std::string& name,
   if (principles.size() > tasks::kSetsPerSeed) {
     throw std::logic_error(name + ": too many principles");
   }
+  // A set is matched over the family's whole clip (a swapped object hidden inside another
+  // early is balanced by the possible member's occlusion later): shorter clips are not sets.
+  sim::EnvSettings full = settings;
+  full.max_episode_steps = 0;
+  const int full_steps = tasks::MakeEnv(name, full)->MaxEpisodeSteps();
+  if (settings.max_episode_steps != 0 && settings.max_episode_steps < full_steps) {
+    throw sim::BadInput("--twins: env.max_episode_steps=" +
+                        std::to_string(settings.max_episode_steps) + " cuts " + name +
+                        "'s clips short of its " + std::to_string(full_steps) +
+                        " steps; twin sets are matched over whole clips (leave it unset)");
+  }
   std::vector<Variant> variants;
   for (int i = 0; i < static_cast<int>(principles.size()); ++i) {
     if (settings.violation != "none" && settings.violation != principles[i]) continue;
