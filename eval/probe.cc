@@ -147,6 +147,10 @@ double SupervisedR2(const ProbeSettings& s, const ModelSource& like, const std::
   t.latent_dim = static_cast<int>(like.Options().latent_dim);
   t.hidden = static_cast<int>(like.Options().hidden);
   t.channels = static_cast<int>(like.Options().channels);
+  // The same encoder layout as the probed model (a spatial map or one global vector).
+  t.encoder = like.Options().encoder;
+  t.map = static_cast<int>(like.Options().map);
+  t.map_channels = static_cast<int>(like.Options().map_channels);
   request.settings_text = {{"train.steps", std::to_string(t.steps)},
                            {"train.max_clips", std::to_string(budget)},
                            {"model.labels", field},
