@@ -147,11 +147,16 @@ worldmodel::TrainResult TrainStateJepa(const SuiteSettings& s, const std::string
   request.settings.log_every = std::max(1, s.jepa_steps / 10);
   request.settings.input = input;
   if (input == "pixels") {
-    // The spatial pixel jepa: 3 frames of history, 4 frames per model step (objects move a
-    // few pixels between steps), EMA target.
+    // The spatial pixel jepa of docs/world-models.md's pixel run: 3 frames of history, 4
+    // frames per model step (objects move a few pixels between steps), stop-gradient target,
+    // a small network (8x8 map of 8 channels).
     request.settings.context = 3;
     request.settings.horizon = 2;
     request.settings.skip = 4;
+    request.settings.ema = 0;
+    request.settings.channels = 8;
+    request.settings.map_channels = 8;
+    request.settings.hidden = 32;
   }
   request.settings_text = binder.Values();
   return worldmodel::Train(request);
