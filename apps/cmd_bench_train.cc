@@ -57,7 +57,7 @@ struct BenchTrainOptions {
   int threads = 0;                       // torch threads on both sides; 0 = all cores
   int warmup = 2;                        // untimed steps before each measurement
   int rounds = 6;                        // C++/Python measurement pairs, alternating order
-  std::string input = "both";            // pixels | state | both
+  std::string input = "both";            // spatial | pixels | state | both (all three)
   std::string python = "/usr/bin/python3";
   std::string script = DARKMATTER_SCRIPTS_DIR "/bench_train_reference.py";
   bool json = false;
@@ -79,11 +79,17 @@ struct ScratchDir {
 };
 
 // The model options `train --model jepa` uses by default (TrainSettings defaults).
-worldmodel::ModelOptions DefaultJepaOptions(const std::string& input) {
+// Kind "spatial" is the spatial pixel jepa (feature map + conv predictor), "pixels" the
+// global-vector pixel jepa, "state" the state jepa.
+worldmodel::ModelOptions DefaultJepaOptions(const std::string& kind) {
   const worldmodel::TrainSettings s;
+  const std::string input = kind == "spatial" ? "pixels" : kind;
   worldmodel::ModelOptions o;
   o.model = "jepa";
   o.input = input;
+  o.encoder = kind == "spatial" ? "spatial" : "global";
+  o.map = s.map;
+  o.map_channels = s.map_channels;
   o.obs_dim = input == "state" ? kObsDim : 0;
   o.frame_size = kFrameSize;
   o.act_dim = kActDim;
@@ -96,6 +102,7 @@ worldmodel::ModelOptions DefaultJepaOptions(const std::string& input) {
   o.variance_weight = s.variance_weight;
   o.covariance_weight = s.covariance_weight;
   o.mask_ratio = 0.0;
+  if (kind == "spatial") o.latent_dim = o.map * o.map * o.map_channels;
   return o;
 }
 
@@ -298,7 +305,8 @@ KindResult BenchKind(const std::string& kind, const BenchTrainOptions& o,
        std::to_string(mo.channels), "--context", std::to_string(mo.context), "--horizon",
        std::to_string(mo.horizon), "--ema", Fmt(mo.ema), "--variance-weight",
        Fmt(mo.variance_weight), "--covariance-weight", Fmt(mo.covariance_weight), "--lr",
-       Fmt(settings.lr)},
+       Fmt(settings.lr), "--map", std::to_string(mo.map), "--map-channels",
+       std::to_string(mo.map_channels)},
       dir / "python.stderr");
   const nlohmann::json hello = py.ReadJson();
   if (hello.contains("error")) {
@@ -395,11 +403,11 @@ void RunBenchTrain(BenchTrainOptions o) {
   }
   std::vector<std::string> kinds;
   if (o.input == "both") {
-    kinds = {"pixels", "state"};
-  } else if (o.input == "pixels" || o.input == "state") {
+    kinds = {"spatial", "pixels", "state"};
+  } else if (o.input == "pixels" || o.input == "state" || o.input == "spatial") {
     kinds = {o.input};
   } else {
-    throw sim::BadInput("--input " + o.input + ": must be pixels, state or both");
+    throw sim::BadInput("--input " + o.input + ": must be spatial, pixels, state or both");
   }
   if (o.python.find('/') != std::string::npos && ::access(o.python.c_str(), X_OK) != 0) {
     throw sim::BadInput("--python " + o.python + ": no such executable");
@@ -466,7 +474,7 @@ void AddBenchTrainCommand(CLI::App& bench) {
   cmd->add_option("--batch-size", o->batch_size, "Clips per step")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Torch threads on both sides (0: all cores)")
       ->capture_default_str();
-  cmd->add_option("--input", o->input, "pixels (3x64x64 frames), state (33 dims) or both")
+  cmd->add_option("--input", o->input, "spatial (the spatial pixel jepa), pixels (global-vector pixel jepa, 3x64x64 frames), state (33 dims) or both (all three)")
       ->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed steps before each measurement")
       ->capture_default_str();

@@ -173,6 +173,12 @@ void RunTrain(TrainOptions o) {
                             {"parameter_hash", result.parameter_hash},
                             {"first_metrics", result.first},
                             {"final_metrics", result.last}};
+  if (std::isfinite(result.heldout_ratio)) {
+    summary["copy_gate"] = {{"heldout_ratio", result.heldout_ratio},
+                            {"beats_copy", result.heldout_ratio < 1.0}};
+  }
+  summary["warnings"] = result.warnings;
+  for (const auto& warning : result.warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   if (o.json) {
     std::printf("%s\n", summary.dump(2).c_str());
     return;

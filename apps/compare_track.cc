@@ -23,10 +23,24 @@ eval::Matrix ToMatrix(const torch::Tensor& tensor) {
   return m;
 }
 
-// One-step predictions ẑ_t for t >= C (rows C..T), (T+1-C x D).
+// One-step predictions ẑ_t for t >= C*skip (rows C*skip..T), (T+1-C*skip x D).
 torch::Tensor OneStepPredictions(worldmodel::WorldModelImpl& model, const worldmodel::ClipBatch& clip) {
   const int64_t c = model.options().context, l = clip.observations.size(1), d = model.options().latent_dim;
   auto z = model.Encode(clip.observations);
+  if (const int64_t s = model.options().skip; s > 1) {
+    // Frame t is predicted from frames t-C*s, ..., t-s (model steps of s frames).
+    const int64_t n = l - c * s;
+    std::vector<int64_t> rows;
+    for (int64_t t = c * s; t < l; ++t) {
+      for (int64_t i = 0; i < c; ++i) rows.push_back(t - (c - i) * s);
+    }
+    auto context = z[0].index_select(0, torch::tensor(rows, torch::kInt64)).view({n, c, d});
+    torch::Tensor action = torch::zeros({n, clip.actions.size(2)});
+    if (clip.actions.size(2) > 0) {
+      action = clip.actions[0].unfold(0, s, 1).mean(-1).narrow(0, (c - 1) * s, n);
+    }
+    return model.Predict(context, action);
+  }
   auto context = z.unfold(1, c, 1).narrow(1, 0, l - c).permute({0, 1, 3, 2}).reshape({l - c, c, d});
   auto action = clip.actions.narrow(1, c - 1, l - c).reshape({l - c, clip.actions.size(2)});
   return model.Predict(context, action);
@@ -51,7 +65,7 @@ CompareTrack ComputeCompareTrack(const std::string& checkpoint,
                         "-d actions, the file has " + std::to_string(episode.act_dim));
   }
   const auto clip = worldmodel::EpisodeTensors(episode, o.input, torch::kCPU);
-  const int64_t frames = episode.Length() + 1, c = o.context;
+  const int64_t frames = episode.Length() + 1, c = o.context * o.skip;  // first predicted frame
   if (frames <= c) throw sim::BadInput("--compare: the episode is shorter than the context");
   CompareTrack track;
   track.model = o.model;

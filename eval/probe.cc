@@ -73,6 +73,33 @@ Rows ProbeRows(ModelSource& model, const DataFile& file, int k) {
     int64_t first = 0;
     if (k == 0) {
       features = z;
+    } else if (model.Options().skip > 1) {
+      // Model steps of `skip` frames: anchors t = (c-1)*s .. l-1-k*s, context frames
+      // t-(c-1)*s, ..., t; k model steps reach frame t + k*s. A step's action is the mean of
+      // the s actions it spans.
+      const int64_t s = model.Options().skip;
+      const int64_t n = l - k * s - (c - 1) * s;
+      if (n <= 0) continue;
+      std::vector<int64_t> rows;
+      for (int64_t a = 0; a < n; ++a) {
+        for (int64_t i = 0; i < c; ++i) rows.push_back(a + i * s);
+      }
+      const auto index = torch::tensor(rows, torch::kInt64).to(z.device());
+      const auto context = z.index_select(0, index).view({n, c, z.size(1)});
+      const auto actions_all = input.actions.squeeze(0);  // (T x A)
+      torch::Tensor actions;
+      if (actions_all.size(1) == 0) {
+        actions = torch::zeros({n, k, 0}, z.options());
+      } else {
+        std::vector<torch::Tensor> steps;
+        const auto spans = actions_all.unfold(0, s, 1).mean(-1);  // (T-s+1 x A): span starts
+        for (int64_t j = 0; j < k; ++j) {
+          steps.push_back(spans.narrow(0, (c - 1) * s + j * s, n));
+        }
+        actions = torch::stack(steps, 1);  // (n x k x A)
+      }
+      features = model.net->Rollout(context.contiguous(), actions.contiguous()).select(1, k - 1);
+      first = (c - 1) * s + k * s;
     } else {
       const int64_t n = l - k - c + 1;  // anchors t = c-1 .. l-1-k
       if (n <= 0) continue;
@@ -147,6 +174,10 @@ double SupervisedR2(const ProbeSettings& s, const ModelSource& like, const std::
   t.latent_dim = static_cast<int>(like.Options().latent_dim);
   t.hidden = static_cast<int>(like.Options().hidden);
   t.channels = static_cast<int>(like.Options().channels);
+  // The same encoder layout as the probed model (a spatial map or one global vector).
+  t.encoder = like.Options().encoder;
+  t.map = static_cast<int>(like.Options().map);
+  t.map_channels = static_cast<int>(like.Options().map_channels);
   request.settings_text = {{"train.steps", std::to_string(t.steps)},
                            {"train.max_clips", std::to_string(budget)},
                            {"model.labels", field},

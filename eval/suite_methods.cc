@@ -131,7 +131,8 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
 // run directory `out`, seeded by `seed`; one checkpoint at the end.
 worldmodel::TrainResult TrainStateJepa(const SuiteSettings& s, const std::string& data,
                                        const std::string& out, int seed,
-                                       const std::string& device) {
+                                       const std::string& device,
+                                       const std::string& input = "state") {
   worldmodel::TrainRequest request;
   request.model = "jepa";
   request.data = data;
@@ -144,7 +145,19 @@ worldmodel::TrainResult TrainStateJepa(const SuiteSettings& s, const std::string
   request.settings.seed = static_cast<uint64_t>(seed);
   request.settings.checkpoint_every = s.jepa_steps;
   request.settings.log_every = std::max(1, s.jepa_steps / 10);
-  request.settings.input = "state";
+  request.settings.input = input;
+  if (input == "pixels") {
+    // The spatial pixel jepa of docs/world-models.md's pixel run: 3 frames of history, 4
+    // frames per model step (objects move a few pixels between steps), stop-gradient target,
+    // a small network (8x8 map of 8 channels).
+    request.settings.context = 3;
+    request.settings.horizon = 2;
+    request.settings.skip = 4;
+    request.settings.ema = 0;
+    request.settings.channels = 8;
+    request.settings.map_channels = 8;
+    request.settings.hidden = 32;
+  }
   request.settings_text = binder.Values();
   return worldmodel::Train(request);
 }
@@ -337,8 +350,14 @@ namespace {
 // matched twin set per principle and seed) for seeds first_seed + k, until `frames` frames (or
 // `episodes` seeds when frames <= 0), into `path` with the rollout command's config layout.
 int64_t RecordPhysicsFile(const std::string& task, const std::string& split, uint64_t first_seed,
-                          int episodes, double frames, bool twins, const std::string& path) {
+                          int episodes, double frames, bool twins, const std::string& path,
+                          bool pixels = false) {
   sim::EnvSettings settings;
+  if (pixels) {
+    settings.observation = "state+pixels";
+    settings.frame_width = settings.frame_height = 64;
+    settings.camera = "main";
+  }
   nlohmann::json variants = nlohmann::json::array();
   std::vector<std::unique_ptr<sim::Env>> envs;  // twins: worlds A and B of each principle
   std::vector<std::unique_ptr<agents::Agent>> agents_;
@@ -402,19 +421,25 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
   const std::string readout_file = (work / "readout.h5").string();
   const std::string test_file = (work / "test.h5").string();
   // Watching: reward-free possible clips of the train split, `frames` frames in all.
-  const int64_t watched = RecordPhysicsFile(task, "train", base, 0, frames, false, train_file);
+  const bool pixels = s.jepa_input == "pixels";
+  const int64_t watched =
+      RecordPhysicsFile(task, "train", base, 0, frames, false, train_file, pixels);
   RecordPhysicsFile(task, "readout", sim::SplitSeedBase(sim::Split::kReadout) + base,
-                    s.physics_test_episodes, 0, true, readout_file);
+                    s.physics_test_episodes, 0, true, readout_file, pixels);
   RecordPhysicsFile(task, "test", sim::SplitSeedBase(sim::Split::kTest) + base,
-                    s.physics_test_episodes, 0, true, test_file);
+                    s.physics_test_episodes, 0, true, test_file, pixels);
 
   const std::string jepa_dir = (work / "jepa").string();
   const std::string device = SuiteDevice(s);
-  const worldmodel::TrainResult trained = TrainStateJepa(s, train_file, jepa_dir, seed, device);
+  const worldmodel::TrainResult trained =
+      TrainStateJepa(s, train_file, jepa_dir, seed, device, s.jepa_input);
 
-  const std::vector<std::string> models = {jepa_dir, "untrained:jepa"};
+  // The null: the same network untrained (for pixels, of the trained model's shape).
+  const std::vector<std::string> models = {jepa_dir,
+                                           pixels ? "untrained:" + jepa_dir : "untrained:jepa"};
   nlohmann::json metrics = {{"frames_watched", static_cast<double>(watched)},
                             {"train_steps", static_cast<double>(trained.steps)}};
+  if (std::isfinite(trained.heldout_ratio)) metrics["heldout_copy_ratio"] = trained.heldout_ratio;
   nlohmann::json sections = nlohmann::json::object();
   nlohmann::json notes = nlohmann::json::array();
   const std::vector<std::string> protocols = SplitList(s.physics_protocols);
@@ -435,7 +460,7 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
       v.device = device;
       v.models = models;
       v.data = test_file;
-      v.input = "state";
+      v.input = s.jepa_input;
       v.bootstrap = s.bootstrap;
       v.seed = static_cast<uint64_t>(seed);
       const nlohmann::json out = RunVoe(v);
@@ -461,7 +486,7 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
       o.models = models;
       o.train = readout_file;
       o.data = test_file;
-      o.input = "state";
+      o.input = s.jepa_input;
       o.bootstrap = s.bootstrap;
       o.seed = static_cast<uint64_t>(seed);
       const nlohmann::json out = RunOcp(o);
@@ -480,7 +505,7 @@ nlohmann::json RunPhysicsCell(const SuiteSettings& s, int seed, double frames,
       p.horizons = {0, 1, 4};
       p.labels = {10, 100, 1000};
       p.supervised_steps = std::max(20, s.jepa_steps / 2);
-      p.input = "state";
+      p.input = s.jepa_input;
       p.seed = static_cast<uint64_t>(seed);
       const nlohmann::json out = RunProbe(p);
       for (const auto& [model, fields] : out["r2"].items()) {

@@ -43,6 +43,7 @@ const Preset& QuickPreset() {
       {"ppo.threads", "2"},
       {"jepa.steps", "150"},
       {"jepa.batch", "32"},
+      {"jepa.input", "pixels"},
       {"physics.task", "physics/collide"},
       {"physics.protocols", "voe,ocp,probe"},
       {"physics.budgets", "1500"},
@@ -239,6 +240,8 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
   b->Bind("ppo.threads", &s->ppo_threads, "ppo: env pool threads");
   b->Bind("jepa.steps", &s->jepa_steps, "world models: optimiser steps");
   b->Bind("jepa.batch", &s->jepa_batch, "world models: clips per step");
+  b->Bind("jepa.input", &s->jepa_input,
+          "physics cells' jepa: state | pixels (learns from 64x64 video)");
   b->Bind("physics.task", &s->physics_task, "scene of the physics protocols (twins)");
   b->Bind("physics.protocols", &s->physics_protocols, "subset of voe,ocp,probe; empty = none");
   b->Bind("physics.budgets", &s->physics_budgets,
@@ -303,6 +306,9 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
   CheckAtLeast("ppo.threads", s.ppo_threads, 1);
   CheckAtLeast("jepa.steps", s.jepa_steps, 1);
   CheckAtLeast("jepa.batch", s.jepa_batch, 1);
+  if (s.jepa_input != "state" && s.jepa_input != "pixels") {
+    throw sim::BadInput("setting jepa.input=" + s.jepa_input + ": must be state or pixels");
+  }
   CheckAtLeast("physics.test_episodes", s.physics_test_episodes, 2);
   CheckAtLeast("bootstrap", s.bootstrap, 10);
   for (const std::string& protocol : SplitList(s.physics_protocols)) {

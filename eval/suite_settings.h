@@ -40,6 +40,8 @@ struct SuiteSettings {
   int ppo_threads = 2;         // ppo: env pool threads (results identical for any value)
   int jepa_steps = 300;        // world models: optimiser steps
   int jepa_batch = 32;         // world models: clips per step
+  std::string jepa_input = "state";  // physics cells' jepa: state | pixels (the spatial
+                                     // pixel jepa on 64x64 frames of camera "main")
   std::string physics_task = "physics/collide";  // scene of the physics protocols
   std::string physics_protocols = "voe,ocp,probe";  // subset of voe,ocp,probe; "" = none
   std::string physics_budgets; // unlabelled frames the jepa watches, comma-separated

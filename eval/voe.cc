@@ -46,7 +46,8 @@ Scorer ModelScorer(ModelSource& model, const DataFile& data, uint64_t seed) {
   scorer.name = model.name;
   scorer.describe = model.Describe();
   if (model.untrained) scorer.describe["null"] = "untrained";
-  scorer.context = model.Options().context;
+  // The first frame with a prediction (model steps of `skip` frames: C * skip).
+  scorer.context = model.Options().context * model.Options().skip;
   torch::manual_seed(seed);
   for (const sim::Episode& e : data.episodes) {
     const auto input = ModelInput(model, e);

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Reference for `darkmatter bench train`: the `jepa` world model in Debian's python3-torch.
+"""Reference for `darkmatter bench train`: the `jepa` world model in Debian's python3-torch
+(state MLP, global pixel CNN, or the spatial pixel model: feature map + conv predictor).
 
 The same architecture, loss (with the same metrics read back every step), Adam optimiser
 and EMA target update as worldmodel/{encoders,latent_model,jepa,world_model,trainer}.cc,
@@ -46,6 +47,72 @@ def conv_encoder(frame_size, c, hidden, n_out):
         nn.Flatten(), nn.Linear(4 * c * s * s, hidden), nn.GELU(), nn.Linear(hidden, n_out))
 
 
+class AddCoords(nn.Module):
+    """Appends x, y coordinate channels in [-1, 1] (encoders.cc AddCoords)."""
+
+    def forward(self, maps):
+        n, _, h, w = maps.shape
+        ys = torch.linspace(-1.0, 1.0, h).view(1, 1, h, 1).expand(n, 1, h, w)
+        xs = torch.linspace(-1.0, 1.0, w).view(1, 1, 1, w).expand(n, 1, h, w)
+        return torch.cat([maps, xs, ys], 1)
+
+
+def spatial_encoder(frame_size, c, map_size, map_channels):
+    """Coordinates, stride-2 4x4 convolutions down to map x map, a 3x3 and a 1x1 convolution;
+    the map flattened channel-major (encoders.cc SpatialConvEncoder)."""
+    layers, width_in, size, layer = [AddCoords()], 5, frame_size, 0
+    while size > map_size:
+        width = c if layer == 0 else 2 * c
+        layers += [nn.Conv2d(width_in, width, 4, stride=2, padding=1), nn.GELU()]
+        width_in, size, layer = width, size // 2, layer + 1
+    layers += [nn.Conv2d(width_in, width_in, 3, padding=1), nn.GELU(),
+               nn.Conv2d(width_in, map_channels, 1), nn.Flatten()]
+    return nn.Sequential(*layers)
+
+
+class SpatialPredictor(nn.Module):
+    """Three 3x3 convolutions over the stacked context maps plus coordinates, FiLM from the
+    action after the first, a 1x1 convolution to the map's change (encoders.cc)."""
+
+    def __init__(self, context, map_channels, map_size, cond_dim, hidden):
+        super().__init__()
+        self.context, self.map_channels, self.map_size = context, map_channels, map_size
+        self.cond_dim = cond_dim
+        self.coords = AddCoords()
+        self.add_module("in", nn.Conv2d(context * map_channels + 2, hidden, 3, padding=1))
+        self.mid = nn.Conv2d(hidden, hidden, 3, padding=1)
+        self.mid2 = nn.Conv2d(hidden, hidden, 3, padding=1)
+        self.out = nn.Conv2d(hidden, map_channels, 1)
+        if cond_dim > 0:
+            self.film = nn.Linear(cond_dim, 2 * hidden)
+
+    def forward(self, x):
+        n, d = x.shape[0], self.map_channels * self.map_size ** 2
+        maps = x[:, :self.context * d].reshape(n, self.context * self.map_channels,
+                                               self.map_size, self.map_size)
+        h = F.gelu(getattr(self, "in")(self.coords(maps)))
+        if self.cond_dim > 0:
+            film = self.film(x[:, self.context * d:self.context * d + self.cond_dim])
+            k = h.shape[1]
+            h = h * (1 + film[:, :k].view(n, k, 1, 1)) + film[:, k:].view(n, k, 1, 1)
+        h = F.gelu(self.mid(h))
+        h = F.gelu(self.mid2(h))
+        return self.out(h).reshape(n, d)
+
+
+def spatial_vicreg(maps):
+    """VICReg per location of maps (N x C x P) (latent_model.cc SpatialVicRegTerms)."""
+    x = maps.permute(2, 0, 1)
+    n, c = x.shape[1], x.shape[2]
+    centred = x - x.mean(1, keepdim=True)
+    spread = torch.sqrt(centred.pow(2).mean(1) + 1e-4)
+    variance = torch.relu(1.0 - spread).mean()
+    cov = torch.bmm(centred.transpose(1, 2), centred) / max(n - 1, 1)
+    off_diagonal = cov - torch.diag_embed(torch.diagonal(cov, 0, 1, 2))
+    covariance = off_diagonal.pow(2).sum((1, 2)).mean() / c
+    return variance, covariance, spread
+
+
 def vicreg(z):
     """Variance hinge, covariance and per-dimension std of embeddings (N x D)."""
     n, d = z.shape
@@ -64,11 +131,18 @@ class Jepa(nn.Module):
     def __init__(self, o):
         super().__init__()
         self.o = o
-        make = (lambda: conv_encoder(o.frame_size, o.channels, o.hidden, o.latent_dim)) \
-            if o.input == "pixels" else (lambda: mlp(o.obs_dim, o.hidden, o.latent_dim))
+        self.spatial = o.input == "spatial"
+        if self.spatial:
+            o.latent_dim = o.map * o.map * o.map_channels
+            make = lambda: spatial_encoder(o.frame_size, o.channels, o.map, o.map_channels)
+            self.predictor = nn.Sequential(
+                SpatialPredictor(o.context, o.map_channels, o.map, o.act_dim, o.hidden))
+        else:
+            make = (lambda: conv_encoder(o.frame_size, o.channels, o.hidden, o.latent_dim)) \
+                if o.input == "pixels" else (lambda: mlp(o.obs_dim, o.hidden, o.latent_dim))
+            self.predictor = mlp(o.context * o.latent_dim + o.act_dim, o.hidden, o.latent_dim)
         self.encoder = make()
-        self.predictor = mlp(o.context * o.latent_dim + o.act_dim, o.hidden, o.latent_dim)
-        norm_dim = 0 if o.input == "pixels" else o.obs_dim
+        norm_dim = 0 if o.input in ("pixels", "spatial") else o.obs_dim
         self.register_buffer("obs_mean", torch.zeros(norm_dim))
         self.register_buffer("obs_std", torch.ones(norm_dim))
         self.mask_token = nn.Parameter(torch.zeros(o.latent_dim), requires_grad=False)
@@ -80,7 +154,7 @@ class Jepa(nn.Module):
 
     def apply_net(self, net, obs):
         b, l = obs.shape[:2]
-        if self.o.input == "pixels":
+        if self.o.input in ("pixels", "spatial"):
             return net(obs.reshape(b * l, *obs.shape[2:]) - 0.5).view(b, l, -1)
         return net((obs - self.obs_mean) / self.obs_std)
 
@@ -108,7 +182,11 @@ class Jepa(nn.Module):
         prediction = F.smooth_l1_loss(self.rollout(context, actions[:, c - 1:c - 1 + m]), target)
         copy = target_all[:, c - 1].unsqueeze(1).expand_as(target)
         copy_baseline = F.smooth_l1_loss(copy, target).item()
-        variance, covariance, spread = vicreg(z.reshape(-1, d))
+        if self.spatial:
+            variance, covariance, spread = spatial_vicreg(
+                z.reshape(-1, o.map_channels, o.map * o.map))
+        else:
+            variance, covariance, spread = vicreg(z.reshape(-1, d))
         total = prediction + o.variance_weight * variance + o.covariance_weight * covariance
         metrics = {"prediction": prediction.item(), "copy_baseline": copy_baseline,
                    "variance": variance.item(), "covariance": covariance.item(),
@@ -130,7 +208,7 @@ def read_floats(path, shape):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--input", choices=["state", "pixels"], required=True)
+    p.add_argument("--input", choices=["state", "pixels", "spatial"], required=True)
     p.add_argument("--data", required=True, help="folder with manifest.json, *.bin")
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--obs-dim", type=int, default=0)
@@ -145,6 +223,8 @@ def main():
     p.add_argument("--variance-weight", type=float, required=True)
     p.add_argument("--covariance-weight", type=float, required=True)
     p.add_argument("--lr", type=float, required=True)
+    p.add_argument("--map", type=int, default=8, help="spatial: feature-map side")
+    p.add_argument("--map-channels", type=int, default=16, help="spatial: channels per location")
     o = p.parse_args()
     torch.set_num_threads(o.threads)
 

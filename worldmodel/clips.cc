@@ -104,6 +104,9 @@ ClipDataset::ClipDataset(const std::vector<sim::Episode>& episodes, int64_t cont
   if (options.input != "state" && options.input != "pixels") {
     throw sim::BadInput("model.input=" + options.input + ": must be state or pixels");
   }
+  if (options.skip < 1) {
+    throw sim::BadInput("model.skip=" + std::to_string(options.skip) + ": must be >= 1");
+  }
   if (episodes.empty()) throw sim::BadInput("no episodes to make clips from");
   const sim::Episode& first = episodes[0];
   std::vector<torch::Tensor> frames, actions, labels;
@@ -132,12 +135,15 @@ ClipDataset::ClipDataset(const std::vector<sim::Episode>& episodes, int64_t cont
       labels.push_back(torch::from_blob(rows.data(), {t + 1, dim}, torch::kFloat64)
                            .to(torch::kFloat32));
     }
-    for (int64_t s = 0; s + length <= t + 1; ++s) starts_.push_back(row + s);
+    const int64_t span = (length - 1) * options.skip + 1;  // frames one clip covers
+    for (int64_t s = 0; s + span <= t + 1; ++s) starts_.push_back(row + s);
     row += t + 1;
   }
   if (starts_.empty()) {
-    throw sim::BadInput("no episode has " + std::to_string(length) +
-                        " frames for one clip (context + horizon)");
+    throw sim::BadInput("no episode has " + std::to_string((length - 1) * options.skip + 1) +
+                        " frames for one clip (context + horizon = " + std::to_string(length) +
+                        " model steps of model.skip=" + std::to_string(options.skip) +
+                        " frames): lower model.horizon or model.skip");
   }
   if (options.max_clips > 0 && options.max_clips < NumClips()) {
     std::mt19937_64 rng(options.seed * 0x9E3779B97F4A7C15ULL + 17);
@@ -165,11 +171,16 @@ torch::Tensor ClipDataset::ObsStd() const {
 
 ClipBatch ClipDataset::Gather(const std::vector<int64_t>& indices) const {
   const int64_t b = static_cast<int64_t>(indices.size()), length = context_ + horizon_;
-  std::vector<int64_t> frames(b * length), action_frames(b * (length - 1));
+  const int64_t skip = options_.skip;
+  std::vector<int64_t> frames(b * length), action_frames(b * (length - 1) * skip);
   for (int64_t i = 0; i < b; ++i) {
     const int64_t start = starts_.at(indices[i]);
-    for (int64_t j = 0; j < length; ++j) frames[i * length + j] = start + j;
-    for (int64_t j = 0; j + 1 < length; ++j) action_frames[i * (length - 1) + j] = start + j;
+    for (int64_t j = 0; j < length; ++j) frames[i * length + j] = start + j * skip;
+    for (int64_t j = 0; j + 1 < length; ++j) {
+      for (int64_t r = 0; r < skip; ++r) {
+        action_frames[(i * (length - 1) + j) * skip + r] = start + j * skip + r;
+      }
+    }
   }
   auto to_device = [&](std::vector<int64_t>& v) {
     return torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kInt64)
@@ -184,7 +195,13 @@ ClipBatch ClipDataset::Gather(const std::vector<int64_t>& indices) const {
   } else {
     batch.observations = observations.view({b, length, ObsDim()});
   }
-  batch.actions = actions_.index_select(0, to_device(action_frames)).view({b, length - 1, ActDim()});
+  batch.actions = actions_.index_select(0, to_device(action_frames));
+  if (skip == 1) {
+    batch.actions = batch.actions.view({b, length - 1, ActDim()});
+  } else {
+    // A model step's action is the mean of the `skip` actions it spans.
+    batch.actions = batch.actions.view({b, length - 1, skip, ActDim()}).mean(2);
+  }
   if (labels_.defined()) {
     batch.labels = labels_.index_select(0, frame_index).view({b, length, LabelDim()});
   }

@@ -29,6 +29,9 @@ struct DataOptions {
   std::vector<std::string> labels;  // truth fields stacked into labels, e.g. {"positions"}
   int64_t max_clips = 0;            // keep this many clips (a seeded choice); 0 = all
   uint64_t seed = 0;                // seed of that choice
+  int64_t skip = 1;                 // frames between consecutive clip steps (a clip of L
+                                    // steps spans (L-1)*skip+1 frames; a step's action is the
+                                    // mean of the skip actions it spans)
 };
 
 // The observations of whole episodes as model input: (1 x T+1 x ...) float32 on `device`

@@ -35,7 +35,10 @@ ModelLoss JepaImpl::Loss(const ClipBatch& batch) {
   // Reference: "nothing moves", the last context frame's target embedding held for M steps.
   auto copy = target_all.select(1, c - 1).unsqueeze(1).expand_as(target);
   const double copy_baseline = torch::smooth_l1_loss(copy, target).item<double>();
-  const VicReg reg = VicRegTerms(z.reshape({-1, d}));
+  const VicReg reg =
+      Spatial(options_)
+          ? SpatialVicRegTerms(z.reshape({-1, options_.map_channels, options_.map * options_.map}))
+          : VicRegTerms(z.reshape({-1, d}));
   auto total = prediction + options_.variance_weight * reg.variance +
                options_.covariance_weight * reg.covariance;
   ModelLoss loss{total, {}};

@@ -7,6 +7,7 @@
 namespace darkmatter::worldmodel {
 
 torch::nn::Sequential MakeEncoder(const ModelOptions& o, int64_t out) {
+  if (Spatial(o)) return SpatialConvEncoder(o.frame_size, o.channels, o.map, o.map_channels);
   if (o.input == "pixels") return ConvEncoder(o.frame_size, o.channels, o.hidden, out);
   return Mlp(o.obs_dim, o.hidden, out);
 }
@@ -23,11 +24,32 @@ VicReg VicRegTerms(const torch::Tensor& embeddings) {
   return terms;
 }
 
+VicReg SpatialVicRegTerms(const torch::Tensor& maps) {
+  // (N x C x P) -> per location p: N samples of C channels.
+  auto x = maps.permute({2, 0, 1});  // (P x N x C)
+  const int64_t n = x.size(1), c = x.size(2);
+  auto centred = x - x.mean(1, /*keepdim=*/true);
+  VicReg terms;
+  terms.spread = torch::sqrt(centred.pow(2).mean(1) + 1e-4);  // (P x C)
+  terms.variance = torch::relu(1.0 - terms.spread).mean();
+  auto cov = torch::bmm(centred.transpose(1, 2), centred) /
+             static_cast<double>(std::max<int64_t>(n - 1, 1));  // (P x C x C)
+  auto off_diagonal = cov - torch::diag_embed(torch::diagonal(cov, 0, 1, 2));
+  terms.covariance = off_diagonal.pow(2).sum({1, 2}).mean() / static_cast<double>(c);
+  return terms;
+}
+
 LatentModelImpl::LatentModelImpl(const ModelOptions& options) : WorldModelImpl(options) {
   const ModelOptions& o = options_;
   encoder_ = register_module("encoder", MakeEncoder(o, o.latent_dim));
-  predictor_ = register_module(
-      "predictor", Mlp(o.context * o.latent_dim + o.act_dim + NoiseDim(), o.hidden, o.latent_dim));
+  if (Spatial(o)) {
+    predictor_ = register_module(
+        "predictor", torch::nn::Sequential(SpatialPredictor(o.context, o.map_channels, o.map,
+                                                            o.act_dim + NoiseDim(), o.hidden)));
+  } else {
+    predictor_ = register_module(
+        "predictor", Mlp(o.context * o.latent_dim + o.act_dim + NoiseDim(), o.hidden, o.latent_dim));
+  }
   const int64_t norm_dim = o.input == "pixels" ? 0 : o.obs_dim;
   obs_mean_ = register_buffer("obs_mean", torch::zeros({norm_dim}));
   obs_std_ = register_buffer("obs_std", torch::ones({norm_dim}));

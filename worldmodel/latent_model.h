@@ -44,5 +44,9 @@ struct VicReg {
   torch::Tensor variance, covariance, spread;
 };
 VicReg VicRegTerms(const torch::Tensor& embeddings);
+// The same per location of feature maps (N x C x P): each of the P locations gets its own
+// variance hinge over the N samples (spread is P x C) and covariance over its C channels;
+// terms are averaged over locations.
+VicReg SpatialVicRegTerms(const torch::Tensor& maps);
 
 }  // namespace darkmatter::worldmodel

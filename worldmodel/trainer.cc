@@ -1,6 +1,8 @@
 #include "worldmodel/trainer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -40,6 +42,11 @@ void BindTrainSettings(TrainSettings* s, sim::SettingsBinder* b) {
   b->Bind("model.ema", &s->ema, "target encoder decay per step, in [0, 1)");
   b->Bind("model.variance_weight", &s->variance_weight, "VICReg variance term weight");
   b->Bind("model.covariance_weight", &s->covariance_weight, "VICReg covariance term weight");
+  b->Bind("model.encoder", &s->encoder, "pixels: spatial (feature map) | global (one vector)");
+  b->Bind("model.map", &s->map, "spatial: feature-map side in locations");
+  b->Bind("model.map_channels", &s->map_channels, "spatial: channels per map location");
+  b->Bind("model.skip", &s->skip, "frames per model step");
+  b->Bind("train.holdout", &s->holdout, "fraction of episodes held out for the copy gate");
 }
 
 void ValidateTrainSettings(const TrainSettings& s) {
@@ -69,6 +76,13 @@ void ValidateTrainSettings(const TrainSettings& s) {
   require(s.noise_dim >= 1, "model.noise_dim", std::to_string(s.noise_dim), ">= 1");
   require(s.covariance_weight >= 0, "model.covariance_weight", std::to_string(s.covariance_weight),
           ">= 0");
+  require(s.encoder == "spatial" || s.encoder == "global", "model.encoder", s.encoder,
+          "spatial or global");
+  require(s.map >= 1, "model.map", std::to_string(s.map), ">= 1");
+  require(s.map_channels >= 1, "model.map_channels", std::to_string(s.map_channels), ">= 1");
+  require(s.skip >= 1, "model.skip", std::to_string(s.skip), ">= 1");
+  require(s.holdout >= 0 && s.holdout <= 0.5, "train.holdout", std::to_string(s.holdout),
+          "in [0, 0.5]");
 }
 
 std::vector<std::string> LabelFields(const std::string& model, const TrainSettings& settings) {
@@ -116,7 +130,8 @@ using MetricsSink = std::function<void(int64_t step, const std::map<std::string,
 void TrainLoop(const TrainSettings& s, TrainResult* result, ClipDataset& data,
                WorldModelImpl& model, torch::optim::Optimizer& optimizer, DataParallel& parallel,
                const std::function<void(int64_t)>& on_step, const MetricsSink& log,
-               const std::function<void(int64_t)>& checkpoint) {
+               const std::function<void(int64_t)>& checkpoint,
+               const std::function<void(std::map<std::string, double>*)>& heldout = nullptr) {
   model.train();
   const uint64_t shuffle_seed = s.seed + static_cast<uint64_t>(parallel.rank());
   for (int64_t step = result->start_step; step < s.steps; ++step) {
@@ -136,6 +151,7 @@ void TrainLoop(const TrainSettings& s, TrainResult* result, ClipDataset& data,
       size_t i = 0;
       for (auto& [key, value] : loss.metrics) value = values[i++];
     }
+    if (log_due && log && heldout) heldout(&loss.metrics);
     if (step == result->start_step) result->first = loss.metrics;
     result->last = loss.metrics;
     if (log_due && log) log(done, loss.metrics);
@@ -185,6 +201,15 @@ TrainResult Train(const TrainRequest& request) {
     task += (task.empty() ? "" : ",") + reader.Header().task;
   }
   if (episodes.empty()) throw sim::BadInput("data file '" + request.data + "' has no episodes");
+  // The copy gate's held-out episodes: the last ones, never trained on.
+  const bool gated = request.model != "supervised";
+  std::vector<sim::Episode> heldout_episodes;
+  if (gated && s.holdout > 0 && episodes.size() >= 5) {
+    const size_t n = std::max<size_t>(1, static_cast<size_t>(s.holdout * episodes.size() + 0.5));
+    heldout_episodes.assign(std::make_move_iterator(episodes.end() - n),
+                            std::make_move_iterator(episodes.end()));
+    episodes.resize(episodes.size() - n);
+  }
   if (distributed.world_size > 1) {
     // Each rank reads its own shard of the episodes.
     std::vector<sim::Episode> shard;
@@ -200,9 +225,26 @@ TrainResult Train(const TrainRequest& request) {
   data_options.labels = LabelFields(request.model, s);
   data_options.max_clips = s.max_clips;
   data_options.seed = s.seed;
+  data_options.skip = supervised ? 1 : s.skip;
   // The supervised model learns from single labelled frames.
   ClipDataset data(episodes, supervised ? 1 : s.context, supervised ? 0 : s.horizon, device,
                    data_options);
+  // A fixed batch of up to 64 held-out clips, evenly spaced (none when too short).
+  ClipBatch heldout_batch;
+  if (!heldout_episodes.empty()) {
+    try {
+      DataOptions heldout_options = data_options;
+      heldout_options.max_clips = 0;
+      ClipDataset heldout(heldout_episodes, s.context, s.horizon, device, heldout_options);
+      std::vector<int64_t> indices;
+      const int64_t n = std::min<int64_t>(64, heldout.NumClips());
+      for (int64_t i = 0; i < n; ++i) indices.push_back(i * heldout.NumClips() / n);
+      heldout_batch = heldout.Gather(indices);
+    } catch (const sim::BadInput&) {
+      // Held-out episodes too short for one clip: no gate.
+    }
+    heldout_episodes.clear();
+  }
 
   torch::manual_seed(s.seed);
   ModelOptions options;
@@ -223,6 +265,12 @@ TrainResult Train(const TrainRequest& request) {
   options.mask_ratio = s.mask_ratio;
   options.samples = s.samples;
   options.noise_dim = s.noise_dim;
+  options.encoder = s.input == "pixels" ? s.encoder : "global";
+  options.map = s.map;
+  options.map_channels = s.map_channels;
+  options.skip = supervised ? 1 : s.skip;
+  // A spatial model's latent is its flattened map (model.latent_dim applies to the others).
+  if (Spatial(options)) options.latent_dim = s.map * s.map * s.map_channels;
   std::shared_ptr<WorldModelImpl> model = MakeWorldModel(options);
   model->SetNormalisation(data.ObsMean().defined() ? data.ObsMean().cpu() : torch::Tensor(),
                           data.ObsStd().defined() ? data.ObsStd().cpu() : torch::Tensor());
@@ -294,12 +342,33 @@ TrainResult Train(const TrainRequest& request) {
   if (request.resume) TruncateMetrics(out / "metrics.jsonl", result.start_step);
   std::ofstream metrics_file(out / "metrics.jsonl", std::ios::app);
 
+  // The copy gate on held-out clips, measured without gradient and without touching the
+  // training random stream (so --resume stays exact).
+  auto heldout = [&](std::map<std::string, double>* metrics) {
+    if (!heldout_batch.observations.defined()) return;
+    auto generator = at::detail::getDefaultCPUGenerator();
+    const auto rng_state = generator.get_state();
+    {
+      torch::NoGradGuard no_grad;
+      model->eval();
+      const ModelLoss held = model->Loss(heldout_batch);
+      model->train();
+      const auto p = held.metrics.find("prediction"), c = held.metrics.find("copy_baseline");
+      if (p != held.metrics.end() && c != held.metrics.end()) {
+        (*metrics)["heldout_prediction"] = p->second;
+        (*metrics)["heldout_copy"] = c->second;
+        (*metrics)["heldout_ratio"] = p->second / std::max(c->second, 1e-12);
+      }
+    }
+    generator.set_state(rng_state);
+  };
   TrainLoop(s, &result, data, *model, optimizer, parallel, request.on_step,
             [&](int64_t done, const std::map<std::string, double>& metrics) {
               metrics_file << MetricsJson(done, metrics).dump() << "\n";
               metrics_file.flush();
             },
-            [&](int64_t done) { SaveCheckpoint(checkpoint, *model, optimizer, done, metadata); });
+            [&](int64_t done) { SaveCheckpoint(checkpoint, *model, optimizer, done, metadata); },
+            heldout);
   if (result.start_step == s.steps) SaveCheckpoint(checkpoint, *model, optimizer, s.steps, metadata);
   parallel.Barrier();
   result.parameter_hash = ParameterHash(*model);
@@ -309,6 +378,24 @@ TrainResult Train(const TrainRequest& request) {
   run["steps"] = result.steps;
   run["parameter_hash"] = result.parameter_hash;
   run["final_metrics"] = result.last;
+  const auto gate = result.last.find("heldout_ratio");
+  result.heldout_ratio = gate == result.last.end() ? std::nan("") : gate->second;
+  if (gate != result.last.end()) {
+    run["copy_gate"] = {{"heldout_ratio", gate->second},
+                        {"heldout_prediction", result.last["heldout_prediction"]},
+                        {"heldout_copy", result.last["heldout_copy"]},
+                        {"beats_copy", gate->second < 1.0}};
+    if (gate->second >= 1.0) {
+      char text[400];
+      std::snprintf(text, sizeof(text),
+                    "the model predicts no better than copying the last frame: on held-out "
+                    "clips its prediction error is %.3g times the error of \"nothing moves\" "
+                    "(a ratio >= 1). It has not learned how things move; train longer, raise "
+                    "model.skip so objects visibly move between steps, or check the data.",
+                    gate->second);
+      result.warnings.push_back(text);
+    }
+  }
   WriteJsonAtomically(out / "run.json", run);
   return result;
 }

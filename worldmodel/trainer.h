@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,12 @@ struct TrainSettings {
   double mask_ratio = 0.0;          // jepa: probability that a context frame is masked
   int samples = 4;                  // stochastic: futures per clip, trained best-of-K
   int noise_dim = 8;                // stochastic: noise vector size
+  std::string encoder = "spatial";  // pixels: spatial (feature map) | global (one vector)
+  int map = 8;                      // spatial: feature-map side (frame size / map = 2^k)
+  int map_channels = 16;            // spatial: channels per location (latent = map^2 x this)
+  int skip = 1;                     // frames per model step (clips and surprise stride)
+  double holdout = 0.1;             // fraction of episodes held out for the copy gate (the
+                                    // last ones; none with fewer than 5 episodes)
 };
 
 // The label fields of `settings.labels` (empty unless the model is supervised).
@@ -64,6 +71,11 @@ struct TrainResult {
   std::string content_hash;             // of the data file(s), joined by '+'
   std::string checkpoint;               // path of the final checkpoint
   std::string device;                   // device used
+  // Held-out copy gate (jepa, stochastic, generative; NaN when nothing was held out): the
+  // final prediction error over the error of copying the last context frame on held-out
+  // clips. Below 1 the model predicts motion.
+  double heldout_ratio = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::string> warnings;    // plain-words warnings for the user (e.g. the gate)
 };
 
 // Validates everything (model name, data file, settings, device, resume checkpoint) before

@@ -43,19 +43,38 @@ torch::Tensor WorldModelImpl::Surprise(const torch::Tensor& observations,
                                        const torch::Tensor& actions) {
   torch::NoGradGuard no_grad;
   const int64_t b = observations.size(0), l = observations.size(1), c = options_.context;
+  const int64_t s = options_.skip, first = c * s;
   auto surprise = torch::zeros({b, l}, observations.options());
-  if (l <= c) return surprise;
-  const int64_t n = l - c, d = options_.latent_dim;
+  if (l <= first) return surprise;
+  const int64_t n = l - first, d = options_.latent_dim;
   auto z = Encode(observations);
   auto target = EncodeTarget(observations);
-  // Window k (frames k..k+C-1) predicts frame k + C.
-  auto context = z.unfold(1, c, 1).narrow(1, 0, n).permute({0, 1, 3, 2}).reshape({b * n, c, d});
-  auto action = actions.narrow(1, c - 1, n).reshape({b * n, actions.size(2)});
-  auto future_target = target.narrow(1, c, n).reshape({b * n, d});
+  torch::Tensor context, action;
+  if (s == 1) {
+    // Window k (frames k..k+C-1) predicts frame k + C.
+    context = z.unfold(1, c, 1).narrow(1, 0, n).permute({0, 1, 3, 2}).reshape({b * n, c, d});
+    action = actions.narrow(1, c - 1, n).reshape({b * n, actions.size(2)});
+  } else {
+    // Frame t = first + k is predicted from frames t - C*s, ..., t - s; the action of a model
+    // step is the mean of the s actions it spans.
+    std::vector<int64_t> rows;
+    for (int64_t k = 0; k < n; ++k) {
+      for (int64_t i = 0; i < c; ++i) rows.push_back(first + k - (c - i) * s);
+    }
+    auto index = torch::tensor(rows, torch::kInt64).to(z.device());
+    context = z.index_select(1, index).reshape({b * n, c, d});
+    if (actions.size(2) > 0) {
+      action = actions.unfold(1, s, 1).mean(-1).narrow(1, (c - 1) * s, n).reshape(
+          {b * n, actions.size(2)});
+    } else {
+      action = torch::zeros({b * n, 0}, z.options());
+    }
+  }
+  auto future_target = target.narrow(1, first, n).reshape({b * n, d});
   std::vector<int64_t> shape = {b * n};
   for (int64_t i = 2; i < observations.dim(); ++i) shape.push_back(observations.size(i));
-  auto future = observations.narrow(1, c, n).reshape(shape);
-  surprise.narrow(1, c, n).copy_(StepSurprise(context, action, future_target, future).view({b, n}));
+  auto future = observations.narrow(1, first, n).reshape(shape);
+  surprise.narrow(1, first, n).copy_(StepSurprise(context, action, future_target, future).view({b, n}));
   return surprise;
 }
 
@@ -81,7 +100,11 @@ std::string OptionsToJson(const ModelOptions& o) {
                       {"covariance_weight", o.covariance_weight},
                       {"mask_ratio", o.mask_ratio},
                       {"samples", o.samples},
-                      {"noise_dim", o.noise_dim}};
+                      {"noise_dim", o.noise_dim},
+                      {"encoder", o.encoder},
+                      {"map", o.map},
+                      {"map_channels", o.map_channels},
+                      {"skip", o.skip}};
   return j.dump();
 }
 
@@ -107,13 +130,41 @@ ModelOptions OptionsFromJson(const std::string& text) {
     o.mask_ratio = j.at("mask_ratio").get<double>();
     o.samples = j.at("samples").get<int64_t>();
     o.noise_dim = j.at("noise_dim").get<int64_t>();
+    // Checkpoints written before the spatial encoder existed hold the global layout.
+    o.encoder = j.value("encoder", std::string("global"));
+    o.map = j.value("map", int64_t{8});
+    o.map_channels = j.value("map_channels", int64_t{16});
+    o.skip = j.value("skip", int64_t{1});
   } catch (const nlohmann::json::exception& e) {
     throw sim::BadInput(std::string("model options: ") + e.what());
   }
   return o;
 }
 
+bool Spatial(const ModelOptions& o) { return o.input == "pixels" && o.encoder == "spatial"; }
+
 std::shared_ptr<WorldModelImpl> MakeWorldModel(const ModelOptions& o) {
+  if (o.encoder != "global" && o.encoder != "spatial") {
+    throw sim::BadInput("model.encoder=" + o.encoder + ": must be global or spatial");
+  }
+  if (o.skip < 1) throw sim::BadInput("model.skip=" + std::to_string(o.skip) + ": must be >= 1");
+  if (Spatial(o)) {
+    int64_t ratio = o.map > 0 && o.frame_size % o.map == 0 ? o.frame_size / o.map : 0;
+    if (ratio < 2 || (ratio & (ratio - 1)) != 0) {
+      throw sim::BadInput("model.map=" + std::to_string(o.map) + ": the frame size " +
+                          std::to_string(o.frame_size) +
+                          " divided by it must be a power of two >= 2");
+    }
+    if (o.map_channels < 1) {
+      throw sim::BadInput("model.map_channels=" + std::to_string(o.map_channels) +
+                          ": must be >= 1");
+    }
+    if (o.latent_dim != o.map * o.map * o.map_channels) {
+      throw sim::BadInput("model.latent_dim=" + std::to_string(o.latent_dim) +
+                          ": a spatial model's latent is its flattened map, map * map * "
+                          "map_channels = " + std::to_string(o.map * o.map * o.map_channels));
+    }
+  }
   if (o.input != "state" && o.input != "pixels") {
     throw sim::BadInput("model.input=" + o.input + ": must be state or pixels");
   }

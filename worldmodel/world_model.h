@@ -40,7 +40,16 @@ struct ModelOptions {
   double mask_ratio = 0.0;         // jepa: probability that a context frame is masked
   int64_t samples = 4;             // stochastic: K futures per clip, trained best-of-K
   int64_t noise_dim = 8;           // stochastic: size of the noise vector
+  std::string encoder = "global";  // pixels: global (one pooled vector) | spatial (feature map)
+  int64_t map = 8;                 // spatial: feature-map side in locations (frame_size / map
+                                   // a power of two)
+  int64_t map_channels = 16;       // spatial: channels per location; latent_dim must equal
+                                   // map * map * map_channels (the flattened map)
+  int64_t skip = 1;                // frames per model step (clips and surprise stride)
 };
+
+// True when `options` describe a spatial pixel model (latents are flattened feature maps).
+bool Spatial(const ModelOptions& options);
 
 // The models `train --model` accepts (world models; agents add their own).
 const std::vector<std::string>& WorldModelNames();
@@ -76,9 +85,9 @@ class WorldModelImpl : public torch::nn::Module {
   // Loss of a batch of clips (see ClipBatch).
   virtual ModelLoss Loss(const ClipBatch& batch) = 0;
   // Per-frame surprise of whole clips: observations (B x L x ...), actions (B x L-1 x A).
-  // Frame t >= C gets the L1 error (mean over dimensions) of the one-step prediction from
-  // frames t-C..t-1 against the target of frame t (generative: against the frame itself);
-  // frames t < C get 0. Returns (B x L), no gradient.
+  // Frame t >= C*skip gets the L1 error (mean over dimensions) of the one-step prediction
+  // from frames t-C*skip, ..., t-skip against the target of frame t (generative: against the
+  // frame itself); earlier frames get 0. Returns (B x L), no gradient.
   torch::Tensor Surprise(const torch::Tensor& observations, const torch::Tensor& actions);
   // Decodes latents (... x D) into observations (generative only; others throw BadInput).
   virtual torch::Tensor Decode(const torch::Tensor& latents);
