@@ -6,15 +6,18 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "sim/episode_file.h"
 #include "sim/error.h"
 #include "worldmodel/checkpoint.h"
 #include "worldmodel/clips.h"
 #include "worldmodel/jepa.h"
+#include "worldmodel/trainer.h"
 #include "worldmodel/world_model.h"
 
 #undef CHECK
@@ -241,4 +244,65 @@ TEST_CASE("Spatial jepa: on a one-ball pixel scene it beats copying, and probed 
   INFO("positions R²: trained " << r2 << ", random CNN " << r2_random);
   CHECK(ratio < 0.8);
   CHECK(r2 > r2_random);
+}
+
+TEST_CASE("Train (spatial, frame skip): the held-out copy gate is logged and warned about, "
+          "--resume stays exact",
+          "[worldmodel][spatial]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("darkmatter_spatial_train_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "balls.h5").string();
+  {
+    sim::EpisodeWriter writer(file, {.task = "test/pixel_ball"});
+    for (auto e : BallFrames(10, 12, 40)) {
+      e.rng_states.assign(13 * 4, 0);
+      e.elapsed_steps.resize(13);
+      for (int t = 0; t <= 12; ++t) e.elapsed_steps[t] = t;
+      writer.Append(e);
+    }
+    writer.Commit();
+  }
+  auto request = [&](const std::string& out, int steps, bool resume) {
+    wm::TrainRequest r;
+    r.data = file;
+    r.out = (dir / out).string();
+    r.device = "cpu";
+    r.resume = resume;
+    auto& s = r.settings;
+    s.steps = steps;
+    s.batch_size = 8;
+    s.input = "pixels";
+    s.channels = 4;
+    s.map_channels = 4;
+    s.hidden = 16;
+    s.context = 3;
+    s.horizon = 2;
+    s.skip = 2;
+    s.ema = 0.9;
+    s.checkpoint_every = 3;
+    s.log_every = 2;
+    s.seed = 5;
+    return r;
+  };
+  const auto full = wm::Train(request("full", 6, false));
+  REQUIRE(full.last.count("heldout_ratio"));
+  CHECK(std::isfinite(full.heldout_ratio));
+  CHECK(full.heldout_ratio == full.last.at("heldout_ratio"));
+  // The warning is given exactly when the run ends at or above copying.
+  CHECK(full.warnings.empty() == (full.heldout_ratio < 1.0));
+  std::ifstream run_file(dir / "full" / "run.json");
+  const auto run = nlohmann::json::parse(run_file);
+  CHECK(run["copy_gate"]["beats_copy"].get<bool>() == (full.heldout_ratio < 1.0));
+  wm::Train(request("split", 3, false));
+  const auto resumed = wm::Train(request("split", 6, true));
+  CHECK(resumed.start_step == 3);
+  CHECK(resumed.parameter_hash == full.parameter_hash);
+  CHECK(resumed.last == full.last);
+  // A map that does not divide the frame is refused before anything is written.
+  auto bad = request("bad", 2, false);
+  bad.settings.map = 5;
+  CHECK_THROWS_WITH(wm::Train(bad), Catch::Contains("model.map=5"));
+  CHECK(!std::filesystem::exists(dir / "bad"));
+  std::filesystem::remove_all(dir);
 }
