@@ -4,6 +4,7 @@
 // darkmatter suite merge DIR... --out DIR: combine shard folders into one results.json.
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,38 @@ std::string Duration(double seconds) {
   return text;
 }
 
+// One line per physics task: the watching model's VoE set score beside its nulls and its
+// held-out prediction/copy ratio, means over the seeds' cells (chance 0.5; docs/suite.md).
+std::string PhysicsLines(const nlohmann::json& results) {
+  std::map<std::string, std::map<std::string, std::pair<double, int>>> sums;  // task -> metric
+  for (const auto& cell : results.value("cells", nlohmann::json::array())) {
+    const std::string task = cell.value("task", std::string());
+    if (task.rfind("physics/", 0) != 0 || !cell.contains("metrics")) continue;
+    for (const char* key : {"voe_accuracy", "voe_accuracy_null", "voe_accuracy_motion",
+                            "heldout_copy_ratio"}) {
+      if (cell["metrics"].contains(key) && cell["metrics"][key].is_number()) {
+        auto& [sum, n] = sums[task][key];
+        sum += cell["metrics"][key].get<double>();
+        ++n;
+      }
+    }
+  }
+  std::string text;
+  for (const auto& [task, metrics] : sums) {
+    const auto mean = [&](const char* key) -> std::string {
+      const auto it = metrics.find(key);
+      if (it == metrics.end() || it->second.second == 0) return "-";
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%.2f", it->second.first / it->second.second);
+      return buffer;
+    };
+    text += "  " + task + ": jepa " + mean("voe_accuracy") + " | untrained " +
+            mean("voe_accuracy_null") + " | motion energy " + mean("voe_accuracy_motion") +
+            " | prediction/copy " + mean("heldout_copy_ratio") + " (below 1 predicts motion)\n";
+  }
+  return text;
+}
+
 void PrintSummary(const eval::SuiteSummary& s, bool json, const std::string& what) {
   if (json) {
     nlohmann::json out = {{"results", s.results_path},
@@ -90,6 +123,11 @@ void PrintSummary(const eval::SuiteSummary& s, bool json, const std::string& wha
   }
   std::printf("\nheadline: success, IQM over seeds [95%% CI], largest budget\n%s",
               eval::HeadlineTable(s.results).c_str());
+  const std::string physics = PhysicsLines(s.results);
+  if (!physics.empty()) {
+    std::printf("\nphysics: violation of expectation on held-out matched twin sets (set score, "
+                "chance 0.5), mean over seeds\n%s", physics.c_str());
+  }
   std::printf("\nresults: %s\n", s.results_path.c_str());
   if (!s.report_path.empty()) std::printf("report:  %s\n", s.report_path.c_str());
 }

@@ -54,3 +54,17 @@ TEST_CASE("suite CLI: run, rerun skips, --json summary, merge refuses other conf
   CHECK(ok.code == 0);
   CHECK(std::filesystem::exists(scratch / "m/results.json"));
 }
+
+TEST_CASE("suite CLI: the summary shows the physics cells' VoE beside both nulls",
+          "[suite][cli]") {
+  Scratch scratch;
+  const auto run = Darkmatter("suite --preset test --out " + (scratch / "p") +
+                              " tasks=physics/collide methods=random physics.protocols=voe "
+                              "physics.test_episodes=2 jepa.steps=5 seeds=1 videos.enabled=false");
+  REQUIRE(run.code == 0);
+  CHECK_THAT(run.output, Catch::Contains("physics: violation of expectation"));
+  CHECK_THAT(run.output, Catch::Contains("physics/collide: jepa ") &&
+                             Catch::Contains("| untrained ") &&
+                             Catch::Contains("| motion energy ") &&
+                             Catch::Contains("| prediction/copy "));
+}
