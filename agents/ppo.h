@@ -35,7 +35,7 @@ struct PpoSettings {
   double value_coef = 0.5;           // value loss weight
   double max_grad_norm = 0.5;        // global gradient norm clip
   int hidden = 64;                   // hidden units of policy and value MLPs
-  double init_log_std = -0.5;        // initial policy log std (normalised action units)
+  double init_log_std = -1.5;        // initial policy log std (normalised action units)
   uint64_t seed = 0;                 // init, sampling, shuffling and env seeds
   int checkpoint_every = 10;         // updates between checkpoints (and one at the end)
   int eval_episodes = 10;            // deterministic evaluation episodes at the end (test seeds)

@@ -247,11 +247,7 @@ void DrivingEnv::AfterStep() {
   }
   // Reward: progress at the target speed, staying in lane, aligned; failures cost.
   const double lane_offset = st_.ego_d - road_.LaneCentre(static_cast<int>(st_.expert_lane));
-  // Progress counts up to the target speed only: faster earns nothing more, so the reward
-  // does not pay for closing on the traffic ahead (an uncapped term made PPO speed up and
-  // rear-end it; docs/agents.md).
-  last_reward_ = std::min(st_.ego_s - st_.prev_s, st_.target_speed * dt) /
-                     (st_.target_speed * dt) -
+  last_reward_ = (st_.ego_s - st_.prev_s) / (st_.target_speed * dt) -
                  0.1 * std::abs(lane_offset) - 0.2 * std::abs(st_.heading_error) -
                  (failed ? 10.0 : 0.0);
 }
