@@ -28,7 +28,7 @@ struct PpoSettings {
   double gae_lambda = 0.95;          // GAE lambda
   double clip = 0.2;                 // ratio clip epsilon
   double lr = 3e-4;                  // Adam learning rate (initial, when annealed)
-  bool anneal_lr = true;             // learning rate falls linearly to 0 over total_env_steps
+  bool anneal_lr = false;            // learning rate falls linearly to 0 over total_env_steps
   bool normalize_reward = true;      // rewards / running std of the discounted return
   double reward_clip = 10.0;         // normalised rewards clipped to [-this, this]
   double entropy_coef = 0.0;         // entropy bonus weight

@@ -188,6 +188,7 @@ TEST_CASE("ppo: the reward normaliser and the annealed learning rate resume exac
   agents::PpoSettings s = Tiny();
   s.rollout_steps = 16;            // 128 env steps per update
   s.total_env_steps = 4 * 128;     // 4 updates: lr 1, 3/4, 1/2, 1/4 of ppo.lr
+  s.anneal_lr = true;
   agents::PpoTrainer trainer(kTask, ShortEpisodes(), s);
   std::vector<double> lrs;
   for (int u = 0; u < 2; ++u) {
