@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "agents/gaussian_policy.h"
@@ -42,7 +44,11 @@ void BindPpoSettings(PpoSettings* s, sim::SettingsBinder* b) {
   b->Bind("ppo.gamma", &s->gamma, "discount per control step, in (0, 1]");
   b->Bind("ppo.gae_lambda", &s->gae_lambda, "GAE lambda, in [0, 1]");
   b->Bind("ppo.clip", &s->clip, "ratio clip epsilon, > 0");
-  b->Bind("ppo.lr", &s->lr, "Adam learning rate");
+  b->Bind("ppo.lr", &s->lr, "Adam learning rate (initial, when annealed)");
+  b->Bind("ppo.anneal_lr", &s->anneal_lr, "learning rate falls linearly to 0 over the budget");
+  b->Bind("ppo.normalize_reward", &s->normalize_reward,
+          "divide rewards by a running std of the discounted return");
+  b->Bind("ppo.reward_clip", &s->reward_clip, "normalised rewards clipped to [-this, this], > 0");
   b->Bind("ppo.entropy_coef", &s->entropy_coef, "entropy bonus weight");
   b->Bind("ppo.value_coef", &s->value_coef, "value loss weight");
   b->Bind("ppo.max_grad_norm", &s->max_grad_norm, "global gradient norm clip");
@@ -68,6 +74,7 @@ void ValidatePpoSettings(const PpoSettings& s) {
           "in [0, 1]");
   Require(s.clip > 0, "ppo.clip", Text(s.clip), "> 0");
   Require(s.lr > 0, "ppo.lr", Text(s.lr), "> 0");
+  Require(s.reward_clip > 0, "ppo.reward_clip", Text(s.reward_clip), "> 0");
   Require(s.entropy_coef >= 0, "ppo.entropy_coef", Text(s.entropy_coef), ">= 0");
   Require(s.value_coef >= 0, "ppo.value_coef", Text(s.value_coef), ">= 0");
   Require(s.max_grad_norm > 0, "ppo.max_grad_norm", Text(s.max_grad_norm), "> 0");
@@ -115,13 +122,37 @@ struct PpoTrainer::Impl {
     noise.resize(n * act_dim);
     episode_return.assign(n, 0.0);
     episode_length.assign(n, 0);
+    const auto& keys = pool.InfoKeys();
+    const auto found = std::find(keys.begin(), keys.end(), "success");
+    success_index = found == keys.end() ? -1 : static_cast<int64_t>(found - keys.begin());
+    total_updates = (static_cast<int64_t>(s.total_env_steps) + n * t_max - 1) / (n * t_max);
     ResetEnvs(s.seed);
+  }
+
+  // Scales one raw reward of env i (a valid transition) by the running std of the discounted
+  // return, after merging that env's return into the statistics (Welford, scalars).
+  double ScaleReward(int64_t i, double reward, bool ended) {
+    if (!settings.normalize_reward) return reward;
+    discounted_return[i] = discounted_return[i] * settings.gamma + reward;
+    reward_count += 1.0;
+    const double delta = discounted_return[i] - reward_mean;
+    reward_mean += delta / reward_count;
+    reward_m2 += delta * (discounted_return[i] - reward_mean);
+    if (ended) discounted_return[i] = 0.0;
+    const double scaled = reward / RewardStd();
+    return std::clamp(scaled, -settings.reward_clip, settings.reward_clip);
+  }
+
+  double RewardStd() const {
+    const double var = reward_count > 1.0 ? reward_m2 / reward_count : 1.0;
+    return std::sqrt(var + 1e-8);
   }
 
   void ResetEnvs(uint64_t seed) {
     const sim::BatchView batch = pool.Reset(seed);
     current_obs.assign(batch.observations.begin(), batch.observations.end());
     previous_done.assign(n, 0);
+    discounted_return.assign(n, 0.0);
     episode_return.assign(n, 0.0);
     episode_length.assign(n, 0);
   }
@@ -136,7 +167,15 @@ struct PpoTrainer::Impl {
   std::map<std::string, double> Update() {
     const auto start = std::chrono::steady_clock::now();
     sim::Rng rng(sim::DeriveSeed(settings.seed ^ static_cast<uint64_t>(env_steps), kSampleStream));
-    std::vector<double> finished_returns, finished_lengths;
+    std::vector<double> finished_returns, finished_lengths, finished_successes;
+    const double lr_now =
+        settings.anneal_lr
+            ? settings.lr * (1.0 - static_cast<double>(env_steps / (n * t_max)) /
+                                       static_cast<double>(std::max<int64_t>(total_updates, 1)))
+            : settings.lr;
+    for (auto& group : optimizer->param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(std::max(lr_now, 0.0));
+    }
     // Collect.
     {
       torch::NoGradGuard no_grad;
@@ -162,17 +201,21 @@ struct PpoTrainer::Impl {
           const int64_t k = t * n + i;
           // After an episode ended, this step was the autoreset: not a transition.
           valid[k] = !previous_done[i];
-          rewards[k] = batch.rewards[i];
           terminated[k] = batch.terminated[i];
           truncated[k] = batch.truncated[i];
+          const bool ended = batch.terminated[i] || batch.truncated[i];
+          rewards[k] = valid[k] ? ScaleReward(i, batch.rewards[i], ended) : 0.0;
           if (valid[k]) {
             episode_return[i] += batch.rewards[i];
             episode_length[i] += 1;
           }
-          previous_done[i] = batch.terminated[i] || batch.truncated[i];
+          previous_done[i] = ended;
           if (previous_done[i]) {
             finished_returns.push_back(episode_return[i]);
             finished_lengths.push_back(static_cast<double>(episode_length[i]));
+            finished_successes.push_back(
+                success_index >= 0 && batch.infos[i * batch.info_dim + success_index] > 0.5
+                    ? 1.0 : 0.0);
             episode_return[i] = 0.0;
             episode_length[i] = 0;
           }
@@ -287,6 +330,9 @@ struct PpoTrainer::Impl {
             {"episodes", static_cast<double>(finished_returns.size())},
             {"episode_return", mean_of(finished_returns)},
             {"episode_length", mean_of(finished_lengths)},
+            {"episode_success", mean_of(finished_successes)},
+            {"lr", lr_now},
+            {"reward_std", settings.normalize_reward ? RewardStd() : 1.0},
             {"policy_loss", policy_loss_sum / denominator},
             {"value_loss", value_loss_sum / denominator},
             {"entropy", policy->Entropy().item<double>()},
@@ -304,6 +350,11 @@ struct PpoTrainer::Impl {
   GaussianPolicy policy{nullptr};
   std::unique_ptr<torch::optim::Adam> optimizer;
   int64_t env_steps = 0;
+  int64_t total_updates = 1;   // updates in the budget (the annealing schedule)
+  int64_t success_index = -1;  // column of info "success", -1 when the task has none
+  // Reward normaliser: Welford statistics of the per-env discounted returns.
+  double reward_count = 0.0, reward_mean = 0.0, reward_m2 = 0.0;
+  std::vector<double> discounted_return;  // (N) running, reset when an episode ends
   // Rollout buffers, row k = t * n + i.
   std::vector<float> obs;          // (T x N x obs_dim) normalised as seen by the policy
   std::vector<float> actions;      // (T x N x act_dim) sampled, normalised units, unclipped
@@ -334,14 +385,27 @@ int64_t PpoTrainer::StepsPerUpdate() const { return impl_->n * impl_->t_max; }
 
 void PpoTrainer::Save(const std::string& path) const {
   const auto& o = impl_->policy->options();
+  char reward_stats[160];
+  std::snprintf(reward_stats, sizeof(reward_stats),
+                ", \"reward_count\": %.17g, \"reward_mean\": %.17g, \"reward_m2\": %.17g",
+                impl_->reward_count, impl_->reward_mean, impl_->reward_m2);
   const std::string metadata = "{\"model\": \"ppo\", \"hidden\": " + std::to_string(o.hidden) +
                                ", \"obs_dim\": " + std::to_string(o.obs_dim) +
-                               ", \"act_dim\": " + std::to_string(o.act_dim) + "}";
+                               ", \"act_dim\": " + std::to_string(o.act_dim) + reward_stats +
+                               "}";
   worldmodel::SaveCheckpoint(path, *impl_->policy, *impl_->optimizer, impl_->env_steps, metadata);
 }
 
 int64_t PpoTrainer::Load(const std::string& path) {
   impl_->env_steps = worldmodel::LoadCheckpoint(path, *impl_->policy, impl_->optimizer.get());
+  // The reward normaliser (absent from checkpoints written before it existed: starts afresh).
+  const auto info = nlohmann::json::parse(worldmodel::ReadCheckpointMetadata(path), nullptr, false);
+  impl_->reward_count = impl_->reward_mean = impl_->reward_m2 = 0.0;
+  if (info.is_object() && info.contains("reward_count")) {
+    impl_->reward_count = info.value("reward_count", 0.0);
+    impl_->reward_mean = info.value("reward_mean", 0.0);
+    impl_->reward_m2 = info.value("reward_m2", 0.0);
+  }
   impl_->ResetEnvs(sim::DeriveSeed(impl_->settings.seed ^ static_cast<uint64_t>(impl_->env_steps),
                                    kEnvStream));
   return impl_->env_steps;

@@ -1,6 +1,8 @@
 // PPO: learns the inverted pendulum within a small budget, is bit-reproducible for a seed,
 // loads checkpoints strictly, and resumes from the checkpoint's step.
 #include <chrono>
+#include <cmath>
+#include <vector>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -178,4 +180,55 @@ TEST_CASE("ppo: TrainAgent resumes from the checkpoint's step", "[agents][ppo][r
   // Resuming with another model or task is refused before anything changes.
   request.task = "manipulation/reach";
   CHECK_THROWS_AS(agents::TrainAgent(request), sim::BadInput);
+}
+
+TEST_CASE("ppo: the reward normaliser and the annealed learning rate resume exactly",
+          "[agents][ppo][resume]") {
+  TempDir tmp("normaliser");
+  agents::PpoSettings s = Tiny();
+  s.rollout_steps = 16;            // 128 env steps per update
+  s.total_env_steps = 4 * 128;     // 4 updates: lr 1, 3/4, 1/2, 1/4 of ppo.lr
+  s.anneal_lr = true;
+  agents::PpoTrainer trainer(kTask, ShortEpisodes(), s);
+  std::vector<double> lrs;
+  for (int u = 0; u < 2; ++u) {
+    const auto m = trainer.Update();
+    lrs.push_back(m.at("lr"));
+    CHECK(m.at("reward_std") > 0);
+    CHECK(std::isfinite(m.at("reward_std")));
+  }
+  trainer.Save(tmp / "checkpoint.pt");
+  // Two trainers loaded from the same checkpoint continue identically, and their reward
+  // statistics are those saved (a saved-again checkpoint has the same metadata).
+  auto continued = [&] {
+    agents::PpoTrainer t(kTask, ShortEpisodes(), s);
+    CHECK(t.Load(tmp / "checkpoint.pt") == 256);
+    const auto m = t.Update();
+    return std::make_pair(t.ParameterHash(), m);
+  };
+  const auto a = continued(), b = continued();
+  CHECK(a.first == b.first);
+  CHECK(a.second.at("reward_std") == b.second.at("reward_std"));
+  CHECK(a.second.at("lr") == Approx(s.lr * 0.5));
+  CHECK(lrs[0] == Approx(s.lr));
+  CHECK(lrs[1] == Approx(s.lr * 0.75));
+  // Without annealing and normalisation the metrics say so.
+  s.anneal_lr = false;
+  s.normalize_reward = false;
+  agents::PpoTrainer flat(kTask, ShortEpisodes(), s);
+  flat.Update();
+  const auto m = flat.Update();
+  CHECK(m.at("lr") == s.lr);
+  CHECK(m.at("reward_std") == 1.0);
+}
+
+TEST_CASE("ppo: bad new settings are refused naming key and value", "[agents][ppo][settings]") {
+  agents::PpoSettings s = Tiny();
+  s.reward_clip = 0;
+  try {
+    agents::ValidatePpoSettings(s);
+    FAIL("ppo.reward_clip=0 was accepted");
+  } catch (const sim::BadInput& e) {
+    CHECK_THAT(e.what(), Catch::Contains("ppo.reward_clip"));
+  }
 }
