@@ -369,6 +369,7 @@ TEST_CASE("Spatial jepa with SIGReg: on the one-ball pixel scene it beats copyin
   auto o = SpatialOptions();
   o.reg = "sigreg";
   o.sigreg_weight = 1.0;
+  o.sigreg_projections = 8;  // keeps the test in seconds
   o.ema = 0.0;  // SIGReg needs no EMA target (LeWorldModel); the target is the stop-gradient encoder
   wm::ClipDataset clips(train, o.context, o.horizon, torch::kCPU, data);
   wm::ClipDataset held_clips(held, o.context, o.horizon, torch::kCPU, data);
