@@ -1,5 +1,5 @@
 // JEPA: latent prediction against an exponential-moving-average target encoder (no gradient),
-// VICReg variance/covariance regularisation against collapse, optional masked context frames
+// VICReg variance/covariance regularisation against collapse (or SIGReg, model.reg=sigreg), optional masked context frames
 // ("fill in the blank"), multi-step action-conditioned rollouts. No labels, no reward.
 #pragma once
 
@@ -13,7 +13,8 @@ class JepaImpl : public LatentModelImpl {
 
   torch::Tensor EncodeTarget(const torch::Tensor& observations) override;
   // Metrics: prediction, copy_baseline (error of holding the last context embedding),
-  // variance, covariance, embedding_std, embedding_std_min, total.
+  // variance, covariance, embedding_std, embedding_std_min, total; with model.reg=sigreg also
+  // sigreg (the variance and covariance terms are then reported, not trained on).
   ModelLoss Loss(const ClipBatch& batch) override;
   // target <- ema * target + (1 - ema) * online, without gradient.
   void AfterOptimizerStep() override;
@@ -26,6 +27,9 @@ class JepaImpl : public LatentModelImpl {
                                        const torch::Tensor& target);
 
   torch::nn::Sequential target_encoder_{nullptr};
+  // sigreg: (seed, optimiser steps taken) as a buffer, so the directions of step k depend only
+  // on the initial seed and k, and --resume (which restores buffers) stays exact.
+  torch::Tensor sigreg_state_;
 };
 
 }  // namespace darkmatter::worldmodel

@@ -1,5 +1,6 @@
 #include "worldmodel/latent_model.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "worldmodel/encoders.h"
@@ -37,6 +38,30 @@ VicReg SpatialVicRegTerms(const torch::Tensor& maps) {
   auto off_diagonal = cov - torch::diag_embed(torch::diagonal(cov, 0, 1, 2));
   terms.covariance = off_diagonal.pow(2).sum({1, 2}).mean() / static_cast<double>(c);
   return terms;
+}
+
+torch::Tensor SigRegTerm(const torch::Tensor& samples, const torch::Tensor& directions) {
+  constexpr int64_t kPoints = 17;
+  constexpr double kTMax = 5.0;
+  const int64_t n = samples.size(-2);
+  auto projected = torch::matmul(samples, directions);  // (G x N x M)
+  auto t = torch::linspace(0.0, kTMax, kPoints, samples.options());
+  auto gauss = torch::exp(-0.5 * t * t);                 // CF of N(0, 1), also the weight
+  auto arg = projected.unsqueeze(-1) * t;                // (G x N x M x T)
+  auto real = torch::cos(arg).mean(-3), imag = torch::sin(arg).mean(-3);  // (G x M x T)
+  auto err = ((real - gauss).pow(2) + imag.pow(2)) * gauss;
+  auto trapezoid = torch::full({kPoints}, kTMax / (kPoints - 1), samples.options());
+  trapezoid[0] = trapezoid[0] * 0.5;
+  trapezoid[kPoints - 1] = trapezoid[kPoints - 1] * 0.5;
+  auto statistic = 2.0 * static_cast<double>(n) * (err * trapezoid).sum(-1);  // (G x M)
+  return statistic.mean();
+}
+
+torch::Tensor SigRegDirections(int64_t c, int64_t m, uint64_t seed, const torch::TensorOptions& to) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto a = torch::randn({c, m}, generator, torch::TensorOptions().dtype(torch::kFloat32));
+  a = a / a.norm(2, {0}, /*keepdim=*/true).clamp_min(1e-12);
+  return a.to(to);
 }
 
 LatentModelImpl::LatentModelImpl(const ModelOptions& options) : WorldModelImpl(options) {

@@ -49,4 +49,15 @@ VicReg VicRegTerms(const torch::Tensor& embeddings);
 // terms are averaged over locations.
 VicReg SpatialVicRegTerms(const torch::Tensor& maps);
 
+// SIGReg (LeJEPA, Balestriero & LeCun 2025): samples (G x N x C: G independent groups, e.g.
+// map locations, of N samples in C dimensions) are projected onto the unit columns of
+// `directions` (C x M); each 1-D projection gets the Epps-Pulley statistic against N(0, 1),
+//   EP = N * integral over t of |ecf(t) - exp(-t^2/2)|^2 * exp(-t^2/2) dt,
+// with ecf(t) = mean_n exp(i t x_n), by the trapezoid rule on 17 points of t in [0, 5]
+// (doubled: the integrand is even in t). Returns the mean over groups and directions:
+// ~1 for standard normal samples whatever N, growing with N for collapsed ones.
+torch::Tensor SigRegTerm(const torch::Tensor& samples, const torch::Tensor& directions);
+// M random unit directions in R^C (C x M), drawn from a CPU generator seeded with `seed`.
+torch::Tensor SigRegDirections(int64_t c, int64_t m, uint64_t seed, const torch::TensorOptions& to);
+
 }  // namespace darkmatter::worldmodel

@@ -42,6 +42,10 @@ void BindTrainSettings(TrainSettings* s, sim::SettingsBinder* b) {
   b->Bind("model.ema", &s->ema, "target encoder decay per step, in [0, 1)");
   b->Bind("model.variance_weight", &s->variance_weight, "VICReg variance term weight");
   b->Bind("model.covariance_weight", &s->covariance_weight, "VICReg covariance term weight");
+  b->Bind("model.reg", &s->reg, "jepa anti-collapse: vicreg | sigreg (LeJEPA)");
+  b->Bind("model.sigreg_weight", &s->sigreg_weight, "sigreg: weight of the SIGReg term");
+  b->Bind("model.sigreg_projections", &s->sigreg_projections,
+          "sigreg: random unit directions, resampled each step");
   b->Bind("model.encoder", &s->encoder, "pixels: spatial (feature map) | global (one vector)");
   b->Bind("model.map", &s->map, "spatial: feature-map side in locations");
   b->Bind("model.map_channels", &s->map_channels, "spatial: channels per map location");
@@ -78,6 +82,10 @@ void ValidateTrainSettings(const TrainSettings& s) {
           ">= 0");
   require(s.encoder == "spatial" || s.encoder == "global", "model.encoder", s.encoder,
           "spatial or global");
+  require(s.reg == "vicreg" || s.reg == "sigreg", "model.reg", s.reg, "vicreg or sigreg");
+  require(s.sigreg_weight >= 0, "model.sigreg_weight", std::to_string(s.sigreg_weight), ">= 0");
+  require(s.sigreg_projections >= 1, "model.sigreg_projections",
+          std::to_string(s.sigreg_projections), ">= 1");
   require(s.map >= 1, "model.map", std::to_string(s.map), ">= 1");
   require(s.map_channels >= 1, "model.map_channels", std::to_string(s.map_channels), ">= 1");
   require(s.skip >= 1, "model.skip", std::to_string(s.skip), ">= 1");
@@ -269,6 +277,9 @@ TrainResult Train(const TrainRequest& request) {
   options.map = s.map;
   options.map_channels = s.map_channels;
   options.skip = supervised ? 1 : s.skip;
+  options.reg = s.reg;
+  options.sigreg_weight = s.sigreg_weight;
+  options.sigreg_projections = s.sigreg_projections;
   // A spatial model's latent is its flattened map (model.latent_dim applies to the others).
   if (Spatial(options)) options.latent_dim = s.map * s.map * s.map_channels;
   std::shared_ptr<WorldModelImpl> model = MakeWorldModel(options);

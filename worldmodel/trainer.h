@@ -32,6 +32,9 @@ struct TrainSettings {
   double ema = 0.99;                // target encoder decay per step
   double variance_weight = 1.0;     // VICReg variance term weight
   double covariance_weight = 0.04;  // VICReg covariance term weight
+  std::string reg = "vicreg";       // jepa anti-collapse: vicreg | sigreg (LeJEPA)
+  double sigreg_weight = 0.1;       // sigreg: weight lambda of the SIGReg term
+  int sigreg_projections = 32;      // sigreg: random directions per step
   double mask_ratio = 0.0;          // jepa: probability that a context frame is masked
   int samples = 4;                  // stochastic: futures per clip, trained best-of-K
   int noise_dim = 8;                // stochastic: noise vector size

@@ -104,7 +104,10 @@ std::string OptionsToJson(const ModelOptions& o) {
                       {"encoder", o.encoder},
                       {"map", o.map},
                       {"map_channels", o.map_channels},
-                      {"skip", o.skip}};
+                      {"skip", o.skip},
+                      {"reg", o.reg},
+                      {"sigreg_weight", o.sigreg_weight},
+                      {"sigreg_projections", o.sigreg_projections}};
   return j.dump();
 }
 
@@ -135,6 +138,10 @@ ModelOptions OptionsFromJson(const std::string& text) {
     o.map = j.value("map", int64_t{8});
     o.map_channels = j.value("map_channels", int64_t{16});
     o.skip = j.value("skip", int64_t{1});
+    // Checkpoints written before SIGReg existed were trained with VICReg.
+    o.reg = j.value("reg", std::string("vicreg"));
+    o.sigreg_weight = j.value("sigreg_weight", 0.1);
+    o.sigreg_projections = j.value("sigreg_projections", int64_t{32});
   } catch (const nlohmann::json::exception& e) {
     throw sim::BadInput(std::string("model options: ") + e.what());
   }
@@ -148,6 +155,17 @@ std::shared_ptr<WorldModelImpl> MakeWorldModel(const ModelOptions& o) {
     throw sim::BadInput("model.encoder=" + o.encoder + ": must be global or spatial");
   }
   if (o.skip < 1) throw sim::BadInput("model.skip=" + std::to_string(o.skip) + ": must be >= 1");
+  if (o.reg != "vicreg" && o.reg != "sigreg") {
+    throw sim::BadInput("model.reg=" + o.reg + ": must be vicreg or sigreg");
+  }
+  if (o.sigreg_weight < 0) {
+    throw sim::BadInput("model.sigreg_weight=" + std::to_string(o.sigreg_weight) +
+                        ": must be >= 0");
+  }
+  if (o.sigreg_projections < 1) {
+    throw sim::BadInput("model.sigreg_projections=" + std::to_string(o.sigreg_projections) +
+                        ": must be >= 1");
+  }
   if (Spatial(o)) {
     int64_t ratio = o.map > 0 && o.frame_size % o.map == 0 ? o.frame_size / o.map : 0;
     if (ratio < 2 || (ratio & (ratio - 1)) != 0) {

@@ -46,6 +46,9 @@ struct ModelOptions {
   int64_t map_channels = 16;       // spatial: channels per location; latent_dim must equal
                                    // map * map * map_channels (the flattened map)
   int64_t skip = 1;                // frames per model step (clips and surprise stride)
+  std::string reg = "vicreg";      // jepa anti-collapse: vicreg | sigreg (LeJEPA)
+  double sigreg_weight = 0.1;      // sigreg: weight lambda of the SIGReg term
+  int64_t sigreg_projections = 32; // sigreg: random unit directions M, resampled each step
 };
 
 // True when `options` describe a spatial pixel model (latents are flattened feature maps).
