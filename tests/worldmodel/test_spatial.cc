@@ -321,7 +321,7 @@ TEST_CASE("Train (spatial, frame skip): the held-out copy gate is logged and war
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("SIGReg: ~1 for standard normal samples, large for collapsed ones; strict options",
+TEST_CASE("SIGReg: ~1 for standard normal samples, large for collapsed ones, strict options",
           "[worldmodel][spatial][sigreg]") {
   torch::manual_seed(11);
   const auto directions = wm::SigRegDirections(8, 32, 123, torch::TensorOptions());
