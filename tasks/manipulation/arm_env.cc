@@ -155,6 +155,8 @@ void ArmEnv::SetArmAngles(const std::array<double, kArmJoints>& q) {
 
 double ArmEnv::GripperOpening() const { return data()->qpos[qpos_adr_[5]]; }
 
+double ArmEnv::GripperSpeed() const { return std::abs(data()->qvel[dof_adr_[5]]); }
+
 Vec3 ArmEnv::ObjectPosition(int i) const {
   const mjtNum* q = data()->qpos + model()->jnt_qposadr[model()->body_jntadr[object_bodies_[i]]];
   return {q[0], q[1], q[2]};

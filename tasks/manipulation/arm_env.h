@@ -83,6 +83,8 @@ class ArmEnv : private EditableArmModel, public sim::MujocoEnv {
   std::array<double, kArmJoints> ArmAngles() const;
   // Opening of the gripper per finger (m).
   double GripperOpening() const;
+  // Speed of the left finger (m/s; from the observed robot qvel).
+  double GripperSpeed() const;
   // Objects: count, position (m), quaternion, body id, hidden mass (kg) and friction.
   int NumObjects() const { return static_cast<int>(object_bodies_.size()); }
   Vec3 ObjectPosition(int i) const;

@@ -14,8 +14,8 @@ constexpr double kMinCarry = 0.05, kMaxCarry = 0.18;   // m, horizontal start-to
 constexpr double kMinLift = 0.05, kMaxLift = 0.15;     // m, goal height above resting
 
 constexpr double kLiftStep = 0.01;                     // m per control step while lifting
-
-enum Phase { kLift = kGraspDone, kCarry = kGraspDone + 1 };
+constexpr double kLifted = kRestHeight + 0.035;        // m, block height where carrying starts
+constexpr double kOverGoal = 0.02;                     // m, block to goal (horizontal) to skip lifting
 
 class PickPlace final : public BlockGoalEnv {
  public:
@@ -32,25 +32,17 @@ class PickPlace final : public BlockGoalEnv {
 
  protected:
   // Grasp from above, lift, carry the block to the goal and hold it there; grasp again when
-  // the block was lost.
+  // the block was lost. Markov in the observation: no remembered phase.
   ExpertCommand ExpertPlan() override {
-    if (Phase() < kGraspDone) return GraspCommand(*this, 0);
+    if (auto grasp = GraspCommand(*this, 0)) return *grasp;
     const Vec3 grip = GripPosition(), block = ObjectPosition(0);
     const Vec3 goal = {Goal()[0], Goal()[1], Goal()[2]};
     ExpertCommand command;
     command.yaw = NearestYaw(grip, ObjectYaw(0), M_PI / 2);
     command.gripper = 0.0;
-    if (!Holding(*this, 0)) {
-      SetPhase(kGraspAbove);
-      command.waypoint = {grip[0], grip[1], kTravelHeight};
-      command.gripper = kGripperOpen;
-      return command;
-    }
-    const double lift_height = std::max(goal[2], kTravelHeight);
-    if (Phase() == kLift) {
-      command.waypoint = {Anchor()[0], Anchor()[1], lift_height};
+    if (block[2] < kLifted && std::hypot(block[0] - goal[0], block[1] - goal[1]) > kOverGoal) {
+      command.waypoint = {grip[0], grip[1], std::max(goal[2], kTravelHeight)};  // lift
       command.max_step = kLiftStep;
-      if (grip[2] > lift_height - 0.01) SetPhase(kCarry);
       return command;
     }
     // Carry: aim the block (not the grip site) at the goal.

@@ -89,7 +89,11 @@ class Stack final : public ArmEnv {
   // Grasp the red block, lift it over the blue one, lower it on top, release and back off;
   // grasp again when the block was lost or ended up off target.
   ExpertCommand ExpertPlan() override {
-    if (Phase() < kGraspDone) return GraspCommand(*this, 0);
+    if (Phase() < kGraspDone) {
+      if (auto grasp = GraspCommand(*this, 0)) return *grasp;
+      SetPhase(kLift);
+      SetAnchor(ObjectPosition(0));
+    }
     const Vec3 grip = GripPosition(), a = ObjectPosition(0), b = ObjectPosition(1);
     const Vec3 offset = {grip[0] - a[0], grip[1] - a[1], grip[2] - a[2]};  // block in hand
     const double carry_height = b[2] + 3 * kBlockHalf + kClearance + offset[2];
