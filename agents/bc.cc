@@ -23,6 +23,7 @@ constexpr uint64_t kShuffleStream = 0x6263736875ULL;
 constexpr uint64_t kDemoNoiseStream = 0x62636e6f697365ULL;
 constexpr double kMinInputStd = 0.01;   // floor of the input normaliser's std (obs units)
 constexpr double kMinTargetStd = 1e-3;  // floor of the target scale (fraction of half-range)
+constexpr int kMaxHistory = 16;         // bc.history at most
 
 // The scripted expert with Gaussian action noise; remembers the clean action of each step.
 class NoisyExpert final : public Agent {
@@ -74,6 +75,8 @@ void BindBcSettings(BcSettings* s, sim::SettingsBinder* b) {
   b->Bind("bc.lr", &s->lr, "Adam learning rate");
   b->Bind("bc.weight_decay", &s->weight_decay, "Adam L2 weight decay");
   b->Bind("bc.hidden", &s->hidden, "hidden units of the policy MLP");
+  b->Bind("bc.history", &s->history,
+          "observations the policy sees (current + history-1 before it, newest first)");
   b->Bind("bc.relative_actions", &s->relative_actions,
           "actions 0..N-1 learnt as offsets from observations 0..N-1 (-1 = auto)");
   b->Bind("bc.seed", &s->seed, "initialisation and shuffling seed");
@@ -91,6 +94,8 @@ void ValidateBcSettings(const BcSettings& s) {
   Require(s.demo_noise >= 0 && s.demo_noise <= 1, "bc.demo_noise", std::to_string(s.demo_noise),
           "in [0, 1]");
   Require(s.hidden >= 1, "bc.hidden", std::to_string(s.hidden), ">= 1");
+  Require(s.history >= 1 && s.history <= kMaxHistory, "bc.history", std::to_string(s.history),
+          "in [1, " + std::to_string(kMaxHistory) + "]");
   Require(s.relative_actions >= -1, "bc.relative_actions", std::to_string(s.relative_actions),
           ">= -1");
   Require(s.checkpoint_every >= 1, "bc.checkpoint_every", std::to_string(s.checkpoint_every),
@@ -111,6 +116,18 @@ std::vector<sim::Episode> RecordExpertDemos(const std::string& task,
     if (noise > 0) demos.back().actions = expert.Labels();
   }
   return demos;
+}
+
+std::vector<int64_t> HistoryRows(const std::vector<int64_t>& episode_lengths, int history) {
+  std::vector<int64_t> rows;
+  int64_t start = 0;
+  for (const int64_t length : episode_lengths) {
+    for (int64_t t = start; t < start + length; ++t) {
+      for (int j = 0; j < history; ++j) rows.push_back(std::max(start, t - j));
+    }
+    start += length;
+  }
+  return rows;
 }
 
 int RelativeActionCount(int setting, const sim::Env& env) {
@@ -151,6 +168,7 @@ BcTrainer::BcTrainer(const std::vector<sim::Episode>& demos, const sim::BoxSpec&
                         " action dimensions, the task " + std::to_string(action_spec.Size()));
   }
   std::vector<double> observations, actions;
+  std::vector<int64_t> lengths;
   for (const sim::Episode& episode : demos) {
     if (episode.obs_dim != obs_dim || episode.act_dim != act_dim) {
       throw sim::BadInput("demonstration episodes of different shapes (task " + episode.task +
@@ -159,6 +177,7 @@ BcTrainer::BcTrainer(const std::vector<sim::Episode>& demos, const sim::BoxSpec&
     observations.insert(observations.end(), episode.observations.begin(),
                         episode.observations.begin() + episode.Length() * obs_dim);
     actions.insert(actions.end(), episode.actions.begin(), episode.actions.end());
+    lengths.push_back(episode.Length());
   }
   const int64_t pairs = static_cast<int64_t>(actions.size()) / act_dim;
   if (pairs == 0) throw sim::BadInput("demonstrations have no steps");
@@ -174,6 +193,10 @@ BcTrainer::BcTrainer(const std::vector<sim::Episode>& demos, const sim::BoxSpec&
     if (in.dim() != 2 || in.size(0) != pairs || (feature_dim > 0 && in.size(1) != feature_dim)) {
       throw sim::BadInput("feature extractor returned a tensor of the wrong shape");
     }
+  }
+  if (settings.history > 1) {  // each row: its own and the history-1 earlier inputs
+    in = in.index_select(0, torch::tensor(HistoryRows(lengths, settings.history), torch::kInt64))
+             .reshape({pairs, settings.history * in.size(1)});
   }
   m.relative = settings.relative_actions;
   if (m.relative < 0) {
@@ -266,7 +289,8 @@ void BcTrainer::Save(const std::string& path) const {
   const std::string metadata = "{\"model\": \"bc\", \"hidden\": " + std::to_string(o.hidden) +
                                ", \"obs_dim\": " + std::to_string(o.obs_dim) +
                                ", \"act_dim\": " + std::to_string(o.act_dim) +
-                               ", \"relative_actions\": " + std::to_string(impl_->relative) + "}";
+                               ", \"relative_actions\": " + std::to_string(impl_->relative) +
+                               ", \"history\": " + std::to_string(impl_->settings.history) + "}";
   worldmodel::SaveCheckpoint(path, *impl_->policy, *impl_->optimizer, impl_->epochs, metadata);
 }
 

@@ -36,6 +36,9 @@ struct BcSettings {
   double lr = 1e-3;            // Adam learning rate
   double weight_decay = 0.0;   // Adam L2 weight decay
   int hidden = 64;             // hidden units of the policy MLP
+  int history = 1;             // observations the policy sees: the current one and the
+                               // history-1 before it, newest first (the first repeated at
+                               // an episode's start)
   int relative_actions = -1;   // actions 0..N-1 are learnt as offsets from observations
                                // 0..N-1 (position-servo targets minus joint positions);
                                // -1 = auto (the 5 arm joints on manipulation tasks, else 0)
@@ -58,6 +61,10 @@ void ValidateBcSettings(const BcSettings& settings);
 std::vector<sim::Episode> RecordExpertDemos(const std::string& task,
                                             const sim::EnvSettings& env_settings, int count,
                                             uint64_t first_seed, double noise = 0.0);
+
+// Row indices (P*history) of each pair's observation history, newest first: pair t of an
+// episode starting at pair s sees pairs t, t-1, ..., t-history+1, clamped at s.
+std::vector<int64_t> HistoryRows(const std::vector<int64_t>& episode_lengths, int history);
 
 // The resolved bc.relative_actions for `env`: the setting when >= 0, else the number of
 // position-servo joints whose positions lead the observation (manipulation arms: 5), else 0.

@@ -18,7 +18,29 @@ struct PolicyAgent::Impl {
   sim::BoxSpec action_spec;
   int64_t obs_dim = 0, act_dim = 0;
   int64_t relative = 0;     // actions 0..relative-1 are offsets from observations (bc)
+  int64_t history = 1;      // inputs the policy sees per row (bc.history)
+  torch::Tensor past;       // (B x history x in_dim) each row's latest inputs, newest first
+  std::vector<bool> fresh;  // (B) row starts an episode: fill its history with this input
   std::vector<double> raw;  // (B x act_dim) before clipping
+
+  // The policy's input for `input` (B x in_dim): itself, or with each row's history.
+  torch::Tensor WithHistory(const torch::Tensor& input) {
+    if (history == 1) return input;
+    const int64_t batch = input.size(0);
+    if (!past.defined() || past.size(0) != batch || past.scalar_type() != input.scalar_type()) {
+      past = input.unsqueeze(1).expand({batch, history, input.size(1)}).clone();
+      fresh.assign(batch, false);
+    } else {
+      past = torch::cat({input.unsqueeze(1), past.slice(1, 0, history - 1)}, 1);
+    }
+    if (fresh.size() < static_cast<size_t>(batch)) fresh.resize(batch, false);
+    for (int64_t b = 0; b < batch; ++b) {
+      if (!fresh[b]) continue;
+      past[b].copy_(input[b].unsqueeze(0).expand({history, input.size(1)}));
+      fresh[b] = false;
+    }
+    return past.reshape({batch, -1});
+  }
 };
 
 PolicyAgent::PolicyAgent(const sim::BoxSpec& observation_spec, const sim::BoxSpec& action_spec,
@@ -29,16 +51,23 @@ PolicyAgent::PolicyAgent(const sim::BoxSpec& observation_spec, const sim::BoxSpe
   impl_->action_spec = action_spec;
   impl_->obs_dim = observation_spec.Size();
   impl_->act_dim = action_spec.Size();
+  const auto info =
+      nlohmann::json::parse(worldmodel::ReadCheckpointMetadata(checkpoint), nullptr, false);
+  if (info.is_object()) {
+    impl_->relative = info.value("relative_actions", int64_t{0});
+    impl_->history = info.value("history", int64_t{1});
+  }
+  if (impl_->history < 1 || impl_->history > 64) {
+    throw sim::BadInput("policy checkpoint '" + checkpoint + "': history " +
+                        std::to_string(impl_->history) + " is not in [1, 64]");
+  }
   GaussianPolicyOptions options;
-  options.obs_dim = impl_->features ? feature_dim : impl_->obs_dim;
+  options.obs_dim = (impl_->features ? feature_dim : impl_->obs_dim) * impl_->history;
   options.act_dim = impl_->act_dim;
   options.hidden = hidden;
   impl_->policy = GaussianPolicy(options, action_spec.low, action_spec.high);
   worldmodel::LoadCheckpoint(checkpoint, *impl_->policy, nullptr);
   impl_->policy->eval();
-  const auto info =
-      nlohmann::json::parse(worldmodel::ReadCheckpointMetadata(checkpoint), nullptr, false);
-  if (info.is_object()) impl_->relative = info.value("relative_actions", int64_t{0});
   if (impl_->relative < 0 || impl_->relative > std::min(impl_->obs_dim, impl_->act_dim)) {
     throw sim::BadInput("policy checkpoint '" + checkpoint + "': relative_actions " +
                         std::to_string(impl_->relative) + " does not fit the env");
@@ -46,6 +75,12 @@ PolicyAgent::PolicyAgent(const sim::BoxSpec& observation_spec, const sim::BoxSpe
 }
 
 PolicyAgent::~PolicyAgent() = default;
+
+void PolicyAgent::Reset(uint64_t, int row) {
+  if (row < 0) return;
+  if (impl_->fresh.size() <= static_cast<size_t>(row)) impl_->fresh.resize(row + 1, false);
+  impl_->fresh[row] = true;
+}
 
 void PolicyAgent::Act(std::span<const double> observations, std::span<double> actions) {
   Impl& m = *impl_;
@@ -61,6 +96,7 @@ void PolicyAgent::Act(std::span<const double> observations, std::span<double> ac
   auto input = torch::from_blob(const_cast<double*>(observations.data()), {batch, m.obs_dim},
                                 torch::kFloat64);
   if (m.features) input = m.features(input.to(torch::kFloat32));
+  input = m.WithHistory(input);
   const auto mean = m.policy->ToEnv(m.policy->Mean(m.policy->Normalise(input)))
                         .to(torch::kFloat64)
                         .contiguous();

@@ -1,5 +1,5 @@
 // PolicyAgent: acts with a trained bc or ppo policy (its deterministic mean, clipped to the
-// action bounds), loaded strictly from a checkpoint, so that RecordEpisode and evaluation
+// action bounds; bc's observation history kept per batch row), loaded strictly from a checkpoint, so that RecordEpisode and evaluation
 // can run it. No torch types in this header.
 #pragma once
 
@@ -22,8 +22,10 @@ class PolicyAgent final : public Agent {
               int64_t hidden, const std::string& checkpoint, FeatureFn features = {},
               int64_t feature_dim = 0);
   ~PolicyAgent() override;
-  void Reset(uint64_t seed, int row) override {}
-  // Mean actions (B x act_dim) for observations (B x obs_dim), clipped to the bounds.
+  // Starts row `row`'s observation history afresh (bc policies with history > 1).
+  void Reset(uint64_t seed, int row) override;
+  // Mean actions (B x act_dim) for observations (B x obs_dim), clipped to the bounds; a
+  // policy with an observation history sees each row's last `history` inputs, newest first.
   void Act(std::span<const double> observations, std::span<double> actions) override;
 
  private:

@@ -3,8 +3,10 @@
 // `tests_tasks "[.expert50]"` prints each expert's success rate over 50 seeds.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "tasks/manipulation/arm_env.h"
 #include "tasks/registry.h"
@@ -150,11 +152,14 @@ TEST_CASE_METHOD(NoMujocoWarnings, "manipulation: hidden properties and goals co
 
 TEST_CASE_METHOD(NoMujocoWarnings, "manipulation: expert success rates over 50 seeds",
                  "[.expert50]") {
+  // DARKMATTER_EXPERT_SEEDS=1000 checks more seeds (docs/manipulation.md's second column).
+  const char* seeds_env = std::getenv("DARKMATTER_EXPERT_SEEDS");
+  const int seeds = seeds_env ? std::max(1, std::atoi(seeds_env)) : 50;
   for (const auto& task : tasks::AllTasks()) {
     if (task.name.rfind("manipulation/", 0) != 0) continue;
     auto env = tasks::MakeEnv(task.name);
     int successes = 0, total_steps = 0;
-    for (uint64_t seed = 0; seed < 50; ++seed) {
+    for (uint64_t seed = 0; seed < static_cast<uint64_t>(seeds); ++seed) {
       int steps = 0;
       if (ExpertSucceeds(*env, seed, &steps)) {
         ++successes;
@@ -164,9 +169,9 @@ TEST_CASE_METHOD(NoMujocoWarnings, "manipulation: expert success rates over 50 s
                     static_cast<unsigned long long>(seed));
       }
     }
-    std::printf("%-26s expert success %2d/50 = %5.1f%%, mean steps to success %.1f\n",
-                task.name.c_str(), successes, 2.0 * successes,
+    std::printf("%-26s expert success %d/%d = %5.1f%%, mean steps to success %.1f\n",
+                task.name.c_str(), successes, seeds, 100.0 * successes / seeds,
                 successes ? static_cast<double>(total_steps) / successes : 0.0);
-    CHECK(successes >= 45);
+    CHECK(successes >= 0.9 * seeds);
   }
 }
