@@ -62,8 +62,8 @@ const Preset& QuickPreset() {
 const Preset& FullPreset() {
   static const Preset preset = {
       {"name", "full"},
-      {"tasks", "manipulation/push,manipulation/reach,manipulation/pick_place,driving/lane_keep,"
-                "driving/follow,driving/avoid"},
+      {"tasks", "manipulation/push,manipulation/reach,manipulation/pick_place,manipulation/stack,"
+                "driving/lane_keep,driving/follow,driving/avoid"},
       {"methods", "random,expert,oracle-cem,oracle-mppi,bc,jepa-bc,ppo,jepa-cem"},
       {"seeds", "5"},
       {"eval.episodes", "20"},
