@@ -6,12 +6,23 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "sim/episode.h"
+
 namespace darkmatter::eval {
+
+// Frozen features from outside the C++ models (python/: a Python callable): the rows of one
+// episode, (T+1) x dim row-major, written with *dim. Probed at horizon 0 only.
+struct ExternalFeatures {
+  std::string name;                                    // its label in the results
+  nlohmann::json describe = nlohmann::json::object();  // extra fields for its entry
+  std::function<std::vector<double>(const sim::Episode&, int64_t* dim)> features;
+};
 
 struct ProbeSettings {
   std::vector<std::string> models;  // --model specs, compared side by side
@@ -26,6 +37,8 @@ struct ProbeSettings {
   std::string input;                // untrained models: state | pixels ("" = pixels if frames)
   std::string device = "cpu";       // auto | cpu | cuda[:N]
   uint64_t seed = 0;                // torch seed, label choice, validation split
+  std::vector<ExternalFeatures> external;  // probed after the models (horizon 0 only); the
+                                           // supervised baseline needs a model to copy
 };
 
 // Runs P3. Throws BadInput naming the file, field or value for a missing file, an unknown

@@ -15,8 +15,18 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/statistics.h"
+#include "sim/episode.h"
 
 namespace darkmatter::eval {
+
+// A scorer from outside the C++ models (python/: a Python callable): the per-frame surprise of
+// one episode, (T+1) finite values; frames before `context` are never scored.
+struct ExternalScorer {
+  std::string name;      // its label in the results (must differ from the models' names)
+  int64_t context = 1;   // first frame it scores (>= 1)
+  nlohmann::json describe = nlohmann::json::object();  // extra fields for its entry
+  std::function<std::vector<double>(const sim::Episode&)> surprise;
+};
 
 struct VoeSettings {
   std::vector<std::string> models;  // --model specs (CKPT, untrained:NAME), compared side by side
@@ -33,6 +43,8 @@ struct VoeSettings {
   int untrained_inits = 8;          // an untrained model is this many initialisations (seeds
                                     // seed, seed+1, ...): its surprise is their mean (each
                                     // scaled to mean 1), and each one's set accuracy is listed
+  std::vector<ExternalScorer> external;  // scored after the models; with no models the first
+                                         // of them leads the results (and no untrained null)
 };
 
 // The scores of one matched pair: an impossible member and the possible member it shares its
@@ -75,9 +87,10 @@ ClipScore ScoreWindow(std::span<const double> surprise, int64_t from, int64_t fi
 // Most inits an untrained null may average (--untrained-inits).
 inline constexpr int kMaxUntrainedInits = 64;
 
-// Runs P1 for every model (and the nulls) on the twin sets file. Throws BadInput naming the
-// file, set, model or label when the file has no sets, a set lacks a member, or a model
-// cannot read it. The JSON holds the data file (path, content_hash, split), the window rule,
+// Runs P1 for every model, external scorer (and the nulls) on the twin sets file. Throws
+// BadInput naming the file, set, model or label when the file has no sets, a set lacks a
+// member, a model cannot read it, or an external scorer gives a clip the wrong number of
+// values or a non-finite one. The JSON holds the data file (path, content_hash, split), the window rule,
 // for the first model `set_accuracy`, `per_principle_set`, `pairwise_accuracy`,
 // `per_principle`, `per_direction`, their intervals, `auroc`, `n_sets`, `n_pairs`; every model
 // and null under `models` (nulls with "null": "motion-energy" or "untrained"), plus a `voe`

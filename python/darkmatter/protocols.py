@@ -1,0 +1,94 @@
+"""The evaluation protocols with your own model: Python callables scored by the same C++
+code as `darkmatter eval`, returning the same JSON (with the same bootstrap intervals).
+
+    result = darkmatter.protocols.voe(my_surprise, "twins.h5", name="my-model")
+    print(result["set_accuracy"], result["set_accuracy_ci"])
+
+The C++ protocol runs with the GIL released and takes it back only to call your callable.
+"""
+
+import json
+import os
+import tempfile
+
+from . import _core
+from . import _tensors
+
+
+def _write_json_atomically(path, value):
+    """Writes JSON to a temporary file next to `path`, then renames it into place."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(value, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def voe(surprise_fn, twins_file, *, name="python", context=1, input=None, models=(),
+        bootstrap=1000, confidence=0.95, seed=0, nulls=True, curves=None,
+        untrained_inits=8, device="cpu", tensors="numpy", describe=None, out=None):
+    """P1 violation of expectation on a matched twin sets file (rollout --twins).
+
+    surprise_fn(frames, actions) gets one clip: frames (T+1, H, W, 3) uint8 (or the state
+    observations (T+1, obs_dim) with input="state"; default: frames when the file has
+    them) and actions (T, act_dim), as numpy (tensors="torch": torch tensors), and returns
+    the per-frame surprise (T+1,). Frames before `context` are never scored. `models` are
+    C++ model specs (as --model) scored beside it. Returns the JSON of
+    `darkmatter eval voe --json` as a dict; with `out`, also writes it (atomically, only on
+    success). A callable that raises propagates its exception; a wrong shape is a
+    ValueError naming the episode and the shapes."""
+    if not callable(surprise_fn):
+        raise TypeError(f"surprise_fn: expected a callable, got {type(surprise_fn).__name__}")
+    if input not in (None, "pixels", "state"):
+        raise ValueError(f"input={input!r}: expected 'pixels', 'state' or None")
+    fn = _tensors.wrap(surprise_fn, tensors)
+    describe_json = json.dumps(describe or {"model": "python"})
+    result = json.loads(_core.voe(
+        [(str(name), int(context), fn, input or "", describe_json)], os.fspath(twins_file),
+        [str(m) for m in models], "" if input is None else input, int(bootstrap),
+        float(confidence), int(seed), bool(nulls), "" if curves is None else os.fspath(curves),
+        int(untrained_inits), str(device)))
+    if out is not None:
+        _write_json_atomically(out, result)
+    return result
+
+
+def world_model(spec, data, input="", seed=0, device="cpu"):
+    """A C++ world model (a run directory, checkpoint.pt or untrained:NAME), shaped for and
+    checked against the episode file `data`: .surprise(frames, actions) -> (T+1,),
+    .encode(frames, actions) -> (T+1, D) float32, .context (first predicted frame)."""
+    return _core.WorldModel(str(spec), os.fspath(data), input, int(seed), device)
+
+
+def probe(features_fn, train_file, test_file, *, fields=("positions", "velocities"),
+          name="python", horizons=(0,), labels=(10, 100, 1000, 10000), label_field="",
+          supervised_steps=0, models=(), input=None, seed=0, device="cpu", tensors="numpy",
+          describe=None, out=None):
+    """P3 ridge probes from frozen features to privileged truth fields, R² on the held-out
+    file, and the label-efficiency curve, as `darkmatter eval probe`.
+
+    features_fn(frames, actions) gets one clip (as in voe) and returns its features
+    (T+1, D), one row per frame; it is probed at horizon 0 (C++ models in `models` also at
+    the other horizons). supervised_steps > 0 adds the supervised baseline (it copies the
+    first C++ model's architecture, so it needs one). Returns the JSON as a dict."""
+    if not callable(features_fn):
+        raise TypeError(f"features_fn: expected a callable, got {type(features_fn).__name__}")
+    if input not in (None, "pixels", "state"):
+        raise ValueError(f"input={input!r}: expected 'pixels', 'state' or None")
+    if isinstance(fields, str):
+        fields = [fields]
+    fn = _tensors.wrap(features_fn, tensors)
+    result = json.loads(_core.probe(
+        [(str(name), fn, input or "", json.dumps(describe or {"model": "python"}))],
+        os.fspath(train_file), os.fspath(test_file), [str(m) for m in models],
+        [str(f) for f in fields], [int(k) for k in horizons], [int(n) for n in labels],
+        str(label_field), int(supervised_steps), "" if input is None else input, int(seed),
+        str(device)))
+    if out is not None:
+        _write_json_atomically(out, result)
+    return result

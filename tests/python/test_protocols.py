@@ -1,0 +1,131 @@
+"""darkmatter.protocols with Python callables: a voe run through a callable that wraps the
+C++ jepa (through the bindings) reproduces `darkmatter eval voe` on the same file exactly;
+callables that raise or return the wrong thing are Python exceptions, and nothing is written
+on failure. Run by ctest (python:protocols), which sets DARKMATTER_BIN."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import numpy as np
+
+import darkmatter
+from darkmatter import protocols
+
+BIN = os.environ.get("DARKMATTER_BIN")
+SCORE_KEYS = ["set_accuracy", "set_accuracy_ci", "per_principle_set", "pairwise_accuracy",
+              "pairwise_accuracy_ci", "per_principle", "per_direction", "auroc", "auroc_ci",
+              "n_sets", "n_pairs"]
+
+
+def cli(*args):
+    run = subprocess.run([BIN, *args], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise AssertionError(f"darkmatter {' '.join(args)} failed:\n{run.stdout}{run.stderr}")
+    return run.stdout
+
+
+@unittest.skipUnless(BIN, "DARKMATTER_BIN (the CLI) not set; run through ctest")
+class VoeFromPython(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="dm-py-voe-")
+        cls.twins = os.path.join(cls.dir, "twins.h5")
+        cls.run = os.path.join(cls.dir, "jepa")
+        cli("rollout", "--task", "physics/collide", "--twins", "--episodes", "2", "--split",
+            "test", "--out", cls.twins)
+        cli("train", "--model", "jepa", "--data", cls.twins, "--out", cls.run, "--device", "cpu",
+            "train.steps=10", "train.batch_size=16", "model.hidden=16", "model.latent_dim=8",
+            "train.seed=3")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_callable_wrapping_the_cpp_jepa_reproduces_eval_voe(self):
+        cpp = json.loads(cli("eval", "voe", "--model", self.run, "--data", self.twins,
+                             "--bootstrap", "200", "--untrained-inits", "2", "--json"))
+        model = protocols.world_model(self.run, self.twins)
+        self.assertEqual(model.model, "jepa")
+        calls = []
+
+        def surprise(observations, actions):
+            calls.append(observations.shape)
+            return model.surprise(observations, actions)
+
+        py = protocols.voe(surprise, self.twins, name="jepa-via-python", context=model.context,
+                           bootstrap=200, nulls=True)
+        self.assertEqual(len(calls), cpp["data"]["episodes"])
+        for key in SCORE_KEYS:
+            self.assertEqual(py[key], cpp[key], key)
+        self.assertEqual(py["content_hash"], cpp["content_hash"])
+        self.assertIn("jepa-via-python", py["voe"])
+        nulls = {m["name"] for m in py["models"] if m.get("null") == "motion-energy"}
+        self.assertEqual(nulls, {m["name"] for m in cpp["models"]
+                                 if m.get("null") == "motion-energy"})
+
+    def test_torch_tensors_and_cpp_models_side_by_side(self):
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("python3-torch not importable")
+        seen = []
+
+        def surprise(observations, actions):
+            seen.append(type(observations))
+            motion = torch.zeros(observations.shape[0], dtype=torch.float64)
+            motion[1:] = (observations[1:] - observations[:-1]).abs().mean(dim=1)
+            return motion
+
+        result = protocols.voe(surprise, self.twins, name="mine", tensors="torch",
+                               models=[self.run], bootstrap=50, untrained_inits=1)
+        self.assertTrue(all(t is torch.Tensor for t in seen))
+        self.assertEqual(set(result["voe"]) >= {"mine", "jepa"}, True)
+        self.assertEqual(result["model"], self.run)  # the C++ model leads, as in eval voe
+        # a state motion-energy callable scores exactly like the built-in null
+        mine = next(m for m in result["models"] if m["name"] == "mine")
+        null = next(m for m in result["models"] if m["name"] == "motion-energy:state")
+        self.assertEqual(mine["set_accuracy"], null["set_accuracy"])
+        self.assertEqual(mine["pairwise_accuracy"], null["pairwise_accuracy"])
+
+    def test_bad_callables_are_python_exceptions_and_write_nothing(self):
+        out = os.path.join(self.dir, "result.json")
+
+        def raises(observations, actions):
+            raise ZeroDivisionError("boom")
+
+        with self.assertRaisesRegex(ZeroDivisionError, "boom"):
+            protocols.voe(raises, self.twins, out=out)
+        with self.assertRaisesRegex(ValueError, r"expected shape \(\d+,\), got \(3,\)"):
+            protocols.voe(lambda o, a: np.zeros(3), self.twins, out=out)
+        with self.assertRaisesRegex(TypeError, "dtype"):
+            protocols.voe(lambda o, a: np.array(["x"] * (len(o))), self.twins, out=out)
+        with self.assertRaisesRegex(ValueError, "not finite"):
+            protocols.voe(lambda o, a: np.full(len(o), np.nan), self.twins, out=out)
+        with self.assertRaises(TypeError):
+            protocols.voe("not callable", self.twins)
+        with self.assertRaisesRegex(ValueError, "no_such_file.h5"):
+            protocols.voe(lambda o, a: np.zeros(len(o)), os.path.join(self.dir, "no_such_file.h5"))
+        with self.assertRaisesRegex(ValueError, "frames"):
+            protocols.voe(lambda o, a: np.zeros(len(o)), self.twins, input="pixels")
+        self.assertFalse(os.path.exists(out))
+        self.assertEqual(sorted(f for f in os.listdir(self.dir) if f.startswith(".tmp")), [])
+        protocols.voe(lambda o, a: np.zeros(len(o)), self.twins, bootstrap=10, out=out)
+        self.assertEqual(json.load(open(out))["protocol"], "voe")
+
+    def test_world_model_bad_shapes(self):
+        model = protocols.world_model(self.run, self.twins)
+        episode = darkmatter.episodes.open(self.twins)[0]
+        obs, actions = episode["observations"], episode["actions"]
+        self.assertEqual(model.surprise(obs, actions).shape, (len(obs),))
+        with self.assertRaisesRegex(ValueError, "observations: expected shape"):
+            model.surprise(obs[:, :-1], actions)
+        with self.assertRaisesRegex(ValueError, "actions"):
+            model.surprise(obs, actions[:-1])
+
+
+if __name__ == "__main__":
+    unittest.main()
