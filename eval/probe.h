@@ -6,23 +6,14 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "sim/episode.h"
+#include "eval/external.h"
 
 namespace darkmatter::eval {
-
-// Frozen features from outside the C++ models (python/: a Python callable): the rows of one
-// episode, (T+1) x dim row-major, written with *dim. Probed at horizon 0 only.
-struct ExternalFeatures {
-  std::string name;                                    // its label in the results
-  nlohmann::json describe = nlohmann::json::object();  // extra fields for its entry
-  std::function<std::vector<double>(const sim::Episode&, int64_t* dim)> features;
-};
 
 struct ProbeSettings {
   std::vector<std::string> models;  // --model specs, compared side by side

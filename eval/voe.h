@@ -14,19 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/external.h"
 #include "eval/statistics.h"
-#include "sim/episode.h"
 
 namespace darkmatter::eval {
-
-// A scorer from outside the C++ models (python/: a Python callable): the per-frame surprise of
-// one episode, (T+1) finite values; frames before `context` are never scored.
-struct ExternalScorer {
-  std::string name;      // its label in the results (must differ from the models' names)
-  int64_t context = 1;   // first frame it scores (>= 1)
-  nlohmann::json describe = nlohmann::json::object();  // extra fields for its entry
-  std::function<std::vector<double>(const sim::Episode&)> surprise;
-};
 
 struct VoeSettings {
   std::vector<std::string> models;  // --model specs (CKPT, untrained:NAME), compared side by side

@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include "eval/ocp.h"
 #include "eval/probe.h"
 #include "eval/voe.h"
 #include "python/arrays.h"
@@ -142,6 +143,41 @@ void BindProtocols(py::module_& m) {
      py::arg("supervised_steps"), py::arg("input"), py::arg("seed"), py::arg("device"),
      "P3 ridge probes: callables [(name, fn, input, describe_json)] beside C++ models; "
      "returns the JSON of `darkmatter eval probe --json`");
+
+  m.def("ocp", [](py::list callables, const std::string& train, const std::string& data,
+                  const std::string& ood, std::vector<std::string> models, int frames,
+                  const std::string& label, const std::string& input, int bootstrap,
+                  double confidence, uint64_t seed, const std::string& device) {
+    eval::OcpSettings s;
+    s.models = std::move(models);
+    s.train = train;
+    s.data = data;
+    s.ood = ood;
+    s.frames = frames;
+    s.label = label;
+    s.input = input;
+    s.bootstrap = bootstrap;
+    s.confidence = confidence;
+    s.seed = seed;
+    s.device = device;
+    for (const auto& item : callables) {
+      const py::tuple t = py::reinterpret_borrow<py::tuple>(item);
+      s.external.push_back(CallableFeatures(py::cast<std::string>(t[0]),
+                                            py::reinterpret_borrow<py::object>(t[1]),
+                                            py::cast<std::string>(t[2]), py::cast<std::string>(t[3])));
+    }
+    nlohmann::json result;
+    {
+      py::gil_scoped_release release;
+      result = eval::RunOcp(s);
+    }
+    s.external.clear();
+    return result.dump();
+  }, py::arg("callables"), py::arg("train"), py::arg("data"), py::arg("ood"),
+     py::arg("models"), py::arg("frames"), py::arg("label"), py::arg("input"),
+     py::arg("bootstrap"), py::arg("confidence"), py::arg("seed"), py::arg("device"),
+     "P2 outcome readout: callables [(name, fn, input, describe_json)] see the first K "
+     "frames of each clip; returns the JSON of `darkmatter eval ocp --json`");
 }
 
 }  // namespace darkmatter::python

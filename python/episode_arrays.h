@@ -1,6 +1,7 @@
 // Episodes as Python sees them: a dict of numpy arrays (copies) and back, checked.
 #pragma once
 
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include "sim/episode.h"

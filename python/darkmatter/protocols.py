@@ -92,3 +92,28 @@ def probe(features_fn, train_file, test_file, *, fields=("positions", "velocitie
     if out is not None:
         _write_json_atomically(out, result)
     return result
+
+
+def ocp(features_fn, train_file, test_file, *, ood_file=None, frames=8,
+        label="red_touches_zone", name="python", models=(), input=None, bootstrap=1000,
+        confidence=0.95, seed=0, device="cpu", tensors="numpy", describe=None, out=None):
+    """P2 outcome readout (Physion's OCP), as `darkmatter eval ocp`: a logistic regression
+    of the episode label from the mean and the last of the per-frame features of the first
+    `frames` frames; accuracy with a bootstrap interval on the test (and ood) file.
+
+    features_fn(frames, actions) gets only the first `frames` frames of each clip (and the
+    actions between them) and returns (frames, D) features."""
+    if not callable(features_fn):
+        raise TypeError(f"features_fn: expected a callable, got {type(features_fn).__name__}")
+    if input not in (None, "pixels", "state"):
+        raise ValueError(f"input={input!r}: expected 'pixels', 'state' or None")
+    fn = _tensors.wrap(features_fn, tensors)
+    result = json.loads(_core.ocp(
+        [(str(name), fn, input or "", json.dumps(describe or {"model": "python"}))],
+        os.fspath(train_file), os.fspath(test_file),
+        "" if ood_file is None else os.fspath(ood_file), [str(m) for m in models],
+        int(frames), str(label), "" if input is None else input, int(bootstrap),
+        float(confidence), int(seed), str(device)))
+    if out is not None:
+        _write_json_atomically(out, result)
+    return result

@@ -116,6 +116,46 @@ class VoeFromPython(unittest.TestCase):
         protocols.voe(lambda o, a: np.zeros(len(o)), self.twins, bootstrap=10, out=out)
         self.assertEqual(json.load(open(out))["protocol"], "voe")
 
+    def test_probe_reads_the_callables_features(self):
+        def truth_features(observations, actions):
+            return observations  # the state holds the positions: a linear probe recovers them
+
+        rng = np.random.default_rng(0)
+
+        def noise_features(observations, actions):
+            return rng.normal(size=(len(observations), 8))
+
+        good = protocols.probe(truth_features, self.twins, self.twins, fields=["positions"],
+                               name="state", labels=[20, 200])
+        bad = protocols.probe(noise_features, self.twins, self.twins, fields=["positions"],
+                              name="noise", labels=[])
+        self.assertGreater(good["r2"]["state"]["positions"]["0"], 0.95)
+        self.assertLess(bad["r2"]["noise"]["positions"]["0"], 0.5)
+        self.assertEqual(set(good["label_efficiency"]["state"]), {"20", "200"})
+        with self.assertRaisesRegex(ValueError, "2-D"):
+            protocols.probe(lambda o, a: np.zeros(len(o)), self.twins, self.twins,
+                            fields=["positions"], labels=[])
+        with self.assertRaisesRegex(ValueError, "no_such_field"):
+            protocols.probe(truth_features, self.twins, self.twins, fields=["no_such_field"])
+
+    def test_ocp_callable_sees_only_the_first_frames(self):
+        plain = os.path.join(self.dir, "plain.h5")
+        if not os.path.exists(plain):
+            cli("rollout", "--task", "physics/collide", "--episodes", "16", "--out", plain)
+        seen = []
+
+        def features(observations, actions):
+            seen.append((observations.shape[0], actions.shape[0]))
+            return observations
+
+        result = protocols.ocp(features, plain, plain, frames=5, name="state", bootstrap=50)
+        self.assertEqual(set(seen), {(5, 4)})
+        self.assertEqual(result["protocol"], "ocp")
+        self.assertIn("state", result["ocp"])
+        self.assertGreaterEqual(result["accuracy"], 0.0)
+        with self.assertRaisesRegex(ValueError, "5 rows"):
+            protocols.ocp(lambda o, a: np.zeros((3, 2)), plain, plain, frames=5)
+
     def test_world_model_bad_shapes(self):
         model = protocols.world_model(self.run, self.twins)
         episode = darkmatter.episodes.open(self.twins)[0]
