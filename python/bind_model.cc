@@ -51,14 +51,15 @@ struct PyWorldModel {
       std::vector<int64_t> shape(f.shape(), f.shape() + f.ndim());
       const std::vector<int64_t> want = {steps + 1, frame_height, frame_width, 3};
       if (shape != want) {
-        throw sim::BadInput("frames: expected shape " + ShapeText(want) + ", got " + ShapeText(shape));
+        throw sim::BadInput("frames (T+1 for " + std::to_string(steps) + " actions): expected shape " + ShapeText(want) + ", got " + ShapeText(shape));
       }
       const auto frames = py::array_t<uint8_t, py::array::c_style>::ensure(f);
       e.frames.assign(frames.data(), frames.data() + frames.size());
       e.frame_height = frame_height;
       e.frame_width = frame_width;
     } else {
-      const auto obs = RealArray(x, {steps + 1, obs_dim}, "observations");
+      const auto obs = RealArray(x, {steps + 1, obs_dim},
+                                 "observations (T+1 rows for " + std::to_string(steps) + " actions)");
       e.observations.assign(obs.data(), obs.data() + obs.size());
       e.obs_dim = obs_dim;
     }

@@ -44,6 +44,8 @@ class Box:
     __contains__ = contains
 
     def __repr__(self):
+        if self.low.size == 0:
+            return f"Box({self.shape}, {self.dtype})"
         return f"Box({self.low.min()}, {self.high.max()}, {self.shape}, {self.dtype})"
 
 
