@@ -82,7 +82,8 @@ def main():
             subprocess.run([o.darkmatter, "rollout", "--task", o.task, "--render", size, *args,
                             "--out", path], check=True, stdout=subprocess.DEVNULL)
     clips = [e["frames"] for e in episodes.open(clips_file)]
-    # 2. Train the PyTorch model on the clips.
+    # 2. Train the PyTorch model on the clips (seeded: initialisation and batches).
+    torch.manual_seed(0)
     model = NextFrame(o.size)
     train(model, clips, o.steps, seed=0)
     model.eval()
