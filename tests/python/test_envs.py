@@ -162,6 +162,17 @@ class PoolSemantics(unittest.TestCase):
         pool.step(np.ones((4, 1)))
         self.assertFalse(np.array_equal(obs2, snapshot))  # overwritten in place
 
+    def test_views_keep_the_pool_alive(self):
+        import gc
+        pool = darkmatter.EnvPool(PENDULUM, num_envs=3, threads=2)
+        pool.reset()
+        obs, reward, terminated, truncated, info = pool.step(np.zeros((3, 1)))
+        expected = obs.copy()
+        del pool
+        gc.collect()
+        np.testing.assert_array_equal(obs, expected)  # the view still owns the C++ buffer
+        self.assertEqual(info["env_id"].tolist(), [0, 1, 2])
+
     def test_send_recv(self):
         pool = darkmatter.EnvPool(PENDULUM, num_envs=4, threads=2, seed=0)
         pool.reset()
