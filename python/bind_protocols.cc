@@ -7,6 +7,7 @@
 
 #include "eval/ocp.h"
 #include "eval/probe.h"
+#include "eval/report.h"
 #include "eval/voe.h"
 #include "python/arrays.h"
 #include "python/episode_arrays.h"
@@ -178,6 +179,11 @@ void BindProtocols(py::module_& m) {
      py::arg("bootstrap"), py::arg("confidence"), py::arg("seed"), py::arg("device"),
      "P2 outcome readout: callables [(name, fn, input, describe_json)] see the first K "
      "frames of each clip; returns the JSON of `darkmatter eval ocp --json`");
+
+  m.def("validate_results", [](const std::string& text, const std::string& source) {
+    eval::ValidateResults(nlohmann::json::parse(text), source);
+  }, py::arg("results_json"), py::arg("source"),
+     "Checks results.json text as `darkmatter report` does (ValueError naming the key)");
 }
 
 }  // namespace darkmatter::python

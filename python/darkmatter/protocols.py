@@ -117,3 +117,33 @@ def ocp(features_fn, train_file, test_file, *, ood_file=None, frames=8,
     if out is not None:
         _write_json_atomically(out, result)
     return result
+
+
+# The results.json section each protocol's JSON carries (docs/results-format.md).
+_SECTIONS = {"voe": "voe", "ocp": "ocp", "probe": "probes"}
+
+
+def add_to_results(result, results_file):
+    """Merges a protocol result (from voe, ocp or probe, Python or `darkmatter eval --json`)
+    into a comparison results.json, beside the models already there, so that
+    `darkmatter report results_file` shows them together. The merged file is validated as
+    the report validates it and written atomically; on any error the file is unchanged."""
+    protocol = result.get("protocol")
+    if protocol not in _SECTIONS:
+        raise ValueError(f"add_to_results: protocol {protocol!r} has no results.json section "
+                         f"(expected one of {sorted(_SECTIONS)})")
+    section = _SECTIONS[protocol]
+    with open(results_file) as f:
+        results = json.load(f)
+    merged = results.setdefault(section, {})
+    if section == "probes":
+        for key in ("r2", "label_efficiency"):
+            merged.setdefault(key, {}).update(result[section].get(key, {}))
+        if "label_efficiency_field" in result[section]:
+            merged.setdefault("label_efficiency_field", result[section]["label_efficiency_field"])
+    else:
+        merged.update(result[section])
+    text = json.dumps(results, indent=2)
+    _core.validate_results(text, os.fspath(results_file))
+    _write_json_atomically(results_file, results)
+    return results

@@ -157,6 +157,30 @@ class VoeFromPython(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, r"expected shape \(5, 2\), got \(3, 2\)"):
             protocols.ocp(lambda o, a: np.zeros((3, 2)), plain, plain, frames=5)
 
+    def test_results_sit_beside_the_suite_models(self):
+        fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval",
+                               "fixtures", "results.json")
+        results = os.path.join(self.dir, "results.json")
+        shutil.copy(fixture, results)
+        with open(fixture) as f:
+            before = json.load(f)
+        result = protocols.voe(lambda o, a: np.zeros(len(o)), self.twins, name="zeros",
+                               bootstrap=10, nulls=False)
+        merged = protocols.add_to_results(result, results)
+        self.assertIn("zeros", merged["voe"])
+        self.assertTrue(set(before.get("voe", {})) <= set(merged["voe"]))
+        with open(results) as f:
+            self.assertEqual(json.load(f), merged)
+        with open(results) as f:
+            text = f.read()
+        with self.assertRaisesRegex(ValueError, "protocol"):
+            protocols.add_to_results({"protocol": "nope"}, results)
+        bad = dict(result, voe={"broken": {"principles": "not an object"}})
+        with self.assertRaisesRegex(ValueError, "voe.broken"):
+            protocols.add_to_results(bad, results)
+        with open(results) as f:
+            self.assertEqual(f.read(), text)  # unchanged after the failures
+
     def test_world_model_bad_shapes(self):
         model = protocols.world_model(self.run_dir, self.twins)
         episode = darkmatter.episodes.open(self.twins)[0]
