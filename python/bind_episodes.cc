@@ -8,11 +8,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
-#include "agents/agent.h"
-#include "agents/random_agent.h"
 #include "agents/rollout.h"
 #include "python/arrays.h"
 #include "python/bind_env.h"
+#include "python/callable_agent.h"
 #include "python/episode_arrays.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
@@ -29,37 +28,6 @@ py::dict HeaderDict(const sim::EpisodeFileHeader& h) {
   d["content_hash"] = h.content_hash;
   return d;
 }
-
-// A Python policy as an agent: policy(observation) -> action, called with the GIL held.
-class CallableAgent : public agents::Agent {
- public:
-  CallableAgent(py::object policy, const sim::BoxSpec& obs, const sim::BoxSpec& act)
-      : policy_(std::move(policy)), obs_shape_(obs.shape), act_shape_(act.shape) {}
-  void Reset(uint64_t, int) override {}
-  void Act(std::span<const double> observations, std::span<double> actions) override {
-    py::gil_scoped_acquire gil;
-    py::object action = policy_(CopyArray<double>(observations, obs_shape_));
-    const auto a = RealArray(action, act_shape_, "policy(observation) result");
-    std::copy_n(a.data(), actions.size(), actions.begin());
-  }
-
- private:
-  py::object policy_;
-  std::vector<int64_t> obs_shape_, act_shape_;
-};
-
-// The scripted expert of the env's task as an agent.
-class ExpertPolicy : public agents::Agent {
- public:
-  explicit ExpertPolicy(sim::Env* env) : env_(env) {}
-  void Reset(uint64_t, int) override {}
-  void Act(std::span<const double>, std::span<double> actions) override {
-    env_->ExpertAction(actions);
-  }
-
- private:
-  sim::Env* env_;
-};
 
 }  // namespace
 
@@ -96,21 +64,7 @@ void BindEpisodes(py::module_& m) {
 
   m.def("record_episode", [](PyEnv& env, py::object policy, uint64_t seed) {
     BusyGuard guard(&env.busy);
-    std::unique_ptr<agents::Agent> agent;
-    if (py::isinstance<py::str>(policy)) {
-      const std::string name = py::cast<std::string>(policy);
-      if (name == "random") {
-        agent = std::make_unique<agents::RandomAgent>(env.env->ActionSpec());
-      } else if (name == "expert") {
-        if (!env.env->HasExpert()) throw sim::BadInput("policy 'expert': " + env.env->Name() + " has no scripted expert");
-        agent = std::make_unique<ExpertPolicy>(env.env.get());
-      } else {
-        throw sim::BadInput("policy '" + name + "': expected 'random', 'expert' or a callable");
-      }
-    } else {
-      if (!PyCallable_Check(policy.ptr())) throw py::type_error("policy: expected a callable, 'random' or 'expert'");
-      agent = std::make_unique<CallableAgent>(policy, env.env->ObservationSpec(), env.env->ActionSpec());
-    }
+    std::unique_ptr<agents::Agent> agent = MakePolicy(env, policy);
     sim::Episode e;
     {
       py::gil_scoped_release release;

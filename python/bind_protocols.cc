@@ -6,12 +6,16 @@
 #include <pybind11/stl.h>
 
 #include "eval/ocp.h"
+#include "eval/plan_episodes.h"
 #include "eval/probe.h"
 #include "eval/report.h"
 #include "eval/voe.h"
 #include "python/arrays.h"
+#include "python/bind_env.h"
+#include "python/callable_agent.h"
 #include "python/episode_arrays.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 
 namespace darkmatter::python {
 namespace {
@@ -184,6 +188,25 @@ void BindProtocols(py::module_& m) {
     eval::ValidateResults(nlohmann::json::parse(text), source);
   }, py::arg("results_json"), py::arg("source"),
      "Checks results.json text as `darkmatter report` does (ValueError naming the key)");
+
+  m.def("plan", [](PyEnv& env, py::object policy, const std::string& name, int episodes,
+                   uint64_t seed) {
+    BusyGuard guard(&env.busy);
+    std::unique_ptr<agents::Agent> agent = MakePolicy(env, policy);
+    eval::PlanEpisodes run{.task = env.task, .policy = name, .episodes = episodes, .seed = seed};
+    sim::EnvSettings copy = env.settings;
+    sim::SettingsBinder binder;
+    sim::BindEnvSettings(&copy, &binder);
+    nlohmann::json result;
+    {
+      py::gil_scoped_release release;
+      result = eval::RunPlanEpisodes(*env.env, *agent, run, {}, binder.Values());
+    }
+    agent.reset();
+    return result.dump();
+  }, py::arg("env"), py::arg("policy"), py::arg("name"), py::arg("episodes"), py::arg("seed"),
+     "P4 on the test seeds with a policy (callable, 'random' or 'expert'); the JSON of "
+     "`darkmatter eval plan --json`");
 }
 
 }  // namespace darkmatter::python

@@ -147,3 +147,21 @@ def add_to_results(result, results_file):
     _core.validate_results(text, os.fspath(results_file))
     _write_json_atomically(results_file, results)
     return results
+
+
+def plan(policy, task, *, episodes=50, seed=0, name=None, out=None, **settings):
+    """P4 goal-conditioned control on the test split's seeds, as `darkmatter eval plan`:
+    success rate, mean return, collisions (driving), final goal distance (manipulation),
+    seconds per action. `policy(observation) -> action` is any callable (e.g. a planner
+    over your world model that reads the goal from the observation), "random" or
+    "expert"; settings are env.* keys (max_episode_steps=..., ...)."""
+    from .envs import make
+    if not (callable(policy) or isinstance(policy, str)):
+        raise TypeError(f"policy: expected a callable, 'random' or 'expert', got "
+                        f"{type(policy).__name__}")
+    env = make(task, **settings)
+    label = name or (policy if isinstance(policy, str) else "python")
+    result = json.loads(_core.plan(env._core, policy, str(label), int(episodes), int(seed)))
+    if out is not None:
+        _write_json_atomically(out, result)
+    return result

@@ -181,6 +181,25 @@ class VoeFromPython(unittest.TestCase):
         with open(results) as f:
             self.assertEqual(f.read(), text)  # unchanged after the failures
 
+    def test_plan_matches_eval_plan(self):
+        cpp = json.loads(cli("eval", "plan", "--task", "manipulation/reach", "--policy", "expert",
+                             "--episodes", "2", "--max-steps", "30", "--json"))
+        py = protocols.plan("expert", "manipulation/reach", episodes=2, max_episode_steps=30)
+        for key in ("success_rate", "mean_return", "steps", "seed_base", "per_episode",
+                    "mean_final_goal_distance"):
+            self.assertEqual(py[key], cpp[key], key)
+        seen = []
+
+        def still(obs):
+            seen.append(obs.shape)
+            return np.zeros(6)
+
+        mine = protocols.plan(still, "manipulation/reach", episodes=1, max_episode_steps=5)
+        self.assertEqual(mine["steps"], 5)
+        self.assertEqual(len(seen), 5)
+        with self.assertRaisesRegex(ValueError, r"expected shape \(6,\), got \(2,\)"):
+            protocols.plan(lambda obs: np.zeros(2), "manipulation/reach", episodes=1)
+
     def test_world_model_bad_shapes(self):
         model = protocols.world_model(self.run_dir, self.twins)
         episode = darkmatter.episodes.open(self.twins)[0]
