@@ -7,7 +7,6 @@
 // cem:CKPT | mppi:CKPT (planning in a trained world model toward the goal observation, no
 // reward), random | expert (references). Settings: env.* and plan.* as key=value.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,19 +19,14 @@
 #include "agents/latent_planner_agent.h"
 #include "agents/planner_agent.h"
 #include "agents/random_agent.h"
-#include "agents/rollout.h"
 #include "apps/commands.h"
+#include "eval/plan_episodes.h"
 #include "sim/error.h"
 #include "sim/settings.h"
-#include "sim/splits.h"
-#include "tasks/manipulation/arm_env.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
 namespace {
-
-// The `rollout --split test` seeds.
-constexpr uint64_t kTestSeedBase = sim::SplitSeedBase(sim::Split::kTest);
 
 struct EvalPlanOptions {
   std::string task;
@@ -43,26 +37,6 @@ struct EvalPlanOptions {
   std::vector<std::string> overrides;  // key=value (env.*, plan.*)
   bool show_config = false;
   bool json = false;
-};
-
-// Wraps an agent to time its Act calls.
-class TimedAgent final : public agents::Agent {
- public:
-  explicit TimedAgent(agents::Agent& inner) : inner_(inner) {}
-  void Reset(uint64_t seed, int row) override { inner_.Reset(seed, row); }
-  void Act(std::span<const double> observations, std::span<double> actions) override {
-    const auto start = std::chrono::steady_clock::now();
-    inner_.Act(observations, actions);
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    ++actions_;
-  }
-  double Seconds() const { return seconds_; }
-  int64_t Actions() const { return actions_; }
-
- private:
-  agents::Agent& inner_;
-  double seconds_ = 0.0;
-  int64_t actions_ = 0;
 };
 
 bool IsOraclePlanner(const std::string& policy) { return policy == "cem" || policy == "mppi"; }
@@ -125,61 +99,15 @@ void RunEvalPlan(const EvalPlanOptions& o) {
   } else {
     agent = std::make_unique<agents::RandomAgent>(env->ActionSpec());
   }
-  TimedAgent timed(*agent);
-  auto* arm = dynamic_cast<tasks::manipulation::ArmEnv*>(env.get());
-  const std::vector<std::string>& keys = env->InfoKeys();
-  const bool has_collision =
-      std::find(keys.begin(), keys.end(), "collision") != keys.end();
-  nlohmann::json per_episode = nlohmann::json::array();
-  int successes = 0, collisions = 0;
-  int64_t steps = 0;
-  double return_sum = 0.0, distance_sum = 0.0;
-  for (int k = 0; k < o.episodes; ++k) {
-    const uint64_t seed = kTestSeedBase + o.seed + static_cast<uint64_t>(k);
-    const sim::Episode episode = agents::RecordEpisode(*env, timed, seed);
-    const bool success = episode.AnyInfo("success");
-    const bool collision = has_collision && episode.AnyInfo("collision");
-    successes += success ? 1 : 0;
-    collisions += collision ? 1 : 0;
-    steps += episode.Length();
-    return_sum += episode.Return();
-    nlohmann::json row = {{"seed", seed},
-                          {"success", success},
-                          {"return", episode.Return()},
-                          {"length", episode.Length()}};
-    if (has_collision) row["collision"] = collision;
-    if (arm != nullptr) {
-      row["final_goal_distance"] = arm->GoalDistance();
-      distance_sum += arm->GoalDistance();
-    }
-    per_episode.push_back(row);
-  }
+  eval::PlanEpisodes run{.task = o.task, .policy = o.policy, .episodes = o.episodes, .seed = o.seed};
+  agents::Agent* planning = agent.get();
+  const nlohmann::json out = eval::RunPlanEpisodes(
+      *env, *agent, run, [planning] { return ModelCalls(*planning); }, binder.Values());
   const double n = o.episodes;
-  const double actions = std::max<double>(1.0, static_cast<double>(timed.Actions()));
-  nlohmann::json out = {{"protocol", "P4"},
-                        {"task", o.task},
-                        {"policy", o.policy},
-                        {"episodes", o.episodes},
-                        {"seed", o.seed},
-                        {"split", "test"},
-                        {"seed_base", kTestSeedBase},
-                        {"success_rate", successes / n},
-                        {"successes", successes},
-                        {"mean_return", return_sum / n},
-                        {"steps", steps},
-                        {"seconds_per_action", timed.Seconds() / actions},
-                        {"ms_per_action", 1e3 * timed.Seconds() / actions},
-                        {"model_calls_per_action", ModelCalls(*agent) / actions},
-                        {"settings", binder.Values()},
-                        {"per_episode", per_episode}};
-  if (has_collision) {
-    out["collisions"] = collisions;
-    out["collision_rate"] = collisions / n;
-  }
-  if (arm != nullptr) {
-    out["mean_final_goal_distance"] = distance_sum / n;
-    out["tolerance"] = arm->Tolerance();
-  }
+  const int successes = out["successes"];
+  const double return_sum = out["mean_return"].get<double>() * n;
+  const bool has_collision = out.contains("collisions");
+  const bool arm = out.contains("mean_final_goal_distance");
   if (o.json) {
     std::printf("%s\n", out.dump(2).c_str());
     return;
@@ -187,12 +115,12 @@ void RunEvalPlan(const EvalPlanOptions& o) {
   std::printf("eval plan: %s, policy %s, %d test episodes (seeds %llu..): success %.1f%%, "
               "mean return %.4g",
               o.task.c_str(), o.policy.c_str(), o.episodes,
-              static_cast<unsigned long long>(kTestSeedBase + o.seed), 100.0 * successes / n,
-              return_sum / n);
-  if (has_collision) std::printf(", collisions %d", collisions);
-  if (arm != nullptr) std::printf(", final goal distance %.3f m", distance_sum / n);
-  std::printf(", %.2f ms and %.1f model calls per action\n", 1e3 * timed.Seconds() / actions,
-              ModelCalls(*agent) / actions);
+              static_cast<unsigned long long>(out["seed_base"].get<uint64_t>() + o.seed),
+              100.0 * successes / n, return_sum / n);
+  if (has_collision) std::printf(", collisions %d", out["collisions"].get<int>());
+  if (arm) std::printf(", final goal distance %.3f m", out["mean_final_goal_distance"].get<double>());
+  std::printf(", %.2f ms and %.1f model calls per action\n", out["ms_per_action"].get<double>(),
+              out["model_calls_per_action"].get<double>());
 }
 
 }  // namespace

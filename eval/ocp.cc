@@ -1,6 +1,7 @@
 #include "eval/ocp.h"
 
 #include <cmath>
+#include <functional>
 
 #include <torch/torch.h>
 
@@ -44,11 +45,51 @@ LabelledClips Select(const DataFile& file, const OcpSettings& s) {
   return clips;
 }
 
+// Per-frame embeddings of a clip ((>= K) x D), from a model or from external features.
+using EncodeFn = std::function<torch::Tensor(const sim::Episode&)>;
+
+// The first `frames` frames of an episode (observations, frames, truth; the actions between
+// them): all that external features may see.
+sim::Episode FirstFrames(const sim::Episode& e, int64_t frames) {
+  sim::Episode first = e;
+  const int64_t steps = frames - 1;
+  first.observations.resize(frames * e.obs_dim);
+  first.actions.resize(steps * e.act_dim);
+  first.rewards.resize(steps);
+  first.terminations.resize(steps);
+  first.truncations.resize(steps);
+  first.states.resize(frames * e.state_dim);
+  first.rng_states.resize(frames * 4);
+  first.elapsed_steps.resize(frames);
+  first.infos.resize(steps * e.info_keys.size());
+  if (!e.frames.empty()) first.frames.resize(frames * e.frame_height * e.frame_width * 3);
+  first.truth.resize(frames * e.TruthDim());
+  return first;
+}
+
+// External features of the first `frames` frames, checked: (K x D) float64.
+EncodeFn ExternalEncoder(const ExternalFeatures& external, int frames) {
+  return [&external, frames](const sim::Episode& e) {
+    int64_t dim = 0;
+    std::vector<double> values = external.features(FirstFrames(e, frames), &dim);
+    const std::string where = "features " + external.name + ", episode (seed " +
+                              std::to_string(e.seed) + ")";
+    if (dim < 1 || static_cast<int64_t>(values.size()) != frames * dim) {
+      throw sim::BadInput(where + ": expected " + std::to_string(frames) +
+                          " rows (one per frame seen) of at least one feature");
+    }
+    for (double v : values) {
+      if (!std::isfinite(v)) throw sim::BadInput(where + ": a feature is not finite");
+    }
+    return torch::from_blob(values.data(), {frames, dim}, torch::kFloat64).clone();
+  };
+}
+
 // (n x 2D): the mean and the last of the first K embeddings of each clip.
-Matrix Features(ModelSource& model, const LabelledClips& clips, int frames) {
+Matrix Features(const EncodeFn& encode, const LabelledClips& clips, int frames) {
   std::vector<torch::Tensor> rows;
   for (const sim::Episode* e : clips.episodes) {
-    const auto z = EncodeEpisode(model, *e).narrow(0, 0, frames);
+    const auto z = encode(*e).narrow(0, 0, frames);
     rows.push_back(torch::cat({z.mean(0), z[frames - 1]}).to(torch::kFloat64));
   }
   const auto all = torch::stack(rows).contiguous();
@@ -80,7 +121,7 @@ nlohmann::json Scored(const std::vector<int>& predicted, const std::vector<int>&
 }  // namespace
 
 nlohmann::json RunOcp(const OcpSettings& s) {
-  if (s.models.empty()) throw sim::BadInput("--model is required");
+  if (s.models.empty() && s.external.empty()) throw sim::BadInput("--model is required");
   if (s.frames < 1) throw sim::BadInput("--frames " + std::to_string(s.frames) + ": must be >= 1");
   if (s.bootstrap < 1) throw sim::BadInput("--bootstrap " + std::to_string(s.bootstrap) + ": must be >= 1");
   const DataFile train = LoadDataFile(s.train, "--train");
@@ -111,24 +152,35 @@ nlohmann::json RunOcp(const OcpSettings& s) {
   regression.seed = s.seed;
   regression.lambdas = {1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0};
   nlohmann::json results = nlohmann::json::array(), section = nlohmann::json::object();
-  for (ModelSource& model : models) {
-    const Matrix x_train = Features(model, train_clips, s.frames);
+  // Fits and scores the readout of one subject (a model or external features).
+  auto score = [&](const std::string& name, nlohmann::json result, const EncodeFn& encode) {
+    const Matrix x_train = Features(encode, train_clips, s.frames);
     const LogisticModel readout = FitLogistic(x_train, train_clips.labels, regression);
-    nlohmann::json result = model.Describe();
     result["lambda"] = readout.lambda;
     result["train"] = Scored(readout.Classify(x_train), train_clips.labels, s, s.seed);
     result["test"] =
-        Scored(readout.Classify(Features(model, test_clips, s.frames)), test_clips.labels, s,
+        Scored(readout.Classify(Features(encode, test_clips, s.frames)), test_clips.labels, s,
                s.seed + 1);
     nlohmann::json entry = {{"train", result["train"]["accuracy"]},
                             {"test", result["test"]["accuracy"]}};
     if (has_ood) {
-      result["ood"] = Scored(readout.Classify(Features(model, ood_clips, s.frames)),
+      result["ood"] = Scored(readout.Classify(Features(encode, ood_clips, s.frames)),
                              ood_clips.labels, s, s.seed + 2);
       entry["ood"] = result["ood"]["accuracy"];
     }
     results.push_back(result);
-    section[model.name] = entry;
+    section[name] = entry;
+  };
+  for (ModelSource& model : models) {
+    score(model.name, model.Describe(),
+          [&model](const sim::Episode& e) { return EncodeEpisode(model, e); });
+  }
+  for (const ExternalFeatures& external : s.external) {
+    nlohmann::json result = {{"spec", external.name}, {"name", external.name},
+                             {"model", "external"}, {"untrained", false}, {"step", 0},
+                             {"content_hash", ""}};
+    result.update(external.describe);
+    score(external.name, result, ExternalEncoder(external, s.frames));
   }
   out["model"] = results[0]["spec"];
   out["accuracy"] = results[0]["test"]["accuracy"];

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/external.h"
+
 namespace darkmatter::eval {
 
 struct OcpSettings {
@@ -24,6 +26,8 @@ struct OcpSettings {
   int bootstrap = 1000;             // bootstrap replicates of each interval
   double confidence = 0.95;         // interval coverage, in (0, 1)
   uint64_t seed = 0;                // torch seed (untrained nets), validation split, bootstrap
+  std::vector<ExternalFeatures> external;  // scored after the models, each from the first
+                                           // K frames of a clip only
 };
 
 // Runs P2. Only possible clips are used (twins files: `possible` = 1). Throws BadInput naming

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <map>
 #include <random>
 #include <set>
@@ -128,6 +130,41 @@ Rows ProbeRows(ModelSource& model, const DataFile& file, int k) {
   return rows;
 }
 
+// Horizon 0 rows of external features: every frame of every episode, checked (T+1 rows of
+// one width, finite).
+Rows ExternalRows(const ExternalFeatures& external, const DataFile& file) {
+  Rows rows;
+  int64_t width = -1;
+  for (size_t ei = 0; ei < file.episodes.size(); ++ei) {
+    const sim::Episode& e = file.episodes[ei];
+    int64_t dim = 0;
+    std::vector<double> values = external.features(e, &dim);
+    const int64_t frames = e.Length() + 1;
+    const std::string where = "features " + external.name + ", '" + file.path + "' episode " +
+                              std::to_string(ei);
+    if (dim < 1 || static_cast<int64_t>(values.size()) != frames * dim) {
+      throw sim::BadInput(where + ": expected " + std::to_string(frames) +
+                          " rows (one per frame) of at least one feature");
+    }
+    if (width >= 0 && dim != width) {
+      throw sim::BadInput(where + ": " + std::to_string(dim) + " features, earlier episodes had " +
+                          std::to_string(width));
+    }
+    width = dim;
+    for (double v : values) {
+      if (!std::isfinite(v)) throw sim::BadInput(where + ": a feature is not finite");
+    }
+    rows.features.push_back(
+        torch::from_blob(values.data(), {frames, dim}, torch::kFloat64).clone());
+    for (int64_t t = 0; t < frames; ++t) {
+      rows.episode.push_back(static_cast<int64_t>(ei));
+      rows.frame.push_back(t);
+    }
+  }
+  if (rows.features.empty()) throw sim::BadInput("'" + file.path + "': no episodes to probe");
+  return rows;
+}
+
 // Truth rows of `field` at the given (episode, frame) pairs; `shift` frames earlier (copy
 // baseline).
 Matrix Targets(const FieldTruth& truth, const std::vector<int64_t>& episode,
@@ -206,7 +243,7 @@ double SupervisedR2(const ProbeSettings& s, const ModelSource& like, const std::
 }  // namespace
 
 nlohmann::json RunProbe(const ProbeSettings& s) {
-  if (s.models.empty()) throw sim::BadInput("--model is required");
+  if (s.models.empty() && s.external.empty()) throw sim::BadInput("--model is required");
   if (s.fields.empty()) throw sim::BadInput("--fields: no truth field to probe");
   if (s.horizons.empty()) throw sim::BadInput("--horizons: no horizon");
   for (int k : s.horizons) {
@@ -282,27 +319,30 @@ nlohmann::json RunProbe(const ProbeSettings& s) {
   std::mt19937_64 rng(s.seed * 0x9E3779B97F4A7C15ULL + 7);
   for (size_t i = all_frames.size(); i > 1; --i) std::swap(all_frames[i - 1], all_frames[rng() % i]);
 
-  for (ModelSource& model : models) {
+  // Probes one subject (a model or external features): rows(file, k) gives its feature rows,
+  // or nothing for a horizon it does not offer.
+  auto probe_subject = [&](const std::string& name, nlohmann::json description,
+                           const std::function<std::optional<Rows>(const DataFile&, int)>& rows_of) {
     nlohmann::json per_field = nlohmann::json::object();
-    nlohmann::json description = model.Describe();
     for (int k : s.horizons) {
-      const Rows fit = ProbeRows(model, train, k);
-      const Rows held = ProbeRows(model, test, k);
-      const Matrix x_fit = fit.Features(), x_held = held.Features();
+      const std::optional<Rows> fit = rows_of(train, k);
+      if (!fit) continue;
+      const Rows held = *rows_of(test, k);
+      const Matrix x_fit = fit->Features(), x_held = held.Features();
       for (const std::string& f : s.fields) {
-        const RidgeModel probe =
-            FitRidge(x_fit, Targets(train_truth[f], fit.episode, fit.frame), regression, fit.episode);
+        const RidgeModel probe = FitRidge(x_fit, Targets(train_truth[f], fit->episode, fit->frame),
+                                          regression, fit->episode);
         const double value =
             RSquared(probe.Predict(x_held), Targets(test_truth[f], held.episode, held.frame));
         if (!per_field.contains(f)) per_field[f] = nlohmann::json::object();
         Put(&per_field[f], std::to_string(k), value);
       }
     }
-    r2[model.name] = per_field;
+    r2[name] = per_field;
     if (!s.labels.empty()) {
       // Label efficiency: the horizon-0 probe fitted on N labelled frames only.
-      const Rows fit = ProbeRows(model, train, 0);
-      const Rows held = ProbeRows(model, test, 0);
+      const Rows fit = *rows_of(train, 0);
+      const Rows held = *rows_of(test, 0);
       const Matrix x_fit = fit.Features(), x_held = held.Features();
       std::map<std::pair<int64_t, int64_t>, int64_t> row_of;
       for (size_t i = 0; i < fit.episode.size(); ++i) row_of[{fit.episode[i], fit.frame[i]}] = i;
@@ -323,12 +363,30 @@ nlohmann::json RunProbe(const ProbeSettings& s) {
         Put(&curve, std::to_string(budget), RSquared(probe.Predict(x_held), y_held));
         used[std::to_string(budget)] = static_cast<int64_t>(n);
       }
-      efficiency[model.name] = curve;
+      efficiency[name] = curve;
       description["labels_used"] = used;
     }
     descriptions.push_back(description);
+  };
+  for (ModelSource& model : models) {
+    probe_subject(model.name, model.Describe(), [&](const DataFile& file, int k) {
+      return std::optional<Rows>(ProbeRows(model, file, k));
+    });
   }
-  if (!s.labels.empty() && s.supervised_steps > 0) {
+  for (const ExternalFeatures& external : s.external) {
+    nlohmann::json description = {{"spec", external.name}, {"name", external.name},
+                                  {"model", "external"}, {"untrained", false}, {"step", 0},
+                                  {"content_hash", ""}, {"horizons", nlohmann::json::array({0})}};
+    description.update(external.describe);
+    std::map<const DataFile*, Rows> cache;
+    probe_subject(external.name, description, [&](const DataFile& file, int k) {
+      if (k != 0) return std::optional<Rows>();
+      auto it = cache.find(&file);
+      if (it == cache.end()) it = cache.emplace(&file, ExternalRows(external, file)).first;
+      return std::optional<Rows>(it->second);
+    });
+  }
+  if (!s.labels.empty() && s.supervised_steps > 0 && !models.empty()) {
     const auto dir = std::filesystem::temp_directory_path() /
                      ("darkmatter_probe_" + std::to_string(::getpid()) + "_" +
                       std::to_string(s.seed));

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/external.h"
+
 namespace darkmatter::eval {
 
 struct ProbeSettings {
@@ -26,6 +28,8 @@ struct ProbeSettings {
   std::string input;                // untrained models: state | pixels ("" = pixels if frames)
   std::string device = "cpu";       // auto | cpu | cuda[:N]
   uint64_t seed = 0;                // torch seed, label choice, validation split
+  std::vector<ExternalFeatures> external;  // probed after the models (horizon 0 only); the
+                                           // supervised baseline needs a model to copy
 };
 
 // Runs P3. Throws BadInput naming the file, field or value for a missing file, an unknown

@@ -102,6 +102,38 @@ Scorer UntrainedScorer(ModelSource& first, const DataFile& data, const VoeSettin
   return mean;
 }
 
+// An external scorer's surprise of every clip, checked: T+1 finite values per clip.
+Scorer ExternalScorerOf(const ExternalScorer& external, const DataFile& data) {
+  if (external.context < 1) {
+    throw sim::BadInput("scorer " + external.name + ": context " +
+                        std::to_string(external.context) + " must be >= 1");
+  }
+  Scorer scorer;
+  scorer.name = external.name;
+  scorer.context = external.context;
+  scorer.describe = {{"spec", external.name}, {"name", external.name}, {"model", "external"},
+                     {"input", data.HasFrames() ? "pixels" : "state"}, {"untrained", false},
+                     {"step", 0}, {"content_hash", ""}};
+  scorer.describe.update(external.describe);
+  for (size_t k = 0; k < data.episodes.size(); ++k) {
+    const sim::Episode& e = data.episodes[k];
+    std::vector<double> surprise = external.surprise(e);
+    const std::string where = "scorer " + external.name + ", episode " + std::to_string(k);
+    if (static_cast<int64_t>(surprise.size()) != e.Length() + 1) {
+      throw sim::BadInput(where + ": surprise has " + std::to_string(surprise.size()) +
+                          " values, expected one per frame (" + std::to_string(e.Length() + 1) +
+                          ")");
+    }
+    for (size_t t = 0; t < surprise.size(); ++t) {
+      if (!std::isfinite(surprise[t])) {
+        throw sim::BadInput(where + ": surprise of frame " + std::to_string(t) + " is not finite");
+      }
+    }
+    scorer.surprise.push_back(std::move(surprise));
+  }
+  return scorer;
+}
+
 // The model specs to score: the given ones, then (with nulls) untrained:<first> unless an
 // untrained model is among them.
 std::vector<std::string> ModelSpecs(const VoeSettings& s) {
@@ -109,14 +141,16 @@ std::vector<std::string> ModelSpecs(const VoeSettings& s) {
   const bool has_untrained = std::any_of(specs.begin(), specs.end(), [](const std::string& m) {
     return m.rfind("untrained:", 0) == 0;
   });
-  if (s.nulls && !has_untrained) specs.push_back("untrained:" + s.models.front());
+  if (s.nulls && !has_untrained && !specs.empty()) specs.push_back("untrained:" + s.models.front());
   return specs;
 }
 
 }  // namespace
 
 nlohmann::json RunVoe(const VoeSettings& s) {
-  if (s.models.empty()) throw sim::BadInput("--model is required (a run directory, checkpoint.pt or untrained:NAME)");
+  if (s.models.empty() && s.external.empty()) {
+    throw sim::BadInput("--model is required (a run directory, checkpoint.pt or untrained:NAME)");
+  }
   if (s.untrained_inits < 1 || s.untrained_inits > kMaxUntrainedInits) {
     throw sim::BadInput("--untrained-inits " + std::to_string(s.untrained_inits) +
                         ": must be in [1, " + std::to_string(kMaxUntrainedInits) + "]");
@@ -136,6 +170,14 @@ nlohmann::json RunVoe(const VoeSettings& s) {
   for (ModelSource& model : models) {
     scorers.push_back(model.untrained ? UntrainedScorer(model, data, s, sets, device)
                                       : ModelScorer(model, data, s.seed));
+  }
+  for (const ExternalScorer& external : s.external) {
+    for (const Scorer& other : scorers) {
+      if (other.name == external.name) {
+        throw sim::BadInput("scorer name " + external.name + " is already taken by a model");
+      }
+    }
+    scorers.push_back(ExternalScorerOf(external, data));
   }
   if (s.nulls) {
     if (data.HasFrames()) scorers.push_back(MotionScorer(data, true));

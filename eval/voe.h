@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/external.h"
 #include "eval/statistics.h"
 
 namespace darkmatter::eval {
@@ -33,6 +34,8 @@ struct VoeSettings {
   int untrained_inits = 8;          // an untrained model is this many initialisations (seeds
                                     // seed, seed+1, ...): its surprise is their mean (each
                                     // scaled to mean 1), and each one's set accuracy is listed
+  std::vector<ExternalScorer> external;  // scored after the models; with no models the first
+                                         // of them leads the results (and no untrained null)
 };
 
 // The scores of one matched pair: an impossible member and the possible member it shares its
@@ -75,9 +78,10 @@ ClipScore ScoreWindow(std::span<const double> surprise, int64_t from, int64_t fi
 // Most inits an untrained null may average (--untrained-inits).
 inline constexpr int kMaxUntrainedInits = 64;
 
-// Runs P1 for every model (and the nulls) on the twin sets file. Throws BadInput naming the
-// file, set, model or label when the file has no sets, a set lacks a member, or a model
-// cannot read it. The JSON holds the data file (path, content_hash, split), the window rule,
+// Runs P1 for every model, external scorer (and the nulls) on the twin sets file. Throws
+// BadInput naming the file, set, model or label when the file has no sets, a set lacks a
+// member, a model cannot read it, or an external scorer gives a clip the wrong number of
+// values or a non-finite one. The JSON holds the data file (path, content_hash, split), the window rule,
 // for the first model `set_accuracy`, `per_principle_set`, `pairwise_accuracy`,
 // `per_principle`, `per_direction`, their intervals, `auroc`, `n_sets`, `n_pairs`; every model
 // and null under `models` (nulls with "null": "motion-energy" or "untrained"), plus a `voe`
