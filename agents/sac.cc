@@ -58,6 +58,8 @@ void BindSacSettings(SacSettings* s, sim::SettingsBinder* b) {
   b->Bind("sac.checkpoint_every", &s->checkpoint_every, "chunks between checkpoints");
   b->Bind("sac.eval_episodes", &s->eval_episodes,
           "deterministic evaluation episodes at the end (test seeds; 0 = none)");
+  b->Bind("sac.eval_every", &s->eval_every,
+          "chunks between evaluations on sac.eval_episodes test seeds, logged (0 = none)");
 }
 
 void ValidateSacSettings(const SacSettings& s) {
@@ -79,11 +81,12 @@ void ValidateSacSettings(const SacSettings& s) {
           Text(s.target_entropy_scale), "finite");
   Require(s.checkpoint_every >= 1, "sac.checkpoint_every", Text(s.checkpoint_every), ">= 1");
   Require(s.eval_episodes >= 0, "sac.eval_episodes", Text(s.eval_episodes), ">= 0");
+  Require(s.eval_every >= 0, "sac.eval_every", Text(s.eval_every), ">= 0");
 }
 
 bool SacResumeMayChange(const std::string& key) {
   return key == "sac.total_env_steps" || key == "sac.checkpoint_every" ||
-         key == "sac.eval_episodes" || key == "sac.threads";
+         key == "sac.eval_episodes" || key == "sac.eval_every" || key == "sac.threads";
 }
 
 struct SacTrainer::Impl {
@@ -425,6 +428,23 @@ int64_t SacTrainer::Load(const std::string& path) {
   impl_->env_steps = worldmodel::LoadCheckpoint(path, *impl_->state, impl_->optimizer.get());
   impl_->RestoreCollector();
   return impl_->env_steps;
+}
+
+void SacTrainer::Act(std::span<const double> observations, std::span<double> actions) {
+  Impl& m = *impl_;
+  const int64_t batch = static_cast<int64_t>(observations.size()) / m.obs_dim;
+  torch::NoGradGuard no_grad;
+  const auto obs = torch::from_blob(const_cast<double*>(observations.data()), {batch, m.obs_dim},
+                                    torch::kFloat64)
+                       .to(m.device, torch::kFloat32);
+  const auto env_actions =
+      m.nets->ToEnv(m.nets->MeanAction(obs)).to(torch::kCPU, torch::kFloat64).contiguous();
+  const auto& spec = m.pool.ActionSpec();
+  const double* raw = env_actions.data_ptr<double>();
+  for (int64_t b = 0; b < batch; ++b) {
+    sim::ClipAction(spec, std::span<const double>(raw + b * m.act_dim, m.act_dim),
+                    actions.subspan(b * m.act_dim, m.act_dim));
+  }
 }
 
 std::string SacTrainer::ParameterHash() const {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "sim/env.h"
@@ -38,6 +39,8 @@ struct SacSettings {
   uint64_t seed = 0;                // init, sampling and env seeds
   int checkpoint_every = 10;        // chunks between checkpoints (and one at the end)
   int eval_episodes = 10;           // deterministic evaluation episodes at the end (test seeds)
+  int eval_every = 0;               // chunks between deterministic evaluations of
+                                    // eval_episodes test seeds logged as eval_* (0 = none)
 };
 
 // Binds the settings under "sac.".
@@ -74,6 +77,9 @@ class SacTrainer {
   // Loads a checkpoint strictly (BadInput naming mismatched tensors or a non-sac file) and
   // continues exactly where it was saved.
   int64_t Load(const std::string& path);
+  // Deterministic actions tanh(mean) in env units (B x act_dim) for raw observations
+  // (B x obs_dim), clipped to the bounds; touches no training state.
+  void Act(std::span<const double> observations, std::span<double> actions);
   // 16 hex digits over every network tensor (actor, critics, targets, temperature).
   std::string ParameterHash() const;
   // The device in use, e.g. "cpu".

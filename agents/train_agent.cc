@@ -97,6 +97,19 @@ void RequireSameSacSettings(const nlohmann::json& previous, const AgentTrainRequ
   }
 }
 
+// The training SAC's deterministic policy as an Agent, for evaluations during training.
+class SacTrainerAgent final : public Agent {
+ public:
+  explicit SacTrainerAgent(SacTrainer* trainer) : trainer_(trainer) {}
+  void Reset(uint64_t seed, int row) override {}
+  void Act(std::span<const double> observations, std::span<double> actions) override {
+    trainer_->Act(observations, actions);
+  }
+
+ private:
+  SacTrainer* trainer_;
+};
+
 }  // namespace
 
 const std::vector<std::string>& TrainableAgents() {
@@ -254,8 +267,16 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
     }
   };
   for (int64_t round = 0; done < total; ++round) {
-    const auto metrics = next_metrics();
+    auto metrics = next_metrics();
     done = is_bc ? bc->Epochs() : is_sac ? sac->EnvSteps() : ppo->EnvSteps();
+    if (is_sac && r.sac.eval_every > 0 && r.sac.eval_episodes > 0 &&
+        ((done / per_round) % r.sac.eval_every == 0 || done == total)) {
+      SacTrainerAgent agent(sac.get());
+      const AgentEvaluation e = EvaluateAgent(*env, agent, kTestSeedBase, r.sac.eval_episodes);
+      metrics["eval_return"] = e.mean_return;
+      metrics["eval_success"] = e.success_rate;
+      metrics["eval_length"] = e.mean_length;
+    }
     if (round == 0) result.first = metrics;
     result.last = metrics;
     metrics_file << MetricsJson(done, metrics).dump() << "\n";
