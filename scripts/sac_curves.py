@@ -43,16 +43,23 @@ def main(argv):
         info = json.loads((run / "run.json").read_text())
         evals.append(info.get("evaluation"))
     steps = sorted({s for rows in curves for s in rows if s % every == 0})
-    header = " | ".join(f"{r.name} return | {r.name} success" for r in runs)
+    keys = ["episode_return", "episode_success"]
+    if any("eval_return" in m for rows in curves for m in rows.values()):
+        keys += ["eval_return", "eval_success"]  # sac.eval_every: deterministic, test seeds
+        steps_with_eval = {s for rows in curves for s, m in rows.items() if "eval_return" in m}
+    names = {"episode_return": "train return", "episode_success": "train success",
+             "eval_return": "test return", "eval_success": "test success"}
+    header = " | ".join(f"{r.name} {names[k]}" for r in runs for k in keys)
     print(f"| env steps | {header} |")
-    print("| ---: |" + " ---: | ---: |" * len(runs))
+    print("| ---: |" + " ---: |" * (len(runs) * len(keys)))
     for s in steps:
         cells = []
         for rows in curves:
             m = rows.get(s, {})
-            ret, suc = m.get("episode_return"), m.get("episode_success")
-            cells.append(f"{ret:.1f}" if isinstance(ret, (int, float)) else "–")
-            cells.append(f"{suc:.2f}" if isinstance(suc, (int, float)) else "–")
+            for k in keys:
+                v = m.get(k)
+                fmt = "{:.2f}" if k.endswith("success") else "{:.1f}"
+                cells.append(fmt.format(v) if isinstance(v, (int, float)) else "–")
         print(f"| {s} | " + " | ".join(cells) + " |")
     print()
     for run, e in zip(runs, evals):
