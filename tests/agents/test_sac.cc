@@ -204,6 +204,7 @@ TEST_CASE("sac: every setting is validated, naming its key", "[agents][sac][sett
       {"sac.target_entropy_scale", [](auto& s) { s.target_entropy_scale = INFINITY; }},
       {"sac.checkpoint_every", [](auto& s) { s.checkpoint_every = 0; }},
       {"sac.eval_episodes", [](auto& s) { s.eval_episodes = -1; }},
+      {"sac.eval_every", [](auto& s) { s.eval_every = -1; }},
   };
   for (const auto& [key, breaks] : cases) {
     agents::SacSettings s = Tiny();
