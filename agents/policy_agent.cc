@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "agents/gaussian_policy.h"
+#include "agents/sac_agent.h"
 #include "sim/error.h"
 #include "worldmodel/checkpoint.h"
 
@@ -116,7 +117,7 @@ bool IsPolicyPath(const std::string& path) {
          p.extension() == ".pt";
 }
 
-std::unique_ptr<PolicyAgent> LoadPolicyAgent(const std::string& path, const sim::Env& env) {
+std::unique_ptr<Agent> LoadPolicyAgent(const std::string& path, const sim::Env& env) {
   std::filesystem::path checkpoint(path);
   if (std::filesystem::is_directory(checkpoint)) checkpoint /= "checkpoint.pt";
   if (!std::filesystem::is_regular_file(checkpoint)) {
@@ -145,9 +146,13 @@ std::unique_ptr<PolicyAgent> LoadPolicyAgent(const std::string& path, const sim:
       throw sim::BadInput("policy '" + path + "': run.json has no settings." + model + ".hidden");
     }
   }
+  if (model == "sac") {
+    return std::make_unique<SacPolicyAgent>(env.ObservationSpec(), env.ActionSpec(),
+                                            checkpoint.string());
+  }
   if (model != "bc" && model != "ppo") {
     throw sim::BadInput("policy '" + path + "' is a '" + model +
-                        "' checkpoint; only bc and ppo policies can act");
+                        "' checkpoint; only bc, ppo and sac policies can act");
   }
   return std::make_unique<PolicyAgent>(env.ObservationSpec(), env.ActionSpec(), hidden,
                                        checkpoint.string());

@@ -33,10 +33,11 @@ class PolicyAgent final : public Agent {
   std::unique_ptr<Impl> impl_;
 };
 
-// A PolicyAgent for `env` from a bc/ppo run directory or its checkpoint.pt; the policy's size
-// and model come from run.json next to the checkpoint. Throws BadInput naming the path when
-// it is not such a run, or the tensors that do not match the env.
-std::unique_ptr<PolicyAgent> LoadPolicyAgent(const std::string& path, const sim::Env& env);
+// An acting agent for `env` from a bc/ppo/sac run directory or its checkpoint.pt (a
+// PolicyAgent, or a SacPolicyAgent for sac); the policy's model and size come from the
+// checkpoint's metadata (run.json next to it as fallback). Throws BadInput naming the path
+// when it is not such a run, or the tensors that do not match the env.
+std::unique_ptr<Agent> LoadPolicyAgent(const std::string& path, const sim::Env& env);
 
 // True when `path` looks like a policy: a directory with checkpoint.pt, or a file ending .pt.
 bool IsPolicyPath(const std::string& path);

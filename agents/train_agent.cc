@@ -11,6 +11,7 @@
 
 #include "agents/policy_agent.h"
 #include "agents/rollout.h"
+#include "agents/sac_agent.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
@@ -74,10 +75,45 @@ std::vector<sim::Episode> LoadDemos(const AgentTrainRequest& r, const sim::Env& 
   return demos;
 }
 
+// A sac run resumed with other settings than it was started with is refused, naming every
+// sac.* and env.* key whose value differs (the budget and cadence keys may change).
+void RequireSameSacSettings(const nlohmann::json& previous, const AgentTrainRequest& r) {
+  if (!previous.contains("settings") || !previous["settings"].is_object()) return;
+  const auto& before = previous["settings"];
+  std::string differing;
+  for (const auto& [key, value] : r.settings_text) {
+    if ((key.rfind("sac.", 0) != 0 && key.rfind("env.", 0) != 0) || SacResumeMayChange(key)) {
+      continue;
+    }
+    const std::string old_value =
+        before.contains(key) && before[key].is_string() ? before[key].get<std::string>() : "";
+    if (before.contains(key) && old_value != value) {
+      differing += (differing.empty() ? "" : ", ") + key + " (" + old_value + " -> " + value + ")";
+    }
+  }
+  if (!differing.empty()) {
+    throw sim::BadInput("--resume: '" + r.out + "' was trained with other settings: " +
+                        differing);
+  }
+}
+
+// The training SAC's deterministic policy as an Agent, for evaluations during training.
+class SacTrainerAgent final : public Agent {
+ public:
+  explicit SacTrainerAgent(SacTrainer* trainer) : trainer_(trainer) {}
+  void Reset(uint64_t seed, int row) override {}
+  void Act(std::span<const double> observations, std::span<double> actions) override {
+    trainer_->Act(observations, actions);
+  }
+
+ private:
+  SacTrainer* trainer_;
+};
+
 }  // namespace
 
 const std::vector<std::string>& TrainableAgents() {
-  static const std::vector<std::string> models = {"bc", "ppo"};
+  static const std::vector<std::string> models = {"bc", "ppo", "sac"};
   return models;
 }
 
@@ -88,8 +124,10 @@ void BindAgentSettings(const std::string& model, AgentTrainRequest* request,
     BindBcSettings(&request->bc, binder);
   } else if (model == "ppo") {
     BindPpoSettings(&request->ppo, binder);
+  } else if (model == "sac") {
+    BindSacSettings(&request->sac, binder);
   } else {
-    throw sim::BadInput("unknown agent model '" + model + "' (agent models: bc, ppo)");
+    throw sim::BadInput("unknown agent model '" + model + "' (agent models: bc, ppo, sac)");
   }
 }
 
@@ -112,13 +150,15 @@ AgentEvaluation EvaluateAgent(sim::Env& env, Agent& agent, uint64_t first_seed, 
 AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
   const auto& models = TrainableAgents();
   if (std::find(models.begin(), models.end(), r.model) == models.end()) {
-    throw sim::BadInput("unknown agent model '" + r.model + "' (agent models: bc, ppo)");
+    throw sim::BadInput("unknown agent model '" + r.model + "' (agent models: bc, ppo, sac)");
   }
   if (r.out.empty()) throw sim::BadInput("--out DIR is required");
   if (r.task.empty()) throw sim::BadInput("model '" + r.model + "' needs --task NAME");
-  const bool is_bc = r.model == "bc";
+  const bool is_bc = r.model == "bc", is_sac = r.model == "sac";
   if (is_bc) {
     ValidateBcSettings(r.bc);
+  } else if (is_sac) {
+    ValidateSacSettings(r.sac);
   } else {
     ValidatePpoSettings(r.ppo);
   }
@@ -146,6 +186,7 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
         throw sim::BadInput("--resume: '" + r.out + "' holds a " + model + " run on " + task +
                             ", not " + r.model + " on " + r.task);
       }
+      if (is_sac) RequireSameSacSettings(previous, r);
     }
   } else if (std::filesystem::exists(checkpoint)) {
     throw sim::BadInput("'" + r.out +
@@ -155,12 +196,17 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
   // Trainers (constructing them validates the device and, for bc, the demonstrations).
   std::unique_ptr<BcTrainer> bc;
   std::unique_ptr<PpoTrainer> ppo;
+  std::unique_ptr<SacTrainer> sac;
   std::vector<sim::Episode> demos;
   int64_t total = 0, per_round = 1;
   if (is_bc) {
     demos = LoadDemos(r, *env);
     bc = std::make_unique<BcTrainer>(demos, env->ActionSpec(), r.bc, r.device);
     total = r.bc.epochs;
+  } else if (is_sac) {
+    sac = std::make_unique<SacTrainer>(r.task, r.env, r.sac, r.device);
+    per_round = sac->StepsPerUpdate();
+    total = (static_cast<int64_t>(r.sac.total_env_steps) + per_round - 1) / per_round * per_round;
   } else {
     ppo = std::make_unique<PpoTrainer>(r.task, r.env, r.ppo, r.device);
     per_round = ppo->StepsPerUpdate();
@@ -168,13 +214,15 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
   }
   AgentTrainResult result;
   if (r.resume) {
-    result.start_step = is_bc ? bc->Load(checkpoint) : ppo->Load(checkpoint);
+    result.start_step = is_bc    ? bc->Load(checkpoint)
+                        : is_sac ? sac->Load(checkpoint)
+                                 : ppo->Load(checkpoint);
     if (result.start_step > total || result.start_step % per_round != 0) {
       throw sim::BadInput("--resume: checkpoint is at step " + std::to_string(result.start_step) +
                           ", beyond or off the schedule of " + std::to_string(total) + " steps");
     }
   }
-  result.device = is_bc ? r.device : ppo->Device();
+  result.device = is_bc ? r.device : is_sac ? sac->Device() : ppo->Device();
 
   // Everything is valid: create the run directory.
   std::filesystem::create_directories(out);
@@ -195,13 +243,40 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
   if (r.resume) TruncateMetrics(out / "metrics.jsonl", result.start_step);
   std::ofstream metrics_file(out / "metrics.jsonl", std::ios::app);
 
-  const int every = is_bc ? r.bc.checkpoint_every : r.ppo.checkpoint_every;
+  const int every = is_bc    ? r.bc.checkpoint_every
+                    : is_sac ? r.sac.checkpoint_every
+                             : r.ppo.checkpoint_every;
   const auto start = std::chrono::steady_clock::now();
-  auto save = [&] { is_bc ? bc->Save(checkpoint) : ppo->Save(checkpoint); };
+  int64_t saved_step = r.resume ? result.start_step : -1;  // step of the last good checkpoint
   int64_t done = result.start_step;
+  auto save = [&] {
+    is_bc ? bc->Save(checkpoint) : is_sac ? sac->Save(checkpoint) : ppo->Save(checkpoint);
+    saved_step = done;
+  };
+  auto next_metrics = [&] {
+    if (is_bc) return bc->TrainEpoch();
+    if (!is_sac) return ppo->Update();
+    try {
+      return sac->Update();
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(
+          std::string(e.what()) +
+          (saved_step >= 0 ? "; the last good checkpoint '" + checkpoint + "' (step " +
+                                 std::to_string(saved_step) + ") is kept"
+                           : "; no checkpoint was written yet"));
+    }
+  };
   for (int64_t round = 0; done < total; ++round) {
-    const auto metrics = is_bc ? bc->TrainEpoch() : ppo->Update();
-    done = is_bc ? bc->Epochs() : ppo->EnvSteps();
+    auto metrics = next_metrics();
+    done = is_bc ? bc->Epochs() : is_sac ? sac->EnvSteps() : ppo->EnvSteps();
+    if (is_sac && r.sac.eval_every > 0 && r.sac.eval_episodes > 0 &&
+        ((done / per_round) % r.sac.eval_every == 0 || done == total)) {
+      SacTrainerAgent agent(sac.get());
+      const AgentEvaluation e = EvaluateAgent(*env, agent, kTestSeedBase, r.sac.eval_episodes);
+      metrics["eval_return"] = e.mean_return;
+      metrics["eval_success"] = e.success_rate;
+      metrics["eval_length"] = e.mean_length;
+    }
     if (round == 0) result.first = metrics;
     result.last = metrics;
     metrics_file << MetricsJson(done, metrics).dump() << "\n";
@@ -213,13 +288,23 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.steps = total;
   result.checkpoint = checkpoint;
-  result.parameter_hash = is_bc ? bc->ParameterHash() : ppo->ParameterHash();
+  result.parameter_hash = is_bc    ? bc->ParameterHash()
+                          : is_sac ? sac->ParameterHash()
+                                   : ppo->ParameterHash();
 
-  const int eval_episodes = is_bc ? r.bc.eval_episodes : r.ppo.eval_episodes;
+  const int eval_episodes = is_bc    ? r.bc.eval_episodes
+                            : is_sac ? r.sac.eval_episodes
+                                     : r.ppo.eval_episodes;
   if (eval_episodes > 0) {
-    PolicyAgent agent(env->ObservationSpec(), env->ActionSpec(),
-                      is_bc ? r.bc.hidden : r.ppo.hidden, checkpoint);
-    result.evaluation = EvaluateAgent(*env, agent, kTestSeedBase, eval_episodes);
+    std::unique_ptr<Agent> agent;
+    if (is_sac) {
+      agent = std::make_unique<SacPolicyAgent>(env->ObservationSpec(), env->ActionSpec(),
+                                               checkpoint);
+    } else {
+      agent = std::make_unique<PolicyAgent>(env->ObservationSpec(), env->ActionSpec(),
+                                            is_bc ? r.bc.hidden : r.ppo.hidden, checkpoint);
+    }
+    result.evaluation = EvaluateAgent(*env, *agent, kTestSeedBase, eval_episodes);
     run["evaluation"] = EvaluationJson(result.evaluation);
   }
   run["steps"] = result.steps;

@@ -1,4 +1,4 @@
-// Training agents from the CLI: `train --model bc|ppo --task NAME`, in the style of
+// Training agents from the CLI: `train --model bc|ppo|sac --task NAME`, in the style of
 // worldmodel::Train: validation first (nothing is created on bad input), a run directory with
 // run.json, metrics.jsonl and checkpoint.pt (atomic, every N updates/epochs and at the end),
 // --resume from the checkpoint's step with a strict load. No torch types in this header.
@@ -13,6 +13,7 @@
 #include "agents/agent.h"
 #include "agents/bc.h"
 #include "agents/ppo.h"
+#include "agents/sac.h"
 #include "sim/env.h"
 #include "sim/settings.h"
 #include "sim/splits.h"
@@ -23,11 +24,11 @@ namespace darkmatter::agents {
 // from the demonstration (train split) and training env seeds.
 constexpr uint64_t kTestSeedBase = sim::SplitSeedBase(sim::Split::kTest);
 
-// The models TrainAgent accepts: bc, ppo.
+// The models TrainAgent accepts: bc, ppo, sac.
 const std::vector<std::string>& TrainableAgents();
 
 struct AgentTrainRequest {
-  std::string model;            // bc | ppo
+  std::string model;            // bc | ppo | sac
   std::string task;             // registered task name
   std::string out;              // run directory
   std::string device = "cpu";   // auto | cpu | cuda[:N]
@@ -35,6 +36,7 @@ struct AgentTrainRequest {
   sim::EnvSettings env;         // env.* settings (state observations)
   BcSettings bc;                // bc.* settings
   PpoSettings ppo;              // ppo.* settings
+  SacSettings sac;              // sac.* settings
   std::map<std::string, std::string> settings_text;  // every key and value, for run.json
   std::function<void(int64_t done, int64_t total)> on_progress;  // may be empty
 };
@@ -48,7 +50,7 @@ struct AgentEvaluation {
 
 struct AgentTrainResult {
   int64_t start_step = 0;               // 0, or the checkpoint's step when resumed
-  int64_t steps = 0;                    // final step (bc: epochs; ppo: env steps)
+  int64_t steps = 0;                    // final step (bc: epochs; ppo, sac: env steps)
   std::map<std::string, double> first;  // metrics of the first update/epoch of this run
   std::map<std::string, double> last;   // metrics of the last one
   AgentEvaluation evaluation;           // held-out evaluation at the end (test seeds)
@@ -58,7 +60,7 @@ struct AgentTrainResult {
   double seconds = 0.0;                 // wall time of training (without evaluation)
 };
 
-// Binds env.* and the model's own keys (bc.* or ppo.*; throws BadInput on another model).
+// Binds env.* and the model's own keys (bc.*, ppo.* or sac.*; throws BadInput on another model).
 void BindAgentSettings(const std::string& model, AgentTrainRequest* request,
                        sim::SettingsBinder* binder);
 
@@ -67,7 +69,9 @@ AgentEvaluation EvaluateAgent(sim::Env& env, Agent& agent, uint64_t first_seed, 
 
 // Validates everything, then trains, appending to out/metrics.jsonl and writing out/run.json
 // and out/checkpoint.pt; evaluates the final policy on held-out test seeds. Bad input throws
-// BadInput and leaves no files behind.
+// BadInput and leaves no files behind; a sac run resumed with other sac.*/env.* settings
+// (SacResumeMayChange aside) is refused naming the keys. A non-finite loss throws
+// std::runtime_error naming the last good checkpoint, which is kept.
 AgentTrainResult TrainAgent(const AgentTrainRequest& request);
 
 }  // namespace darkmatter::agents

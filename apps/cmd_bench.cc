@@ -13,6 +13,7 @@ void AddBenchCommand(CLI::App& app) {
   AddBenchRenderCommand(*bench);
   AddBenchTrainCommand(*bench);
   AddBenchPlanCommand(*bench);
+  AddBenchSacCommand(*bench);
 }
 
 }  // namespace darkmatter::apps

@@ -90,7 +90,7 @@ void SetSuiteBc(const MethodContext& ctx, agents::BcSettings* bc) {
   bc->seed = static_cast<uint64_t>(ctx.seed);
 }
 
-// bc or ppo through agents::TrainAgent into ctx.work_dir, then its checkpoint as a policy.
+// bc, ppo or sac through agents::TrainAgent into ctx.work_dir, then its checkpoint as a policy.
 PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx, sim::Env& env) {
   const SuiteSettings& s = *ctx.settings;
   agents::AgentTrainRequest request;
@@ -105,6 +105,17 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
     SetSuiteBc(ctx, &request.bc);
     request.bc.checkpoint_every = s.bc_epochs;
     request.bc.eval_episodes = 0;
+  } else if (model == "sac") {
+    request.sac.total_env_steps = static_cast<int>(std::lround(ctx.budget));
+    request.sac.num_envs = s.sac_num_envs;
+    request.sac.hidden = s.sac_hidden;
+    request.sac.utd = s.sac_utd;
+    request.sac.learning_starts = s.sac_learning_starts;
+    request.sac.threads = s.sac_threads;
+    request.sac.buffer_size = std::max(request.sac.total_env_steps, 1);
+    request.sac.seed = static_cast<uint64_t>(ctx.seed);
+    request.sac.checkpoint_every = 1000000;
+    request.sac.eval_episodes = 0;
   } else {
     request.ppo.total_env_steps = static_cast<int>(std::lround(ctx.budget));
     request.ppo.num_envs = s.ppo_num_envs;
@@ -306,6 +317,11 @@ const std::vector<SuiteMethod>& SuiteMethods() {
       {"ppo", "rl", "PPO from environment reward (budget: environment steps)", "env_steps",
        "budgets.ppo", {"ppo.", "device"}, "",
        [](const MethodContext& c, sim::Env& e) { return PrepareTrained("ppo", c, e); }},
+      {"sac", "rl",
+       "Soft Actor-Critic from environment reward: twin Q, automatic temperature, replay "
+       "(budget: environment steps)",
+       "env_steps", "budgets.sac", {"sac.", "device"}, "",
+       [](const MethodContext& c, sim::Env& e) { return PrepareTrained("sac", c, e); }},
       {"jepa-cem", "ssl",
        "JEPA world model learned from reward-free play frames, CEM toward the goal in latent "
        "space (budget: unlabelled frames)",
@@ -340,6 +356,7 @@ std::vector<double> MethodBudgets(const SuiteMethod& method, const SuiteSettings
   if (method.budgets_key.empty()) return {1.0};
   const std::string& text = method.budgets_key == "budgets.bc"    ? s.budgets_bc
                             : method.budgets_key == "budgets.ppo" ? s.budgets_ppo
+                            : method.budgets_key == "budgets.sac" ? s.budgets_sac
                                                                   : s.budgets_jepa;
   return ParseBudgets(text, method.budgets_key);
 }

@@ -27,6 +27,7 @@ const Preset& QuickPreset() {
       {"eval.driving_max_episode_steps", "0"},
       {"budgets.bc", "2,10"},
       {"budgets.ppo", "2048,8192"},
+      {"budgets.sac", "5000,20000"},
       {"budgets.jepa", "2000"},
       {"plan.samples", "16"},
       {"plan.elites", "4"},
@@ -41,6 +42,11 @@ const Preset& QuickPreset() {
       {"ppo.epochs", "4"},
       {"ppo.hidden", "64"},
       {"ppo.threads", "2"},
+      {"sac.num_envs", "4"},
+      {"sac.hidden", "64"},
+      {"sac.utd", "1"},
+      {"sac.learning_starts", "1000"},
+      {"sac.threads", "1"},
       {"jepa.steps", "150"},
       {"jepa.batch", "32"},
       {"jepa.input", "pixels"},
@@ -71,6 +77,7 @@ const Preset& FullPreset() {
       {"eval.driving_max_episode_steps", "0"},
       {"budgets.bc", "5,20,50"},
       {"budgets.ppo", "10000,40000,160000"},
+      {"budgets.sac", "20000,100000"},
       {"budgets.jepa", "20000,100000"},
       {"plan.samples", "32"},
       {"plan.elites", "4"},
@@ -85,6 +92,11 @@ const Preset& FullPreset() {
       {"ppo.epochs", "8"},
       {"ppo.hidden", "64"},
       {"ppo.threads", "2"},
+      {"sac.num_envs", "4"},
+      {"sac.hidden", "256"},
+      {"sac.utd", "1"},
+      {"sac.learning_starts", "5000"},
+      {"sac.threads", "1"},
       {"jepa.steps", "2000"},
       {"jepa.batch", "64"},
       {"physics.task", "physics/collide"},
@@ -112,6 +124,7 @@ const Preset& TestPreset() {
       {"eval.driving_max_episode_steps", "40"},
       {"budgets.bc", "2"},
       {"budgets.ppo", "1024"},
+      {"budgets.sac", "300"},
       {"budgets.jepa", "500"},
       {"plan.samples", "8"},
       {"plan.elites", "2"},
@@ -126,6 +139,11 @@ const Preset& TestPreset() {
       {"ppo.epochs", "1"},
       {"ppo.hidden", "16"},
       {"ppo.threads", "1"},
+      {"sac.num_envs", "2"},
+      {"sac.hidden", "16"},
+      {"sac.utd", "1"},
+      {"sac.learning_starts", "100"},
+      {"sac.threads", "1"},
       {"jepa.steps", "20"},
       {"jepa.batch", "8"},
       {"physics.task", "physics/collide"},
@@ -223,6 +241,7 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
           "driving tasks: control steps per evaluation episode; 0 = the task's default");
   b->Bind("budgets.bc", &s->budgets_bc, "bc: demonstrations (labelled episodes), comma-separated");
   b->Bind("budgets.ppo", &s->budgets_ppo, "ppo: environment steps, comma-separated");
+  b->Bind("budgets.sac", &s->budgets_sac, "sac: environment steps, comma-separated");
   b->Bind("budgets.jepa", &s->budgets_jepa, "jepa-cem: unlabelled frames, comma-separated");
   b->Bind("plan.samples", &s->plan_samples, "oracle planners: candidates per iteration");
   b->Bind("plan.elites", &s->plan_elites, "CEM elites");
@@ -238,6 +257,12 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
   b->Bind("ppo.epochs", &s->ppo_epochs, "ppo: passes over each batch");
   b->Bind("ppo.hidden", &s->ppo_hidden, "ppo: hidden units");
   b->Bind("ppo.threads", &s->ppo_threads, "ppo: env pool threads");
+  b->Bind("sac.num_envs", &s->sac_num_envs, "sac: parallel envs");
+  b->Bind("sac.hidden", &s->sac_hidden, "sac: hidden units of actor and critics");
+  b->Bind("sac.utd", &s->sac_utd, "sac: gradient updates per env step (update-to-data ratio)");
+  b->Bind("sac.learning_starts", &s->sac_learning_starts,
+          "sac: env steps of uniform random actions before learning");
+  b->Bind("sac.threads", &s->sac_threads, "sac: env pool threads");
   b->Bind("jepa.steps", &s->jepa_steps, "world models: optimiser steps");
   b->Bind("jepa.batch", &s->jepa_batch, "world models: clips per step");
   b->Bind("jepa.input", &s->jepa_input,
@@ -250,7 +275,7 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
           "twins (and readout clips) per evaluation file");
   b->Bind("bootstrap", &s->bootstrap, "bootstrap replicates of every interval");
   b->Bind("device", &s->device,
-          "bc, ppo, jepa models: auto (CUDA when present, else CPU) | cpu | cuda[:N]");
+          "bc, ppo, sac, jepa models: auto (CUDA when present, else CPU) | cpu | cuda[:N]");
   b->Bind("videos.enabled", &s->videos, "render best and worst episode per (task, method)");
   b->Bind("videos.tasks", &s->video_tasks, "tasks that get videos, comma-separated");
   b->Bind("videos.size", &s->video_size, "video pane size WxH");
@@ -282,6 +307,7 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
   CheckAtLeast("eval.driving_max_episode_steps", s.driving_max_episode_steps, 0);
   ParseBudgets(s.budgets_bc, "budgets.bc");
   ParseBudgets(s.budgets_ppo, "budgets.ppo");
+  ParseBudgets(s.budgets_sac, "budgets.sac");
   ParseBudgets(s.budgets_jepa, "budgets.jepa");
   ParseBudgets(s.physics_budgets, "physics.budgets");
   CheckAtLeast("plan.samples", s.plan_samples, 2);
@@ -304,6 +330,13 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
   CheckAtLeast("ppo.epochs", s.ppo_epochs, 1);
   CheckAtLeast("ppo.hidden", s.ppo_hidden, 1);
   CheckAtLeast("ppo.threads", s.ppo_threads, 1);
+  CheckAtLeast("sac.num_envs", s.sac_num_envs, 1);
+  CheckAtLeast("sac.hidden", s.sac_hidden, 1);
+  if (!(s.sac_utd > 0 && s.sac_utd <= 64)) {
+    throw sim::BadInput("setting sac.utd=" + std::to_string(s.sac_utd) + ": must be in (0, 64]");
+  }
+  CheckAtLeast("sac.learning_starts", s.sac_learning_starts, 0);
+  CheckAtLeast("sac.threads", s.sac_threads, 1);
   CheckAtLeast("jepa.steps", s.jepa_steps, 1);
   CheckAtLeast("jepa.batch", s.jepa_batch, 1);
   if (s.jepa_input != "state" && s.jepa_input != "pixels") {

@@ -24,6 +24,7 @@ struct SuiteSettings {
                                       // route's end); 0 = the task's default
   std::string budgets_bc;      // bc: demonstrations (labelled episodes), comma-separated
   std::string budgets_ppo;     // ppo: environment steps, comma-separated
+  std::string budgets_sac;     // sac: environment steps, comma-separated
   std::string budgets_jepa;    // jepa-cem: unlabelled frames of reward-free play, comma-separated
   int plan_samples = 32;       // oracle planners: candidate sequences per iteration
   int plan_elites = 4;         // CEM elites
@@ -38,6 +39,11 @@ struct SuiteSettings {
   int ppo_epochs = 4;          // ppo: passes over each batch
   int ppo_hidden = 64;         // ppo: hidden units
   int ppo_threads = 2;         // ppo: env pool threads (results identical for any value)
+  int sac_num_envs = 4;        // sac: parallel envs
+  int sac_hidden = 256;        // sac: hidden units of actor and critics
+  double sac_utd = 1.0;        // sac: gradient updates per env step
+  int sac_learning_starts = 5000;  // sac: env steps of random actions before learning
+  int sac_threads = 1;         // sac: env pool threads (results identical for any value)
   int jepa_steps = 300;        // world models: optimiser steps
   int jepa_batch = 32;         // world models: clips per step
   std::string jepa_input = "state";  // physics cells' jepa: state | pixels (the spatial

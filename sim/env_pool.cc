@@ -80,6 +80,11 @@ void EnvPool::WorkerLoop() {
   }
 }
 
+void EnvPool::SetEnvState(int i, const EnvState& state) {
+  envs_[i]->SetState(state);
+  needs_reset_[i] = state.needs_reset;
+}
+
 void EnvPool::RunJob(const Job& job) {
   const int i = job.env_id;
   Env& env = *envs_[i];

@@ -67,6 +67,9 @@ class EnvPool {
   BatchView Recv(int batch_size);
   // Env i, for inspection while no step is in flight.
   Env& GetEnv(int i) { return *envs_[i]; }
+  // Restores env i to `state` while no step is in flight; its next Step autoresets when
+  // state.needs_reset (as after an episode ended), so a saved collector resumes exactly.
+  void SetEnvState(int i, const EnvState& state);
 
  private:
   enum class JobKind : uint8_t { kStep, kReset };
