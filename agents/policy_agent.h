@@ -1,6 +1,6 @@
 // PolicyAgent: acts with a trained bc or ppo policy (its deterministic mean, clipped to the
-// action bounds; bc's observation history kept per batch row), loaded strictly from a checkpoint, so that RecordEpisode and evaluation
-// can run it. No torch types in this header.
+// action bounds; bc's observation history kept per batch row), loaded strictly from a
+// checkpoint, so that RecordEpisode and evaluation can run it. No torch types in this header.
 #pragma once
 
 #include <cstdint>
