@@ -31,7 +31,7 @@ using hdf5::Traits;
 using hdf5::WriteScalarAttribute;
 
 constexpr int kFramesGzipLevel = 4;
-constexpr int kNumericGzipLevel = 4;  // shuffle + gzip for every other dataset where it pays
+constexpr int kNumericGzipLevel = 1;  // shuffle + gzip for every other dataset where it pays
 constexpr char kTruthGroup[] = "truth";  // subgroup of an episode group holding truth/<name>
 
 // Group name of episode k.

@@ -21,8 +21,8 @@ slurm_free_port() {
 slurm_cluster_start() {
   local dir=$1
   SLURM_TEST_DIR=$dir
-  mkdir -p "$dir"/{munge,state,spool,log}
-  chmod 700 "$dir/munge"
+  mkdir -p "$dir"/{munge,state,spool/localhost,log}
+  chmod 755 "$dir" "$dir/munge"
   # munge: a fresh key and socket of our own, leaving any system munged alone.
   dd if=/dev/urandom bs=1 count=1024 of="$dir/munge/munge.key" status=none
   chmod 400 "$dir/munge/munge.key"

@@ -47,7 +47,7 @@ wait_for_job() {
 }
 
 # ---- 1. the suite as an array of 3 + merge, against the unsharded run.
-settings=(tasks=manipulation/reach methods=random,expert,bc videos.enabled=false physics.protocols=)
+settings=(tasks=manipulation/reach methods=random,expert,bc videos.enabled=false videos.tasks= physics.protocols=)
 start=$(date +%s%N)
 "$darkmatter" suite --preset quick --out "$dir/whole" "${settings[@]}" --json > "$dir/whole.json"
 whole_s=$(( ($(date +%s%N) - start) / 1000000 ))

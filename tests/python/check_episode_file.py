@@ -28,7 +28,7 @@ except ImportError:
 
 FORMAT_VERSION = 1
 FRAMES_GZIP_LEVEL = 4
-NUMERIC_GZIP_LEVEL = 4  # shuffle + gzip on the other datasets of at least COMPRESS_MIN_BYTES
+NUMERIC_GZIP_LEVEL = 1  # shuffle + gzip on the other datasets of at least COMPRESS_MIN_BYTES
 COMPRESS_MIN_BYTES = 4096
 EPISODE_NAME = re.compile(r"^episode_(\d+)$")
 # Episode-group attributes of the layout itself; label keys may not use them.
@@ -239,7 +239,7 @@ def check_frames(check, g, where, t):
 
 
 def check_storage(check, g, where):
-    """Numeric datasets of at least 4 KiB are chunked, shuffled and gzip level 4 (as
+    """Numeric datasets of at least 4 KiB are chunked, shuffled and gzip level 1 (as
     docs/episode-format.md says), or all contiguous (a file written with --uncompressed);
     smaller or empty ones are contiguous."""
     def visit(name, ds):
