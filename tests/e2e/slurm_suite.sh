@@ -17,6 +17,12 @@ if [[ -n $missing ]]; then
   echo "SKIPPED: real-Slurm test needs$missing (apt-get install slurmctld slurmd slurm-client munge; scripts/test installs them)"
   exit 77
 fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "SKIPPED: real-Slurm test needs root (slurmd starts job steps as their user; scripts/test runs as root)"
+  exit 77
+fi
+# A test run inside someone's Slurm job must not talk to that cluster.
+for variable in $(compgen -e | grep '^SLURM_' || true); do unset "$variable"; done
 dir=$(mktemp -d /tmp/darkmatter-slurm.XXXXXX)
 cleanup() {
   local rc=$?
@@ -49,7 +55,7 @@ wait_for_job() {
 # ---- 1. the suite as an array of 3 + merge, against the unsharded run.
 settings=(tasks=manipulation/reach methods=random,expert,bc videos.enabled=false videos.tasks= physics.protocols=)
 start=$(date +%s%N)
-"$darkmatter" suite --preset quick --out "$dir/whole" "${settings[@]}" --json > "$dir/whole.json"
+timeout 600 "$darkmatter" suite --preset quick --out "$dir/whole" "${settings[@]}" --json > "$dir/whole.json"
 whole_s=$(( ($(date +%s%N) - start) / 1000000 ))
 "$darkmatter" suite submit --slurm --preset quick --tasks 3 --out "$dir/tree" "${settings[@]}" \
   --dry-run > "$dir/dry.txt"
@@ -100,8 +106,8 @@ echo "timing: unsharded ${whole_s} ms, array of 3 + merge ${array_s} ms (submit 
 "$darkmatter" rollout --task control/inverted_pendulum --episodes 4 --seed 1 --out "$dir/pendulum.h5" > /dev/null
 train=(train --model jepa --data "$dir/pendulum.h5" --device cpu train.batch_size=4 model.hidden=16
        model.latent_dim=8 train.seed=3 train.steps=6 --nproc 2 --json)
-"$darkmatter" "${train[@]}" --out "$dir/local" > "$dir/local.json"
-srun -n 2 --time=5 "$darkmatter" "${train[@]}" --out "$dir/srun" > "$dir/srun.json"
+timeout 300 "$darkmatter" "${train[@]}" --out "$dir/local" > "$dir/local.json"
+timeout 300 srun -n 2 --time=5 "$darkmatter" "${train[@]}" --out "$dir/srun" > "$dir/srun.json"
 python3 - "$dir/local.json" "$dir/srun.json" "$dir/srun/run.json" <<'PY'
 import json, sys
 def last_json(path):
@@ -115,7 +121,7 @@ print(f"srun -n 2: 2 ranks, parameter hash {run['parameter_hash']} = the local 2
 PY
 # Mismatched --nproc under srun is bad usage (exit 2), not a hang.
 set +e
-srun -n 2 --time=2 "$darkmatter" train --model jepa --data "$dir/pendulum.h5" --out "$dir/bad" --nproc 3 > "$dir/bad.txt" 2>&1
+timeout 120 srun -n 2 --time=2 "$darkmatter" train --model jepa --data "$dir/pendulum.h5" --out "$dir/bad" --nproc 3 > "$dir/bad.txt" 2>&1
 rc=$?
 set -e
 [[ $rc -ne 0 ]] && grep -q 'give --nproc 2' "$dir/bad.txt" || { echo "srun with --nproc 3: rc $rc" >&2; cat "$dir/bad.txt" >&2; exit 1; }
