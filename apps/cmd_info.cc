@@ -9,6 +9,7 @@
 #include "apps/commands.h"
 #include "sim/env.h"
 #include "sim/episode_file.h"
+#include "sim/episode_storage.h"
 #include "sim/error.h"
 
 namespace darkmatter::apps {
@@ -67,6 +68,15 @@ nlohmann::json Summarise(const std::string& path) {
   if (reader.NumEpisodes() > 0) {
     for (const auto& [name, shape] : reader.DatasetShapes(0)) datasets[name] = shape;
   }
+  const sim::EpisodeStorage storage = sim::MeasureEpisodeStorage(path);
+  nlohmann::json by_name = nlohmann::json::object();
+  for (const auto& [name, bytes] : storage.by_name) {
+    by_name[name] = {{"stored", bytes.stored}, {"raw", bytes.raw}};
+  }
+  summary["bytes"] = {{"file", storage.file_bytes},
+                      {"stored", storage.datasets.stored},
+                      {"raw", storage.datasets.raw},
+                      {"datasets", by_name}};
   summary["num_episodes"] = reader.NumEpisodes();
   summary["total_steps"] = total_steps;
   summary["datasets"] = datasets;
@@ -82,6 +92,29 @@ std::string ShapeText(const nlohmann::json& shape) {
   return text + (shape.size() == 1 ? ",)" : ")");
 }
 
+// "12.3 MB" (decimal units), "512 B".
+std::string Bytes(int64_t bytes) {
+  char text[32];
+  if (bytes < 1000) {
+    std::snprintf(text, sizeof(text), "%lld B", static_cast<long long>(bytes));
+  } else if (bytes < 1000 * 1000) {
+    std::snprintf(text, sizeof(text), "%.1f kB", bytes / 1e3);
+  } else if (bytes < 1000LL * 1000 * 1000) {
+    std::snprintf(text, sizeof(text), "%.1f MB", bytes / 1e6);
+  } else {
+    std::snprintf(text, sizeof(text), "%.2f GB", bytes / 1e9);
+  }
+  return text;
+}
+
+// "3.1x" (raw / stored); "-" when nothing is stored.
+std::string Ratio(int64_t raw, int64_t stored) {
+  if (stored <= 0) return "-";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1fx", static_cast<double>(raw) / static_cast<double>(stored));
+  return text;
+}
+
 void PrintText(const nlohmann::json& s) {
   std::printf("file:     %s\n", s["file"].get<std::string>().c_str());
   std::printf("task:     %s\n", s["task"].get<std::string>().c_str());
@@ -92,9 +125,19 @@ void PrintText(const nlohmann::json& s) {
   std::printf("episodes: %lld, steps: %lld\n",
               static_cast<long long>(s["num_episodes"].get<int64_t>()),
               static_cast<long long>(s["total_steps"].get<int64_t>()));
-  std::printf("datasets (episode 0):\n");
+  const nlohmann::json& bytes = s["bytes"];
+  std::printf("size:     %s on disk, %s of raw data (%s smaller)\n",
+              Bytes(bytes["file"].get<int64_t>()).c_str(), Bytes(bytes["raw"].get<int64_t>()).c_str(),
+              Ratio(bytes["raw"].get<int64_t>(), bytes["file"].get<int64_t>()).c_str());
+  std::printf("datasets (shape in episode 0; bytes stored / raw over all episodes):\n");
   for (const auto& [name, shape] : s["datasets"].items()) {
-    std::printf("  %-16s %s\n", name.c_str(), ShapeText(shape).c_str());
+    std::string sizes;
+    if (bytes["datasets"].contains(name)) {
+      const int64_t stored = bytes["datasets"][name]["stored"].get<int64_t>();
+      const int64_t raw = bytes["datasets"][name]["raw"].get<int64_t>();
+      sizes = Bytes(stored) + " / " + Bytes(raw) + " (" + Ratio(raw, stored) + ")";
+    }
+    std::printf("  %-16s %-18s %s\n", name.c_str(), ShapeText(shape).c_str(), sizes.c_str());
   }
   std::printf("%7s %20s %7s %12s  %s\n", "episode", "seed", "length", "return", "flags");
   for (const auto& e : s["episodes"]) {

@@ -49,6 +49,7 @@ struct RolloutOptions {
   bool twins = false;                  // one matched twin set per principle and seed
   std::string split = "train";         // seed range (and parameter ranges for ood)
   std::string out;
+  bool uncompressed = false;           // numeric datasets without shuffle + gzip
   bool json = false;
 };
 
@@ -265,7 +266,8 @@ void RunRollout(const RolloutOptions& o) {
                                  {"env", binder.Values()}};
   sim::EpisodeWriter writer(o.out, {.task = name,
                                     .creator = "darkmatter " DARKMATTER_VERSION,
-                                    .config_json = config.dump()});
+                                    .config_json = config.dump()},
+                           {.compress = !o.uncompressed});
   const auto start = std::chrono::steady_clock::now();
   ProgressBar progress(o.twins ? "rollout (twin sets)" : "rollout",
                        static_cast<int64_t>(jobs.size()));
@@ -306,6 +308,7 @@ void RunRollout(const RolloutOptions& o) {
                                     {"episodes", written},      {"steps", steps},
                                     {"frames", frames},
                                     {"frames_per_s", frames / std::max(seconds, 1e-9)},
+                                    {"steps_per_s", steps / std::max(seconds, 1e-9)},
                                     {"mean_return", mean_return}, {"terminated", terminated},
                                     {"diverged", diverged},   {"seconds", seconds}};
     std::printf("%s\n", summary.dump(2).c_str());
@@ -349,6 +352,9 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("overrides", o->overrides, "Settings as key=value, e.g. env.frame_skip=4");
   cmd->add_flag("--show-config", o->show_config, "Print every settings key and value, then exit");
   cmd->add_option("--out", o->out, "Output episode file (.h5)");
+  cmd->add_flag("--uncompressed", o->uncompressed,
+                "Store the numeric datasets uncompressed (frames stay gzip-compressed); "
+                "for size and speed comparisons");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   cmd->callback([o] { RunRollout(*o); });
 }

@@ -17,7 +17,9 @@
 #include "apps/episode_video.h"
 #include "apps/progress.h"
 #include "apps/size_option.h"
+#include "apps/suite_submit.h"
 #include "eval/suite.h"
+#include "eval/suite_cluster.h"
 #include "eval/suite_settings.h"
 #include "sim/error.h"
 
@@ -30,6 +32,7 @@ struct SuiteCliOptions {
   std::vector<std::string> overrides;  // key=value
   std::string out;
   std::string shard = "0/1";
+  std::string reuse;                   // tree whose finished cells are not rerun
   bool json = false;
   bool show_config = false;
   int stop_after = -1;                 // hidden: stop after K cells (simulates a kill)
@@ -139,11 +142,12 @@ void RunSuiteCommand(const SuiteCliOptions& o) {
   }
   const eval::ResolvedSuite suite = eval::ResolveSuite(o.preset, o.config, o.overrides);
   if (o.out.empty()) throw sim::BadInput("--out DIR is required");
-  const auto [index, count] = eval::ParseShard(o.shard);
+  const auto [index, count] = eval::ResolveShard(o.shard);
   eval::SuiteRunOptions options;
   options.out = o.out;
   options.shard_index = index;
   options.shard_count = count;
+  options.reuse = o.reuse;
   options.stop_after = o.stop_after;
   options.command = o.command;
   options.render_video = RenderVideo;
@@ -212,8 +216,13 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--config", o->config, "YAML file applied over the preset "
                                          "(e.g. configs/suite_full.yaml)");
   cmd->add_option("--out", o->out, "Suite folder: cells/, results.json, report.html, videos/");
-  cmd->add_option("--shard", o->shard, "Run only shard I of N (cells assigned by key), e.g. 0/2")
+  cmd->add_option("--shard", o->shard,
+                  "Run only shard I of N (cells assigned by key), e.g. 0/2; auto: I and N from "
+                  "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or RANK/WORLD_SIZE; auto/N: N given")
       ->capture_default_str();
+  cmd->add_option("--reuse", o->reuse,
+                  "Skip cells already finished in any suite folder (same config) under this "
+                  "folder, e.g. the output tree of an array job");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   cmd->add_flag("--show-config", o->show_config, "Print every settings key of the preset");
   cmd->add_option("--stop-after", o->stop_after, "Stop after running K cells")
@@ -225,10 +234,31 @@ void AddSuiteCommand(CLI::App& app) {
   merge->add_option("--out", o->merge_out, "Merged suite folder")->required();
   merge->add_flag("--json", o->json, "Print the summary as JSON");
   merge->callback([o] { RunMergeCommand(*o); });
-  cmd->callback([o, cmd, merge] {
-    if (merge->parsed()) return;
+  auto submit_options = std::make_shared<SuiteSubmitOptions>();
+  CLI::App* submit = cmd->add_subcommand(
+      "submit", "Submit the suite to a scheduler: an array of N shard tasks into DIR/shards/I "
+                "plus a merge job after them (docs/suite.md, On a cluster)");
+  submit->add_flag("--slurm", submit_options->slurm, "Submit with Slurm's sbatch (required)");
+  submit->add_option("--preset", submit_options->preset, "Preset: quick, full or test")
+      ->capture_default_str();
+  submit->add_option("--config", submit_options->config, "YAML file applied over the preset");
+  submit->add_option("--out", submit_options->out, "Output tree (shards/, slurm/, the merged suite)")
+      ->required();
+  submit->add_option("--tasks", submit_options->tasks, "Array tasks (shards)")->capture_default_str();
+  submit->add_option("--only", submit_options->only,
+                     "Resubmit only these task indices, e.g. --only 1 (the merge job follows them)")
+      ->delimiter(',');
+  submit->add_option("--sbatch-arg", submit_options->sbatch_args,
+                     "Extra sbatch option for both jobs, e.g. --sbatch-arg=--partition=cpu");
+  submit->add_flag("--dry-run", submit_options->dry_run, "Print the scripts; submit nothing");
+  submit->add_flag("--json", submit_options->json, "Print the job ids as JSON");
+  submit->add_option("overrides", submit_options->overrides, "Settings as key=value");
+  submit->callback([submit_options] { SubmitSuite(*submit_options); });
+  cmd->callback([o, cmd, merge, submit] {
+    if (merge->parsed() || submit->parsed()) return;
     o->command = "darkmatter suite --preset " + o->preset + " --out " + o->out;
     if (o->shard != "0/1") o->command += " --shard " + o->shard;
+    if (!o->reuse.empty()) o->command += " --reuse " + o->reuse;
     for (const std::string& item : o->overrides) o->command += " " + item;
     RunSuiteCommand(*o);
   });

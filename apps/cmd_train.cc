@@ -127,6 +127,8 @@ void RunTrain(TrainOptions o) {
     return;
   }
   o.overrides = ExpandShortKeys(o.overrides, &o.device);
+  // Under `srun -n N`: this task is one of the N ranks (no local launch).
+  worldmodel::AdoptSlurmStep(o.nproc);
   if (o.nproc > 1 && !worldmodel::IsWorkerProcess()) {
     // The parent starts N copies of this command as ranks 0..N-1 and waits for them.
     worldmodel::LaunchOptions launch;

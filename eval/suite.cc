@@ -11,8 +11,11 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "agents/rollout.h"
 #include "eval/report.h"
+#include "eval/suite_cluster.h"
 #include "eval/suite_methods.h"
 #include "eval/suite_videos.h"
 #include "sim/episode_file.h"
@@ -149,19 +152,21 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
                             {"frame_skip", env->FrameSkip()},
                             {"max_episode_steps", env->MaxEpisodeSteps()},
                             {"env", env_binder.Values()}};
-  // Episodes are kept only where videos can come from them (driving states are large): on
-  // the video tasks, at the method's largest budget.
+  // Episodes are kept only where videos can come from them: on the video tasks, at the
+  // method's largest budget, and of those only the cell's best and worst episode (the best
+  // and worst over all seeds is one of them, VideoScore).
   const auto video_tasks = SplitList(s.video_tasks);
   const std::vector<double> budgets = MethodBudgets(method, s);
   const bool keep = s.videos &&
                     std::find(video_tasks.begin(), video_tasks.end(), cell.task) !=
                         video_tasks.end() &&
                     cell.budget == *std::max_element(budgets.begin(), budgets.end());
-  std::optional<sim::EpisodeWriter> writer;
-  if (keep) writer.emplace(episodes_path.string(),
-                            sim::EpisodeFileHeader{.task = cell.task,
-                             .creator = "darkmatter " DARKMATTER_VERSION " suite",
-                             .config_json = file_config.dump()});
+  struct Kept {
+    double score;
+    int index;  // in `episodes`
+    sim::Episode episode;
+  };
+  std::optional<Kept> best, worst;
   double successes = 0, return_sum = 0, collisions = 0, route = 0, seconds = 0, steps = 0;
   const double calls_before = prepared.model_calls ? prepared.model_calls() : 0.0;
   json episodes = json::array();
@@ -172,7 +177,7 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
       static_cast<uint64_t>(cell.seed) * kSuiteSeedStride;
   for (int k = 0; k < s.eval_episodes; ++k) {
     const auto start = std::chrono::steady_clock::now();
-    const sim::Episode episode =
+    sim::Episode episode =
         agents::RecordEpisode(*env, *prepared.agent, first_seed + static_cast<uint64_t>(k));
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const bool success = episode.AnyInfo("success");
@@ -188,9 +193,23 @@ json RunControlCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs:
                         {"return", episode.Return()},
                         {"collisions", hits},
                         {"length", episode.Length()}});
-    if (writer) writer->Append(episode);
+    const double score = VideoScore(success, episode.Return());
+    if (keep && (!best || score > best->score)) best = Kept{score, k, episode};
+    if (keep && (!worst || score < worst->score)) worst = Kept{score, k, std::move(episode)};
   }
-  if (writer) writer->Commit();
+  if (keep && best) {
+    sim::EpisodeWriter writer(episodes_path.string(),
+                              sim::EpisodeFileHeader{.task = cell.task,
+                               .creator = "darkmatter " DARKMATTER_VERSION " suite",
+                               .config_json = file_config.dump()});
+    writer.Append(best->episode);
+    episodes[best->index]["file_episode"] = 0;
+    if (worst->index != best->index) {
+      writer.Append(worst->episode);
+      episodes[worst->index]["file_episode"] = 1;
+    }
+    writer.Commit();
+  }
   const double n = s.eval_episodes;
   const double calls = prepared.model_calls ? prepared.model_calls() - calls_before : steps;
   json metrics = {{"success", successes / n},
@@ -240,14 +259,41 @@ json RunCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs::path& 
   return body;
 }
 
-// A finished cell's file, or null when missing or not for this config.
-json LoadCell(const fs::path& dir, const SuiteCell& cell) {
-  json body = ReadJsonFile(CellPath(dir, cell.key));
+// A finished cell's file at `path`, or null when missing or not for this config.
+json LoadCellFile(const fs::path& path, const SuiteCell& cell) {
+  json body = ReadJsonFile(path);
   if (!body.is_object() || body.value("key", std::string()) != cell.key ||
       !body.contains("cell")) {
     return json();
   }
   return body;
+}
+
+// The finished cell of suite folder `dir`, or null.
+json LoadCell(const fs::path& dir, const SuiteCell& cell) {
+  return LoadCellFile(CellPath(dir, cell.key), cell);
+}
+
+// Puts `to` in place as a hard link to `from` (no second copy on disk), or as a copy where
+// links are impossible (another file system); atomically either way.
+void LinkOrCopy(const fs::path& from, const fs::path& to) {
+  const fs::path temp = to.string() + ".tmp-" + std::to_string(::getpid());
+  std::error_code error;
+  fs::remove(temp, error);
+  fs::create_hard_link(from, temp, error);
+  if (error) fs::copy_file(from, temp, fs::copy_options::overwrite_existing);
+  fs::rename(temp, to);
+}
+
+// Makes the finished cell `body` of suite folder `from` a finished cell of `to`: its
+// episodes and (physics) model first, then the cell file.
+void AdoptCell(const fs::path& from, const fs::path& to, const SuiteCell& cell, const json& body) {
+  for (const auto& [source, target] :
+       {std::pair{from / "episodes" / (cell.key + ".h5"), to / "episodes" / (cell.key + ".h5")},
+        std::pair{ModelPath(from, cell.key), ModelPath(to, cell.key)}}) {
+    if (fs::exists(source)) LinkOrCopy(source, target);
+  }
+  WriteJsonAtomically(CellPath(to, cell.key), body);
 }
 
 json MachineJson(const SuiteSettings& s) {
@@ -461,6 +507,9 @@ SuiteSummary RunSuite(const ResolvedSuite& suite, const SuiteRunOptions& o) {
   for (const SuiteCell& cell : cells) {
     if (InShard(cell.key, o.shard_index, o.shard_count)) mine.push_back(&cell);
   }
+  const std::map<std::string, fs::path> elsewhere =
+      o.reuse.empty() ? std::map<std::string, fs::path>()
+                      : FinishedCellsUnder(o.reuse, suite.config_hash);
   int done = 0, ran = 0, skipped = 0;
   bool stopped = false;
   for (const SuiteCell* cell : mine) {
@@ -468,6 +517,12 @@ SuiteSummary RunSuite(const ResolvedSuite& suite, const SuiteRunOptions& o) {
     event.total = static_cast<int>(mine.size());
     event.cell = cell;
     json body = LoadCell(dir, *cell);
+    if (body.is_null() && elsewhere.count(cell->key) > 0) {
+      // Finished by another task: adopted into this folder, not run again.
+      const fs::path file = elsewhere.at(cell->key);
+      body = LoadCellFile(file, *cell);
+      if (!body.is_null()) AdoptCell(file.parent_path().parent_path(), dir, *cell, body);
+    }
     if (!body.is_null()) {
       ++skipped;
       event.skipped = true;
@@ -540,17 +595,7 @@ SuiteSummary MergeSuites(const std::vector<std::string>& dirs, const std::string
       if (!LoadCell(target, cell).is_null()) continue;
       const json body = LoadCell(dir, cell);
       if (body.is_null()) continue;
-      // The cell's episodes and (physics) model travel with it, each copied atomically.
-      for (const auto& [from, to] :
-           {std::pair{fs::path(dir) / "episodes" / (cell.key + ".h5"),
-                      target / "episodes" / (cell.key + ".h5")},
-            std::pair{ModelPath(dir, cell.key), ModelPath(target, cell.key)}}) {
-        if (!fs::exists(from)) continue;
-        const fs::path temp = to.string() + ".tmp";
-        fs::copy_file(from, temp, fs::copy_options::overwrite_existing);
-        fs::rename(temp, to);
-      }
-      WriteJsonAtomically(CellPath(target, cell.key), body);
+      AdoptCell(dir, target, cell, body);
     }
   }
   std::string command = "darkmatter suite merge";

@@ -45,7 +45,7 @@ using VideoFn = std::function<void(const std::string& h5, int64_t episode,
 struct SuiteCellEvent {
   int done = 0, total = 0;     // cells finished (including skipped) / cells of this shard
   const SuiteCell* cell = nullptr;
-  bool skipped = false;        // already finished in an earlier run
+  bool skipped = false;        // already finished in an earlier run (here or under `reuse`)
   double seconds = 0;          // wall time of this cell (0 when skipped)
   nlohmann::json metrics;      // the cell's metrics
 };
@@ -54,6 +54,8 @@ struct SuiteRunOptions {
   std::string out;               // suite folder DIR
   int shard_index = 0;           // this shard
   int shard_count = 1;           // number of shards
+  std::string reuse;             // tree whose finished cells (any suite folder of this config
+                                 // under it) are not rerun; "" = only `out`'s own cells
   int stop_after = -1;           // hidden: stop after running this many cells (simulates a kill)
   std::string command;           // the command line, for the record
   VideoFn render_video;          // may be empty

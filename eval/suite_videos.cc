@@ -89,11 +89,18 @@ json RenderSuiteVideos(const ResolvedSuite& suite, const std::vector<SuiteCell>&
       std::optional<Pick> best, worst;
       for (const SuiteCell& c : cells) {
         if (c.task != task || c.method != method || c.budget != budget || !done.count(c.key)) continue;
-        for (const json& e : done.at(c.key)["episodes"]) {
+        const json& episodes = done.at(c.key)["episodes"];
+        // Cells written since 2026-12-03 keep only their best and worst episode in the file
+        // ("file_episode" says where); older cells kept all of them, in order.
+        bool pruned = false;
+        for (const json& e : episodes) pruned = pruned || e.contains("file_episode");
+        for (const json& e : episodes) {
+          if (pruned && !e.contains("file_episode")) continue;  // never a best or worst
           const bool success = e["success"].get<bool>();
           const double ret = e["return"].get<double>();
-          const double score = (success ? 1e12 : 0.0) + ret;
-          const Pick pick{c.key, e["index"].get<int64_t>(), score, c.seed, success, ret};
+          const double score = VideoScore(success, ret);
+          const int64_t in_file = e.value("file_episode", e["index"].get<int64_t>());
+          const Pick pick{c.key, in_file, score, c.seed, success, ret};
           if (!best || score > best->score) best = pick;
           if (!worst || score < worst->score) worst = pick;
         }

@@ -16,6 +16,13 @@
 
 namespace darkmatter::eval {
 
+// How good an evaluation episode looks for the best/worst videos: any success beats every
+// failure, then the higher return. The best video is the first episode of highest score,
+// the worst the first of lowest score (cells in suite order, episodes in order).
+inline double VideoScore(bool success, double episode_return) {
+  return (success ? 1e12 : 0.0) + episode_return;
+}
+
 // Renders into dir/videos (skipping a video already rendered from the same episode, per
 // dir/videos/index.json) from the finished cells `done` (key -> cell file) of `cells`: best
 // and worst episodes from dir/episodes, and for the `physics` cell (may be null) a possible

@@ -31,6 +31,7 @@ using hdf5::Traits;
 using hdf5::WriteScalarAttribute;
 
 constexpr int kFramesGzipLevel = 4;
+constexpr int kNumericGzipLevel = 1;  // shuffle + gzip for every other dataset where it pays
 constexpr char kTruthGroup[] = "truth";  // subgroup of an episode group holding truth/<name>
 
 // Group name of episode k.
@@ -180,7 +181,8 @@ void WriteEpisodeAttributes(hid_t group, const std::string& label, const Episode
 }
 
 // Writes subgroup "truth" with one (T+1, *shape) dataset per field (none without fields).
-void WriteTruth(hid_t group, const std::string& label, const Episode& episode, const Site& site) {
+void WriteTruth(hid_t group, const std::string& label, const Episode& episode, int gzip_level,
+                const Site& site) {
   if (episode.truth_names.empty()) return;
   const std::string truth_label = label + "/" + kTruthGroup;
   Hid truth = hdf5::CreateGroup(group, kTruthGroup, "group " + truth_label, site);
@@ -200,36 +202,48 @@ void WriteTruth(hid_t group, const std::string& label, const Episode& episode, c
     }
     std::vector<int64_t> dims = {rows};
     dims.insert(dims.end(), shape.begin(), shape.end());
-    hdf5::WriteDataset(truth.get(), truth_label, episode.truth_names[i], dims, field, site);
+    hdf5::WriteDataset(truth.get(), truth_label, episode.truth_names[i], dims, field, site,
+                       hdf5::CompressedRows(dims, sizeof(double), gzip_level));
     offset += size;
   }
 }
 
-// Writes episode group `label` with its attributes and datasets.
+// Writes `data` as dataset `name` of shape `dims`, compressed (shuffle + gzip
+// `gzip_level`) where that pays (hdf5::CompressedRows), contiguous otherwise.
+template <typename T>
+void WriteNumeric(hid_t group, const std::string& label, const std::string& name,
+                  const std::vector<int64_t>& dims, const std::vector<T>& data, int gzip_level,
+                  const Site& site) {
+  hdf5::WriteDataset(group, label, name, dims, data, site,
+                     hdf5::CompressedRows(dims, sizeof(T), gzip_level));
+}
+
+// Writes episode group `label` with its attributes and datasets; `compress` turns on
+// shuffle + gzip for the numeric datasets (frames are always compressed).
 void WriteEpisodeGroup(hid_t file, const std::string& label, const Episode& episode,
-                       const Site& site) {
+                       bool compress, const Site& site) {
   Hid group = hdf5::CreateGroup(file, label, "group " + label, site);
   const hid_t g = group.get();
   const int64_t t = episode.Length();
   const auto num_keys = static_cast<int64_t>(episode.info_keys.size());
+  const int z = compress ? kNumericGzipLevel : 0;
   WriteEpisodeAttributes(g, label, episode, site);
-  hdf5::WriteDataset(g, label, "observations", {t + 1, episode.obs_dim}, episode.observations,
-                     site);
-  hdf5::WriteDataset(g, label, "actions", {t, episode.act_dim}, episode.actions, site);
-  hdf5::WriteDataset(g, label, "rewards", {t}, episode.rewards, site);
-  hdf5::WriteDataset(g, label, "terminations", {t}, episode.terminations, site);
-  hdf5::WriteDataset(g, label, "truncations", {t}, episode.truncations, site);
-  hdf5::WriteDataset(g, label, "states", {t + 1, episode.state_dim}, episode.states, site);
-  hdf5::WriteDataset(g, label, "rng_states", {t + 1, 4}, episode.rng_states, site);
-  hdf5::WriteDataset(g, label, "elapsed_steps", {t + 1}, episode.elapsed_steps, site);
-  hdf5::WriteDataset(g, label, "infos", {t, num_keys}, episode.infos, site);
+  WriteNumeric(g, label, "observations", {t + 1, episode.obs_dim}, episode.observations, z, site);
+  WriteNumeric(g, label, "actions", {t, episode.act_dim}, episode.actions, z, site);
+  WriteNumeric(g, label, "rewards", {t}, episode.rewards, z, site);
+  WriteNumeric(g, label, "terminations", {t}, episode.terminations, z, site);
+  WriteNumeric(g, label, "truncations", {t}, episode.truncations, z, site);
+  WriteNumeric(g, label, "states", {t + 1, episode.state_dim}, episode.states, z, site);
+  WriteNumeric(g, label, "rng_states", {t + 1, 4}, episode.rng_states, z, site);
+  WriteNumeric(g, label, "elapsed_steps", {t + 1}, episode.elapsed_steps, z, site);
+  WriteNumeric(g, label, "infos", {t, num_keys}, episode.infos, z, site);
   if (!episode.frames.empty()) {
     const int64_t h = episode.frame_height;
     const int64_t w = episode.frame_width;
-    hdf5::WriteDataset(g, label, "frames", {t + 1, h, w, 3}, episode.frames, site, {1, h, w, 3},
-                       kFramesGzipLevel);
+    hdf5::WriteDataset(g, label, "frames", {t + 1, h, w, 3}, episode.frames, site,
+                       {.chunk = {1, h, w, 3}, .gzip_level = kFramesGzipLevel});
   }
-  WriteTruth(g, label, episode, site);
+  WriteTruth(g, label, episode, z, site);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -456,6 +470,7 @@ struct EpisodeWriter::Impl {
   Hid file;
   bool file_created = false;
   bool committed = false;
+  bool compress = true;  // shuffle + gzip on the numeric datasets
   bool failed = false;  // an Append or Commit failed half-way: the file is unusable
   int64_t num_episodes = 0;
   int64_t num_steps = 0;
@@ -477,7 +492,8 @@ struct EpisodeWriter::Impl {
   }
 };
 
-EpisodeWriter::EpisodeWriter(const std::string& out_path, const EpisodeFileHeader& header) {
+EpisodeWriter::EpisodeWriter(const std::string& out_path, const EpisodeFileHeader& header,
+                             const EpisodeWriterOptions& options) {
   // Never renamed over a device or FIFO; a symlink's target is written, the link kept.
   const std::string path = ResolveOutputFile(out_path, "episode file");
   auto lock = hdf5::Lock();
@@ -486,6 +502,7 @@ EpisodeWriter::EpisodeWriter(const std::string& out_path, const EpisodeFileHeade
                                 std::to_string(kEpisodeFormatVersion) + " only");
   }
   auto impl = std::make_unique<Impl>(path);
+  impl->compress = options.compress;
   const Site bad_path(path, /*bad_input=*/true);
   std::error_code error;
   const fs::path parent = fs::path(path).parent_path();
@@ -529,7 +546,8 @@ void EpisodeWriter::Append(const Episode& episode) {
   if (impl_->failed) throw std::logic_error("EpisodeWriter::Append after a failed write");
   CheckEpisodeBuffers(impl_->path, episode);
   try {
-    WriteEpisodeGroup(impl_->file.get(), EpisodeLabel(impl_->num_episodes), episode, impl_->site);
+    WriteEpisodeGroup(impl_->file.get(), EpisodeLabel(impl_->num_episodes), episode, impl_->compress,
+                      impl_->site);
   } catch (...) {
     impl_->failed = true;
     throw;

@@ -21,12 +21,18 @@ struct EpisodeFileHeader {
   std::string content_hash;                    // 16 hex digits over every episode (read only)
 };
 
+// How an episode file is stored (the layout is the same either way).
+struct EpisodeWriterOptions {
+  bool compress = true;  // shuffle + gzip on every numeric dataset where it pays (frames: always)
+};
+
 // Writes episodes to a temporary file next to `path`; Commit() renames it into place.
 // Destroying an uncommitted writer removes the temporary file and leaves `path` untouched.
 class EpisodeWriter {
  public:
   // Creates the temporary file; throws BadInput naming `path` when it cannot be created.
-  EpisodeWriter(const std::string& path, const EpisodeFileHeader& header);
+  EpisodeWriter(const std::string& path, const EpisodeFileHeader& header,
+                const EpisodeWriterOptions& options = {});
   ~EpisodeWriter();
   EpisodeWriter(const EpisodeWriter&) = delete;
   EpisodeWriter& operator=(const EpisodeWriter&) = delete;

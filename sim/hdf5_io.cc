@@ -181,19 +181,38 @@ void WriteStringAttribute(hid_t obj, const std::string& label, const std::string
   WriteStringsAttribute(obj, label, name, {value}, /*scalar=*/true, site);
 }
 
+Storage CompressedRows(const std::vector<int64_t>& dims, size_t element_size, int gzip_level,
+                       int64_t min_bytes, int64_t chunk_bytes) {
+  if (dims.empty() || gzip_level <= 0) return {};
+  for (int64_t extent : dims) {
+    if (extent <= 0) return {};
+  }
+  const int64_t bytes = NumElements(dims) * static_cast<int64_t>(element_size);
+  if (bytes < min_bytes) return {};
+  const int64_t row_bytes = bytes / dims[0];
+  Storage storage;
+  storage.chunk = dims;
+  storage.chunk[0] = std::clamp<int64_t>(chunk_bytes / std::max<int64_t>(row_bytes, 1), 1, dims[0]);
+  storage.gzip_level = gzip_level;
+  storage.shuffle = element_size > 1;
+  return storage;
+}
+
 void WriteDatasetRaw(hid_t group, const std::string& label, const std::string& name,
                      hid_t file_type, hid_t memory_type, const std::vector<int64_t>& dims,
-                     const void* data, size_t count, const Site& site,
-                     const std::vector<int64_t>& chunk, int gzip_level) {
+                     const void* data, size_t count, const Site& site, const Storage& storage) {
   const std::string what = "dataset " + label + "/" + name;
   Hid props = UntimedCreationProps(H5P_DATASET_CREATE, site);
-  if (!chunk.empty()) {
-    const std::vector<hsize_t> chunk_dims(chunk.begin(), chunk.end());
+  if (!storage.chunk.empty()) {
+    const std::vector<hsize_t> chunk_dims(storage.chunk.begin(), storage.chunk.end());
     site.Check(H5Pset_chunk(props.get(), static_cast<int>(chunk_dims.size()), chunk_dims.data()),
                "cannot set chunking of " + what);
   }
-  if (gzip_level > 0) {
-    site.Check(H5Pset_deflate(props.get(), static_cast<unsigned>(gzip_level)),
+  if (storage.shuffle) {
+    site.Check(H5Pset_shuffle(props.get()), "cannot set shuffle on " + what);
+  }
+  if (storage.gzip_level > 0) {
+    site.Check(H5Pset_deflate(props.get(), static_cast<unsigned>(storage.gzip_level)),
                "cannot set gzip on " + what);
   }
   Hid space = Dataspace(dims, site);
@@ -320,6 +339,18 @@ std::vector<std::string> DatasetPaths(hid_t group, const std::string& label, con
   site.Check(H5Lvisit(group, H5_INDEX_NAME, H5_ITER_INC, collect, &paths),
              "cannot list the datasets of " + label);
   return paths;
+}
+
+DatasetBytes DatasetSize(hid_t group, const std::string& label, const std::string& name,
+                         const Site& site) {
+  const std::string what = "dataset " + label + "/" + name;
+  Hid dataset = OpenDataset(group, label, name, site);
+  Hid type(site.Check(H5Dget_type(dataset.get()), "cannot read type of " + what), H5Tclose);
+  DatasetBytes bytes;
+  bytes.raw = NumElements(DatasetShape(dataset.get(), what, site)) *
+              static_cast<int64_t>(H5Tget_size(type.get()));
+  bytes.stored = static_cast<int64_t>(H5Dget_storage_size(dataset.get()));
+  return bytes;
 }
 
 void ReadDatasetRaw(hid_t group, const std::string& label, const std::string& name,

@@ -169,22 +169,46 @@ void WriteStringsAttribute(hid_t obj, const std::string& label, const std::strin
 void WriteStringAttribute(hid_t obj, const std::string& label, const std::string& name,
                           const std::string& value, const Site& site);
 
+// How a dataset is stored: contiguous when `chunk` is empty, otherwise chunked with that
+// chunk shape; then HDF5's own shuffle filter (when `shuffle`) and gzip (when
+// `gzip_level` > 0), both readable by any HDF5 reader (h5py included).
+struct Storage {
+  std::vector<int64_t> chunk;  // chunk shape, same rank as the dataset; empty = contiguous
+  int gzip_level = 0;          // 0 = no gzip, 1..9 = deflate level
+  bool shuffle = false;        // byte shuffle before gzip (helps floats and wide integers)
+};
+
+// Chunked, shuffled, gzip-compressed storage for a dataset of shape `dims` with elements of
+// `element_size` bytes: chunks of whole rows of about `chunk_bytes`. Contiguous (no
+// compression) when the dataset is smaller than `min_bytes` or has a zero extent, where
+// compression does not pay.
+Storage CompressedRows(const std::vector<int64_t>& dims, size_t element_size, int gzip_level,
+                       int64_t min_bytes = 4096, int64_t chunk_bytes = 256 * 1024);
+
 // Creates dataset `name` in `group` (described as `label`) with shape `dims` and writes
-// `count` elements from `data`. Contiguous when `chunk` is empty, otherwise chunked;
-// gzip-compressed when `gzip_level` > 0.
+// `count` elements from `data`, stored as `storage` says.
 void WriteDatasetRaw(hid_t group, const std::string& label, const std::string& name,
                      hid_t file_type, hid_t memory_type, const std::vector<int64_t>& dims,
-                     const void* data, size_t count, const Site& site,
-                     const std::vector<int64_t>& chunk, int gzip_level);
+                     const void* data, size_t count, const Site& site, const Storage& storage);
 
 // Typed WriteDatasetRaw: writes `data` (row-major) as dataset `name` of shape `dims`.
 template <typename T>
 void WriteDataset(hid_t group, const std::string& label, const std::string& name,
                   const std::vector<int64_t>& dims, const std::vector<T>& data, const Site& site,
-                  const std::vector<int64_t>& chunk = {}, int gzip_level = 0) {
+                  const Storage& storage = {}) {
   WriteDatasetRaw(group, label, name, Traits<T>::File(), Traits<T>::Memory(), dims, data.data(),
-                  data.size(), site, chunk, gzip_level);
+                  data.size(), site, storage);
 }
+
+// Bytes a dataset takes in the file (after compression) and its raw size (elements x
+// element size), as `darkmatter info` reports them.
+struct DatasetBytes {
+  int64_t stored = 0;
+  int64_t raw = 0;
+};
+// Stored and raw bytes of dataset `name` of `group`.
+DatasetBytes DatasetSize(hid_t group, const std::string& label, const std::string& name,
+                         const Site& site);
 
 // ---------------------------------------------------------------------------------------
 // Reading.

@@ -53,6 +53,80 @@ bool IsWorkerProcess() {
   return world != nullptr && *world != '\0';
 }
 
+std::string FirstSlurmHost(const std::string& node_list) {
+  // The first entry at bracket depth 0, then the first name of its bracketed ranges.
+  int depth = 0;
+  size_t end = node_list.size();
+  for (size_t i = 0; i < node_list.size(); ++i) {
+    if (node_list[i] == '[') ++depth;
+    if (node_list[i] == ']') --depth;
+    if (node_list[i] == ',' && depth == 0) {
+      end = i;
+      break;
+    }
+  }
+  const std::string entry = node_list.substr(0, end);
+  const size_t open = entry.find('[');
+  if (open == std::string::npos) return entry;
+  const size_t stop = entry.find_first_of("-,]", open + 1);
+  const size_t close = entry.find(']', open);
+  if (stop == std::string::npos || close == std::string::npos) {
+    throw sim::BadInput("Slurm node list '" + node_list + "' is malformed");
+  }
+  return entry.substr(0, open) + entry.substr(open + 1, stop - open - 1) +
+         entry.substr(close + 1);
+}
+
+bool AdoptSlurmStep(int nproc) {
+  const auto env = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value == nullptr ? std::string() : std::string(value);
+  };
+  if (IsWorkerProcess() || env("RANK") != "" || env("SLURM_STEP_ID").empty() ||
+      env("SLURM_PROCID").empty()) {
+    return false;
+  }
+  const auto number = [&](const char* name) {
+    const std::string text = env(name);
+    size_t used = 0;
+    long value = -1;
+    try {
+      value = std::stol(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size() || value < 0) {
+      throw sim::BadInput("environment variable " + std::string(name) + "='" + text +
+                          "' is not a non-negative integer");
+    }
+    return value;
+  };
+  const char* tasks_name = env("SLURM_STEP_NUM_TASKS").empty() ? "SLURM_NTASKS"
+                                                                : "SLURM_STEP_NUM_TASKS";
+  const long tasks = number(tasks_name);
+  if (tasks <= 1) return false;
+  if (nproc != tasks) {
+    throw sim::BadInput("--nproc " + std::to_string(nproc) + " under srun with " +
+                        std::to_string(tasks) + " tasks (" + tasks_name + "=" +
+                        std::to_string(tasks) + "): one rank per task, give --nproc " +
+                        std::to_string(tasks));
+  }
+  const std::string nodes =
+      env("SLURM_STEP_NODELIST").empty() ? env("SLURM_JOB_NODELIST") : env("SLURM_STEP_NODELIST");
+  if (nodes.empty()) {
+    throw sim::BadInput("srun step without SLURM_STEP_NODELIST or SLURM_JOB_NODELIST");
+  }
+  std::string port = env("MASTER_PORT");
+  if (port.empty()) port = std::to_string(15000 + number("SLURM_JOB_ID") % 10000);
+  setenv("RANK", std::to_string(number("SLURM_PROCID")).c_str(), 1);
+  setenv("WORLD_SIZE", std::to_string(tasks).c_str(), 1);
+  setenv("LOCAL_RANK",
+         std::to_string(env("SLURM_LOCALID").empty() ? 0 : number("SLURM_LOCALID")).c_str(), 1);
+  if (env("MASTER_ADDR").empty()) setenv("MASTER_ADDR", FirstSlurmHost(nodes).c_str(), 1);
+  setenv("MASTER_PORT", port.c_str(), 1);
+  return true;
+}
+
 std::vector<std::string> CommandLineArgs() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   std::vector<std::string> args;

@@ -47,6 +47,18 @@ LaunchResult LaunchWorkers(const LaunchOptions& options, const std::vector<std::
 // True when this process already is a worker (WORLD_SIZE is set), so it must not launch.
 bool IsWorkerProcess();
 
+// The first host of a Slurm node list: "node[07-09,12],gpu1" -> "node07", "vm" -> "vm".
+std::string FirstSlurmHost(const std::string& node_list);
+
+// Under `srun` with several tasks (SLURM_STEP_ID, SLURM_PROCID and SLURM_NTASKS > 1 set, and
+// RANK/WORLD_SIZE not): makes this task one rank of `nproc` by setting RANK=SLURM_PROCID,
+// WORLD_SIZE=SLURM_NTASKS, LOCAL_RANK=SLURM_LOCALID, MASTER_ADDR = the first host of
+// SLURM_STEP_NODELIST and MASTER_PORT (kept when set, else 15000 + the job id's last four
+// digits, the same on every task). Returns true when it did. Throws BadInput when `nproc`
+// differs from the number of tasks (one rank per task) or a variable is malformed. Outside
+// a multi-task step it does nothing (a one-task srun launches `nproc` local workers).
+bool AdoptSlurmStep(int nproc);
+
 // This process's own arguments without argv[0] (from /proc/self/cmdline), for commands that
 // no longer hold argv when they decide to launch.
 std::vector<std::string> CommandLineArgs();

@@ -28,6 +28,8 @@ except ImportError:
 
 FORMAT_VERSION = 1
 FRAMES_GZIP_LEVEL = 4
+NUMERIC_GZIP_LEVEL = 1  # shuffle + gzip on the other datasets of at least COMPRESS_MIN_BYTES
+COMPRESS_MIN_BYTES = 4096
 EPISODE_NAME = re.compile(r"^episode_(\d+)$")
 # Episode-group attributes of the layout itself; label keys may not use them.
 RESERVED_ATTRS = {"seed", "task", "length", "return", "info_keys", "scalar_keys", "string_keys"}
@@ -236,6 +238,27 @@ def check_frames(check, g, where, t):
     return True
 
 
+def check_storage(check, g, where):
+    """Numeric datasets of at least 4 KiB are chunked, shuffled and gzip level 1 (as
+    docs/episode-format.md says), or all contiguous (a file written with --uncompressed);
+    smaller or empty ones are contiguous."""
+    def visit(name, ds):
+        if not isinstance(ds, h5py.Dataset) or name == "frames":
+            return
+        path = f"{where}/{name}"
+        pays = ds.nbytes >= COMPRESS_MIN_BYTES and all(n > 0 for n in ds.shape)
+        if ds.compression is None:
+            check.expect(ds.chunks is None, path, f"chunked {ds.chunks} without compression")
+            return
+        check.expect(pays, path, f"compressed but only {ds.nbytes} bytes")
+        check.expect(ds.compression == "gzip" and ds.compression_opts == NUMERIC_GZIP_LEVEL and
+                     ds.shuffle, path,
+                     f"compression {ds.compression} {ds.compression_opts} shuffle {ds.shuffle}, "
+                     f"expected gzip {NUMERIC_GZIP_LEVEL} with shuffle")
+        ds[-1]  # the last chunk decompresses
+    g.visititems(visit)
+
+
 def check_episode(check, g, where):
     """Checks one episode group; returns (T, has_frames) or (None, False)."""
     for name, kind in (("seed", "u"), ("length", "i"), ("return", "f")):
@@ -294,6 +317,7 @@ def check_episode(check, g, where):
     check_info_attrs(check, g, where, keys, arrays["infos"])
     check_truth(check, g, where, t, diverged)
     check_labels(check, g, where)
+    check_storage(check, g, where)
     return t, check_frames(check, g, where, t)
 
 

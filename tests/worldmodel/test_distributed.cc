@@ -473,3 +473,13 @@ TEST_CASE("A rank that hangs makes the other fail after the timeout", "[distribu
   CHECK(r.seconds < 30);  // the hung rank sleeps for 120 s
   fs::remove_all(out);
 }
+
+TEST_CASE("launcher: the master host is the first of a Slurm node list", "[launcher][slurm]") {
+  using darkmatter::worldmodel::FirstSlurmHost;
+  CHECK(FirstSlurmHost("vm") == "vm");
+  CHECK(FirstSlurmHost("node[07-09,12],gpu1") == "node07");
+  CHECK(FirstSlurmHost("gpu1,node[07-09]") == "gpu1");
+  CHECK(FirstSlurmHost("rack[3,5]-ib") == "rack3-ib");
+  CHECK(FirstSlurmHost("n[001-004]") == "n001");
+  CHECK_THROWS_AS(FirstSlurmHost("n[001"), darkmatter::sim::BadInput);
+}
