@@ -52,7 +52,7 @@ TEST_CASE("suite --shard auto: outside an array job exits 2 naming the variables
   CHECK_FALSE(std::filesystem::exists(scratch / "s/results.json"));
 }
 
-TEST_CASE("suite --shard auto runs the array task's shard; --reuse skips cells done elsewhere",
+TEST_CASE("suite --shard auto runs the array task's shard, and --reuse skips cells done elsewhere",
           "[suite][cluster]") {
   Scratch scratch;
   const std::string common = "suite --preset test --json seeds=1 ";
