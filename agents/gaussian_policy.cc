@@ -29,6 +29,22 @@ torch::nn::Sequential Mlp(int64_t in, int64_t hidden, int64_t out, double out_ga
 
 }  // namespace
 
+std::pair<torch::Tensor, torch::Tensor> ActionCenterScale(std::span<const double> action_low,
+                                                          std::span<const double> action_high,
+                                                          int64_t act_dim) {
+  auto center = torch::zeros({act_dim}, torch::kFloat32);
+  auto scale = torch::ones({act_dim}, torch::kFloat32);
+  for (int64_t i = 0; i < act_dim; ++i) {
+    const double low = i < static_cast<int64_t>(action_low.size()) ? action_low[i] : -INFINITY;
+    const double high = i < static_cast<int64_t>(action_high.size()) ? action_high[i] : INFINITY;
+    if (std::isfinite(low) && std::isfinite(high) && high > low) {
+      center[i] = 0.5 * (low + high);
+      scale[i] = 0.5 * (high - low);
+    }
+  }
+  return {center, scale};
+}
+
 GaussianPolicyImpl::GaussianPolicyImpl(const GaussianPolicyOptions& options,
                                        std::span<const double> action_low,
                                        std::span<const double> action_high)
@@ -40,16 +56,7 @@ GaussianPolicyImpl::GaussianPolicyImpl(const GaussianPolicyOptions& options,
   obs_count_ = register_buffer("obs_count", torch::zeros({}, torch::kFloat64));
   obs_mean_ = register_buffer("obs_mean", torch::zeros({options.obs_dim}, torch::kFloat64));
   obs_var_ = register_buffer("obs_var", torch::ones({options.obs_dim}, torch::kFloat64));
-  auto center = torch::zeros({options.act_dim}, torch::kFloat32);
-  auto scale = torch::ones({options.act_dim}, torch::kFloat32);
-  for (int64_t i = 0; i < options.act_dim; ++i) {
-    const double low = i < static_cast<int64_t>(action_low.size()) ? action_low[i] : -INFINITY;
-    const double high = i < static_cast<int64_t>(action_high.size()) ? action_high[i] : INFINITY;
-    if (std::isfinite(low) && std::isfinite(high) && high > low) {
-      center[i] = 0.5 * (low + high);
-      scale[i] = 0.5 * (high - low);
-    }
-  }
+  auto [center, scale] = ActionCenterScale(action_low, action_high, options.act_dim);
   action_center_ = register_buffer("action_center", center);
   action_scale_ = register_buffer("action_scale", scale);
 }

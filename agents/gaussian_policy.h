@@ -6,12 +6,19 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
 
 namespace darkmatter::agents {
+
+// The affine map from [-1, 1] onto the action bounds, per dimension: (centre, half-range),
+// float32 (act_dim); a dimension without finite bounds keeps centre 0 and scale 1.
+std::pair<torch::Tensor, torch::Tensor> ActionCenterScale(std::span<const double> low,
+                                                          std::span<const double> high,
+                                                          int64_t act_dim);
 
 struct GaussianPolicyOptions {
   int64_t obs_dim = 4;         // input size (observation, or frozen feature size)

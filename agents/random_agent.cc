@@ -1,5 +1,6 @@
 #include "agents/random_agent.h"
 
+#include <chrono>
 #include <cmath>
 
 namespace darkmatter::agents {
@@ -29,6 +30,28 @@ void RandomAgent::Act(std::span<const double> observations, std::span<double> ac
       actions[row * act_dim + i] = rngs_[row].Uniform(low_[i], high_[i]);
     }
   }
+}
+
+double RandomPoolStepsPerSecond(sim::EnvPool& pool, double seconds) {
+  const int envs = pool.NumEnvs();
+  RandomAgent agent(pool.ActionSpec(), envs);
+  for (int i = 0; i < envs; ++i) agent.Reset(i, i);
+  std::vector<double> actions(envs * pool.ActionSpec().Size());
+  sim::BatchView batch = pool.Reset(0);
+  for (int warmup = 0; warmup < 3; ++warmup) {
+    agent.Act(batch.observations, actions);
+    batch = pool.Step(actions);
+  }
+  int64_t steps = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0.0;
+  while (elapsed < seconds) {
+    agent.Act(batch.observations, actions);
+    batch = pool.Step(actions);
+    steps += envs;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return steps / elapsed;
 }
 
 }  // namespace darkmatter::agents

@@ -5,6 +5,7 @@
 
 #include "agents/agent.h"
 #include "sim/env.h"
+#include "sim/env_pool.h"
 #include "sim/rng.h"
 
 namespace darkmatter::agents {
@@ -20,5 +21,9 @@ class RandomAgent final : public Agent {
   std::vector<double> low_, high_;  // (act_dim) sampling bounds
   std::vector<sim::Rng> rngs_;      // (batch) one stream per row
 };
+
+// Steps `pool` with a RandomAgent (row i reset with seed i) for about `seconds` after 3
+// warm-up steps; returns env steps per second (what `bench pool` reports).
+double RandomPoolStepsPerSecond(sim::EnvPool& pool, double seconds);
 
 }  // namespace darkmatter::agents

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "agents/gaussian_policy.h"
+
 namespace darkmatter::agents {
 namespace {
 
@@ -39,16 +41,7 @@ SacNetworksImpl::SacNetworksImpl(const SacNetworkOptions& o, std::span<const dou
   }
   log_alpha_ = register_parameter(
       "log_alpha", torch::full({}, std::log(o.init_alpha), torch::kFloat32));
-  auto center = torch::zeros({o.act_dim}, torch::kFloat32);
-  auto scale = torch::ones({o.act_dim}, torch::kFloat32);
-  for (int64_t i = 0; i < o.act_dim; ++i) {
-    const double low = i < static_cast<int64_t>(action_low.size()) ? action_low[i] : -INFINITY;
-    const double high = i < static_cast<int64_t>(action_high.size()) ? action_high[i] : INFINITY;
-    if (std::isfinite(low) && std::isfinite(high) && high > low) {
-      center[i] = 0.5 * (low + high);
-      scale[i] = 0.5 * (high - low);
-    }
-  }
+  auto [center, scale] = ActionCenterScale(action_low, action_high, o.act_dim);
   action_center_ = register_buffer("action_center", center);
   action_scale_ = register_buffer("action_scale", scale);
 }

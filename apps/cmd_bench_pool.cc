@@ -31,24 +31,7 @@ struct BenchPoolOptions {
 // Steps the pool with random actions for about `seconds`; returns env steps per second.
 double PoolStepsPerSecond(const std::string& name, int envs, int threads, double seconds) {
   sim::EnvPool pool([&] { return tasks::MakeEnv(name); }, envs, threads);
-  agents::RandomAgent agent(pool.ActionSpec(), envs);
-  for (int i = 0; i < envs; ++i) agent.Reset(i, i);
-  std::vector<double> actions(envs * pool.ActionSpec().Size());
-  sim::BatchView batch = pool.Reset(0);
-  for (int warmup = 0; warmup < 3; ++warmup) {
-    agent.Act(batch.observations, actions);
-    batch = pool.Step(actions);
-  }
-  int64_t steps = 0;
-  const auto start = std::chrono::steady_clock::now();
-  double elapsed = 0.0;
-  while (elapsed < seconds) {
-    agent.Act(batch.observations, actions);
-    batch = pool.Step(actions);
-    steps += envs;
-    elapsed = SecondsSince(start);
-  }
-  return steps / elapsed;
+  return agents::RandomPoolStepsPerSecond(pool, seconds);
 }
 
 void RunBenchPool(const BenchPoolOptions& o) {

@@ -3,7 +3,6 @@
 #include "python/bind_pool.h"
 
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -88,24 +87,7 @@ double CppPoolStepsPerSecond(const std::string& task, int num_envs, int threads,
   const sim::EnvSettings settings = ParseEnvSettings(settings_dict);
   py::gil_scoped_release release;
   sim::EnvPool pool([&] { return tasks::MakeEnv(task, settings); }, num_envs, threads);
-  agents::RandomAgent agent(pool.ActionSpec(), num_envs);
-  for (int i = 0; i < num_envs; ++i) agent.Reset(i, i);
-  std::vector<double> actions(num_envs * pool.ActionSpec().Size());
-  sim::BatchView batch = pool.Reset(0);
-  for (int warmup = 0; warmup < 3; ++warmup) {
-    agent.Act(batch.observations, actions);
-    batch = pool.Step(actions);
-  }
-  int64_t steps = 0;
-  const auto start = std::chrono::steady_clock::now();
-  double elapsed = 0.0;
-  while (elapsed < seconds) {
-    agent.Act(batch.observations, actions);
-    batch = pool.Step(actions);
-    steps += num_envs;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  }
-  return steps / elapsed;
+  return agents::RandomPoolStepsPerSecond(pool, seconds);
 }
 
 }  // namespace

@@ -33,6 +33,11 @@ py::array ClipInput(const sim::Episode& e, const std::string& input) {
   return CopyArray<double>(e.observations, {e.Length() + 1, e.obs_dim});
 }
 
+// fn(input of episode e, its actions): the one way a protocol calls a Python callable.
+py::object CallOnClip(const py::object& fn, const sim::Episode& e, const std::string& input) {
+  return fn(ClipInput(e, input), CopyArray<double>(e.actions, {e.Length(), e.act_dim}));
+}
+
 // A scorer that calls surprise_fn(frames, actions) -> (T+1) per-frame surprise.
 eval::ExternalScorer CallableScorer(const std::string& name, int64_t context, py::object fn,
                                     const std::string& input, const std::string& describe_json) {
@@ -42,8 +47,7 @@ eval::ExternalScorer CallableScorer(const std::string& name, int64_t context, py
   if (!describe_json.empty()) scorer.describe = nlohmann::json::parse(describe_json);
   scorer.surprise = [fn, input, name](const sim::Episode& e) {
     py::gil_scoped_acquire gil;
-    py::object result = fn(ClipInput(e, input),
-                           CopyArray<double>(e.actions, {e.Length(), e.act_dim}));
+    py::object result = CallOnClip(fn, e, input);
     const auto values = RealArray(result, {e.Length() + 1},
                                   name + ": the surprise of episode (seed " +
                                       std::to_string(e.seed) + ")");
@@ -60,9 +64,7 @@ eval::ExternalFeatures CallableFeatures(const std::string& name, py::object fn,
   if (!describe_json.empty()) external.describe = nlohmann::json::parse(describe_json);
   external.features = [fn, input, name](const sim::Episode& e, int64_t* dim) {
     py::gil_scoped_acquire gil;
-    py::object result = fn(ClipInput(e, input),
-                           CopyArray<double>(e.actions, {e.Length(), e.act_dim}));
-    py::array a = py::array::ensure(result);
+    py::array a = py::array::ensure(CallOnClip(fn, e, input));
     const std::string what = name + ": the features of episode (seed " + std::to_string(e.seed) + ")";
     if (!a || a.ndim() != 2) {
       throw sim::BadInput(what + ": expected a 2-D array (" + std::to_string(e.Length() + 1) +
@@ -73,6 +75,31 @@ eval::ExternalFeatures CallableFeatures(const std::string& name, py::object fn,
     return std::vector<double>(values.data(), values.data() + values.size());
   };
   return external;
+}
+
+// The features of `callables`, each a tuple (name, fn, input, describe_json).
+std::vector<eval::ExternalFeatures> FeaturesOf(const py::list& callables) {
+  std::vector<eval::ExternalFeatures> features;
+  for (const auto& item : callables) {
+    const py::tuple t = py::reinterpret_borrow<py::tuple>(item);
+    features.push_back(CallableFeatures(py::cast<std::string>(t[0]),
+                                        py::reinterpret_borrow<py::object>(t[1]),
+                                        py::cast<std::string>(t[2]), py::cast<std::string>(t[3])));
+  }
+  return features;
+}
+
+// Runs protocol `run` on `s` with the GIL released, then drops its callables (Python
+// objects) while holding the GIL; returns the result's JSON text.
+template <typename Settings, typename Run>
+std::string RunReleased(Settings& s, Run run) {
+  nlohmann::json result;
+  {
+    py::gil_scoped_release release;
+    result = run(s);
+  }
+  s.external.clear();
+  return result.dump();
 }
 
 }  // namespace
@@ -99,14 +126,7 @@ void BindProtocols(py::module_& m) {
                                           py::reinterpret_borrow<py::object>(t[2]),
                                           py::cast<std::string>(t[3]), py::cast<std::string>(t[4])));
     }
-    nlohmann::json result;
-    {
-      py::gil_scoped_release release;
-      result = eval::RunVoe(s);
-    }
-    // The scorers hold Python callables: drop them while holding the GIL.
-    s.external.clear();
-    return result.dump();
+    return RunReleased(s, eval::RunVoe);
   }, py::arg("callables"), py::arg("data"), py::arg("models"), py::arg("input"),
      py::arg("bootstrap"), py::arg("confidence"), py::arg("seed"), py::arg("nulls"),
      py::arg("curves"), py::arg("untrained_inits"), py::arg("device"),
@@ -130,19 +150,8 @@ void BindProtocols(py::module_& m) {
     s.input = input;
     s.seed = seed;
     s.device = device;
-    for (const auto& item : callables) {
-      const py::tuple t = py::reinterpret_borrow<py::tuple>(item);
-      s.external.push_back(CallableFeatures(py::cast<std::string>(t[0]),
-                                            py::reinterpret_borrow<py::object>(t[1]),
-                                            py::cast<std::string>(t[2]), py::cast<std::string>(t[3])));
-    }
-    nlohmann::json result;
-    {
-      py::gil_scoped_release release;
-      result = eval::RunProbe(s);
-    }
-    s.external.clear();
-    return result.dump();
+    s.external = FeaturesOf(callables);
+    return RunReleased(s, eval::RunProbe);
   }, py::arg("callables"), py::arg("train"), py::arg("data"), py::arg("models"),
      py::arg("fields"), py::arg("horizons"), py::arg("labels"), py::arg("label_field"),
      py::arg("supervised_steps"), py::arg("input"), py::arg("seed"), py::arg("device"),
@@ -165,19 +174,8 @@ void BindProtocols(py::module_& m) {
     s.confidence = confidence;
     s.seed = seed;
     s.device = device;
-    for (const auto& item : callables) {
-      const py::tuple t = py::reinterpret_borrow<py::tuple>(item);
-      s.external.push_back(CallableFeatures(py::cast<std::string>(t[0]),
-                                            py::reinterpret_borrow<py::object>(t[1]),
-                                            py::cast<std::string>(t[2]), py::cast<std::string>(t[3])));
-    }
-    nlohmann::json result;
-    {
-      py::gil_scoped_release release;
-      result = eval::RunOcp(s);
-    }
-    s.external.clear();
-    return result.dump();
+    s.external = FeaturesOf(callables);
+    return RunReleased(s, eval::RunOcp);
   }, py::arg("callables"), py::arg("train"), py::arg("data"), py::arg("ood"),
      py::arg("models"), py::arg("frames"), py::arg("label"), py::arg("input"),
      py::arg("bootstrap"), py::arg("confidence"), py::arg("seed"), py::arg("device"),
