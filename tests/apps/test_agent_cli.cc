@@ -49,6 +49,8 @@ TEST_CASE("cli: bad bc/ppo train inputs exit 2, name the problem, and write noth
       {"--model bc --task physics/drop" + out, "has no actions"},
       {"--model bc" + pendulum + out, "no scripted expert"},
       {"--model bc --task manipulation/reach" + out + " bc.lr=-1", "bc.lr"},
+      {"--model bc --task manipulation/reach" + out + " bc.history=0", "bc.history=0"},
+      {"--model bc --task manipulation/reach" + out + " bc.history=17", "bc.history=17"},
       {"--model bc --task manipulation/reach --data " + (s / "missing.h5") + out, "missing.h5"},
   };
   for (const Case& c : cases) {
