@@ -18,6 +18,10 @@ namespace fs = std::filesystem;
 
 std::unique_lock<std::mutex> Lock() {
   static std::mutex mutex;
+  // Before HDF5's first call: no clean-up at exit. Every file is closed by its owner; after a
+  // failed close (a full disk), HDF5 1.10's exit handler would re-close it and crash.
+  static const bool no_atexit = (H5dont_atexit(), true);
+  (void)no_atexit;
   std::unique_lock<std::mutex> lock(mutex);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   return lock;
@@ -32,6 +36,7 @@ std::string ErrorReason() {
     return 0;
   };
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_last, &reason);
+  std::replace(reason.begin(), reason.end(), '\n', ' ');  // one line in the CLI's message
   return reason;
 }
 

@@ -1,8 +1,11 @@
 #include "worldmodel/checkpoint.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <vector>
 
 #include <torch/torch.h>
@@ -10,6 +13,7 @@
 #include "sim/error.h"
 #include "sim/file_checks.h"
 #include "sim/hash.h"
+#include "worldmodel/run_files.h"
 
 namespace darkmatter::worldmodel {
 namespace {
@@ -34,64 +38,157 @@ std::string Join(const std::vector<std::string>& items) {
   return text;
 }
 
+// The checksum over everything a checkpoint holds: names, dtypes, shapes and bytes of every
+// tensor, the step, the metadata and the optimiser's serialised state. Any changed byte
+// changes it (each FNV-1a step is a bijection), so a bit flip is refused, not loaded.
+std::string ContentChecksum(const std::vector<std::string>& names,
+                            const std::vector<at::Tensor>& tensors, int64_t step,
+                            const std::string& metadata, const std::string& optimizer_bytes) {
+  sim::Hasher hasher;
+  for (size_t i = 0; i < names.size(); ++i) {
+    hasher.Add(names[i].data(), names[i].size());
+    const at::Tensor cpu = tensors[i].to(torch::kCPU).contiguous();
+    hasher.AddValue(static_cast<int>(cpu.scalar_type()));
+    for (int64_t size : cpu.sizes()) hasher.AddValue(size);
+    hasher.Add(cpu.data_ptr(), cpu.numel() * cpu.element_size());
+  }
+  hasher.AddValue(step);
+  hasher.Add(metadata.data(), metadata.size());
+  hasher.Add(optimizer_bytes.data(), optimizer_bytes.size());
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hasher.Value()));
+  return text;
+}
+
+// The first line of a loader's error, without libtorch's C++ backtrace.
+std::string FirstLine(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  std::string text = c10_error ? c10_error->what_without_backtrace() : e.what();
+  return text.substr(0, std::min(text.find('\n'), size_t{200}));
+}
+
+// Everything a checkpoint file holds, read and verified (checksum, finite values).
+struct StoredCheckpoint {
+  std::vector<std::string> names;
+  std::vector<at::Tensor> tensors;
+  int64_t step = 0;
+  std::string metadata;
+  std::string optimizer_bytes;
+};
+
+// Reads `path` onto `device`; BadInput naming the file when it is unreadable, damaged
+// (checksum), from before format 2, or holds NaN/inf values.
+StoredCheckpoint ReadVerified(const std::string& path, torch::Device device) {
+  if (!std::filesystem::exists(path)) {
+    throw sim::BadInput("checkpoint '" + path + "' does not exist");
+  }
+  sim::RequireRegularFile(path, "checkpoint");
+  StoredCheckpoint stored;
+  std::string checksum;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device);
+    c10::IValue names, values, metadata, optimizer, stored_checksum;
+    torch::Tensor step;
+    archive.read("tensor_names", names);
+    archive.read("tensor_values", values);
+    archive.read("step", step);
+    if (!archive.try_read("checksum", stored_checksum) ||
+        !archive.try_read("optimizer_bytes", optimizer)) {
+      throw sim::BadInput("checkpoint '" + path +
+                          "' has no checksum (written before checkpoint format 2): retrain it");
+    }
+    if (archive.try_read("metadata", metadata)) stored.metadata = metadata.toStringRef();
+    checksum = stored_checksum.toStringRef();
+    const auto name_list = names.toList();
+    stored.tensors = values.toTensorVector();
+    if (name_list.size() != stored.tensors.size()) throw std::runtime_error("name/tensor count");
+    for (size_t i = 0; i < name_list.size(); ++i) {
+      stored.names.push_back(name_list.get(i).toStringRef());
+    }
+    if (step.numel() != 1 || step.scalar_type() != torch::kInt64) {
+      throw std::runtime_error("step is not one integer");
+    }
+    stored.step = step.item<int64_t>();
+    const at::Tensor bytes = optimizer.toTensor().to(torch::kCPU).contiguous();
+    if (bytes.scalar_type() != torch::kUInt8) throw std::runtime_error("optimiser bytes");
+    stored.optimizer_bytes.assign(static_cast<const char*>(bytes.data_ptr()), bytes.numel());
+  } catch (const sim::BadInput&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw sim::BadInput("checkpoint '" + path + "' is not a darkmatter checkpoint (" +
+                        FirstLine(e) + ")");
+  }
+  if (ContentChecksum(stored.names, stored.tensors, stored.step, stored.metadata,
+                      stored.optimizer_bytes) != checksum) {
+    throw sim::BadInput("checkpoint '" + path +
+                        "' is damaged: its checksum does not match its contents");
+  }
+  for (size_t i = 0; i < stored.names.size(); ++i) {
+    const at::Tensor& tensor = stored.tensors[i];
+    if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>()) {
+      throw sim::BadInput("checkpoint '" + path + "': tensor '" + stored.names[i] +
+                          "' holds NaN or infinite values");
+    }
+  }
+  if (stored.step < 0) throw sim::BadInput("checkpoint '" + path + "': negative step");
+  return stored;
+}
+
 }  // namespace
 
 void SaveCheckpoint(const std::string& path, const torch::nn::Module& module,
                     const torch::optim::Optimizer& optimizer, int64_t step,
                     const std::string& metadata) {
-  c10::List<std::string> names;
-  c10::List<at::Tensor> values;
+  std::vector<std::string> names;
+  std::vector<at::Tensor> tensors;
+  c10::List<std::string> name_list;
+  c10::List<at::Tensor> value_list;
   for (const auto& [name, tensor] : NamedTensors(module)) {
     names.push_back(name);
-    values.push_back(tensor.detach().to(torch::kCPU));
+    tensors.push_back(tensor.detach().to(torch::kCPU));
+    name_list.push_back(name);
+    value_list.push_back(tensors.back());
   }
+  std::ostringstream optimizer_stream;
+  {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer.save(optimizer_archive);
+    optimizer_archive.save_to(optimizer_stream);
+  }
+  const std::string optimizer_bytes = optimizer_stream.str();
+  at::Tensor optimizer_tensor = torch::empty({static_cast<int64_t>(optimizer_bytes.size())},
+                                             torch::kUInt8);
+  std::memcpy(optimizer_tensor.data_ptr(), optimizer_bytes.data(), optimizer_bytes.size());
   torch::serialize::OutputArchive archive;
-  archive.write("tensor_names", c10::IValue(names));
-  archive.write("tensor_values", c10::IValue(values));
+  archive.write("tensor_names", c10::IValue(name_list));
+  archive.write("tensor_values", c10::IValue(value_list));
   archive.write("step", torch::tensor(step, torch::kInt64));
   archive.write("metadata", c10::IValue(metadata));
-  torch::serialize::OutputArchive optimizer_archive;
-  optimizer.save(optimizer_archive);
-  archive.write("optimizer", optimizer_archive);
-  const std::string target = sim::ResolveOutputFile(path, "checkpoint");
-  const std::string temp = target + ".tmp";
-  archive.save_to(temp);
-  std::filesystem::rename(temp, target);
+  archive.write("optimizer_bytes", optimizer_tensor);
+  archive.write("checksum",
+                c10::IValue(ContentChecksum(names, tensors, step, metadata, optimizer_bytes)));
+  std::ostringstream file_bytes;
+  archive.save_to(file_bytes);
+  // Whole into a temporary file, then renamed: a full disk leaves the old checkpoint as it was.
+  WriteTextAtomically(sim::ResolveOutputFile(path, "checkpoint"), file_bytes.str());
 }
 
 int64_t LoadCheckpoint(const std::string& path, torch::nn::Module& module,
                        torch::optim::Optimizer* optimizer) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw sim::BadInput("checkpoint '" + path + "' does not exist");
-  }
-  torch::serialize::InputArchive archive;
+  const auto parameters = module.parameters(true);
+  const StoredCheckpoint file = ReadVerified(
+      path, parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device());
   std::map<std::string, at::Tensor> stored;
-  c10::IValue names, values;
-  torch::Tensor step;
-  try {
-    const auto parameters = module.parameters(true);
-    archive.load_from(
-        path, parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device());
-    archive.read("tensor_names", names);
-    archive.read("tensor_values", values);
-    archive.read("step", step);
-    const auto name_list = names.toList();
-    const auto tensor_list = values.toTensorVector();
-    if (name_list.size() != tensor_list.size()) throw std::runtime_error("name/tensor count");
-    for (size_t i = 0; i < name_list.size(); ++i) {
-      stored[name_list.get(i).toStringRef()] = tensor_list[i];
-    }
-  } catch (const std::exception& e) {
-    throw sim::BadInput("checkpoint '" + path + "' is not a darkmatter checkpoint (" +
-                        std::string(e.what()).substr(0, 200) + ")");
-  }
+  for (size_t i = 0; i < file.names.size(); ++i) stored[file.names[i]] = file.tensors[i];
   auto expected = NamedTensors(module);
   std::vector<std::string> missing, extra, misshaped;
   for (const auto& [name, tensor] : expected) {
     auto it = stored.find(name);
     if (it == stored.end()) {
       missing.push_back(name);
-    } else if (it->second.sizes() != tensor.sizes()) {
+    } else if (it->second.sizes() != tensor.sizes() ||
+               it->second.scalar_type() != tensor.scalar_type()) {
       misshaped.push_back(name + " " + ShapeText(it->second.sizes()) + " in the file, " +
                           ShapeText(tensor.sizes()) + " in the model");
     }
@@ -107,37 +204,26 @@ int64_t LoadCheckpoint(const std::string& path, torch::nn::Module& module,
     message.pop_back();
     throw sim::BadInput(message);
   }
+  if (optimizer != nullptr) {
+    try {
+      std::istringstream optimizer_stream(file.optimizer_bytes);
+      torch::serialize::InputArchive optimizer_archive;
+      optimizer_archive.load_from(optimizer_stream, torch::kCPU);
+      optimizer->load(optimizer_archive);
+    } catch (const std::exception& e) {
+      throw sim::BadInput("checkpoint '" + path + "': optimiser state does not match (" +
+                          FirstLine(e) + ")");
+    }
+  }
   {
     torch::NoGradGuard no_grad;
     for (auto& [name, tensor] : expected) tensor.copy_(stored.at(name));
   }
-  if (optimizer != nullptr) {
-    try {
-      torch::serialize::InputArchive optimizer_archive;
-      archive.read("optimizer", optimizer_archive);
-      optimizer->load(optimizer_archive);
-    } catch (const c10::Error& e) {
-      throw sim::BadInput("checkpoint '" + path + "': optimiser state does not match (" +
-                          std::string(e.what_without_backtrace()).substr(0, 200) + ")");
-    }
-  }
-  return step.item<int64_t>();
+  return file.step;
 }
 
 std::string ReadCheckpointMetadata(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw sim::BadInput("checkpoint '" + path + "' does not exist");
-  }
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path, torch::Device(torch::kCPU));
-    c10::IValue metadata;
-    if (!archive.try_read("metadata", metadata)) return "";
-    return metadata.toStringRef();
-  } catch (const std::exception& e) {
-    throw sim::BadInput("checkpoint '" + path + "' is not a darkmatter checkpoint (" +
-                        std::string(e.what()).substr(0, 200) + ")");
-  }
+  return ReadVerified(path, torch::Device(torch::kCPU)).metadata;
 }
 
 std::string ParameterHash(const torch::nn::Module& module) {

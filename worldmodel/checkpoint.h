@@ -1,5 +1,6 @@
 // Checkpoints of a module and its optimiser together: written atomically (temp + rename),
-// loaded strictly (missing, extra or mis-shaped tensors are refused by name).
+// with a checksum over every byte they hold (format 2); loaded strictly: damaged files,
+// NaN/inf values and missing, extra or mis-shaped tensors are refused by name.
 #pragma once
 
 #include <cstdint>
@@ -10,18 +11,21 @@
 
 namespace darkmatter::worldmodel {
 
-// Writes every parameter and buffer of `module`, the optimiser state and `step` to
-// `path` + ".tmp", then renames it to `path`. `metadata` (e.g. the model's options as JSON)
+// Writes every parameter and buffer of `module`, the optimiser state, `step` and their
+// checksum to a temporary file, then renames it to `path` (a failed write leaves `path` as it
+// was). `metadata` (e.g. the model's options as JSON)
 // travels with it.
 void SaveCheckpoint(const std::string& path, const torch::nn::Module& module,
                     const torch::optim::Optimizer& optimizer, int64_t step,
                     const std::string& metadata = "");
 
-// The metadata string saved with a checkpoint ("" when none); BadInput when unreadable.
+// The metadata string saved with a checkpoint ("" when none); BadInput when unreadable or
+// damaged.
 std::string ReadCheckpointMetadata(const std::string& path);
 
 // Loads a checkpoint into `module` (and `optimizer` when not null); returns its step.
-// Throws BadInput naming the file and every missing, unexpected or mis-shaped tensor.
+// Throws BadInput naming the file when it is damaged or holds NaN/inf, and every missing,
+// unexpected or mis-shaped tensor; nothing is changed then.
 int64_t LoadCheckpoint(const std::string& path, torch::nn::Module& module,
                        torch::optim::Optimizer* optimizer);
 

@@ -223,6 +223,55 @@ TEST_CASE("Checkpoint: save/load round-trips exactly, strict load names mismatch
                   sim::BadInput);
 }
 
+TEST_CASE("Checkpoint: damaged bytes and NaN values are refused and change nothing",
+          "[worldmodel][jepa][hostile]") {
+  ScratchDir scratch;
+  const std::string path = (scratch.dir / "ckpt.pt").string();
+  wm::ClipDataset data(Episodes(), 2, 3, torch::kCPU);
+  Trained a = TrainTiny(data, 3, 10);
+  wm::SaveCheckpoint(path, *a.model, *a.optimizer, 10);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  Trained b = TrainTiny(data, 4, 1);
+  // One flipped byte at 97 places across the file: refused, or (in zip padding and header
+  // fields no reader uses) loaded with exactly the saved values. Never different values.
+  int refused = 0;
+  for (int k = 0; k < 97; ++k) {
+    std::string flipped = bytes;
+    flipped[bytes.size() * k / 97] ^= 0x10;
+    const std::string bad = (scratch.dir / "flipped.pt").string();
+    std::ofstream(bad, std::ios::binary | std::ios::trunc) << flipped;
+    try {
+      wm::LoadCheckpoint(bad, *b.model, b.optimizer.get());
+      CHECK(SameParameters(*a.model, *b.model));
+    } catch (const sim::BadInput& e) {
+      ++refused;
+      CHECK_THAT(e.what(), Catch::Contains("flipped.pt"));
+    }
+  }
+  CHECK(refused >= 80);
+  Trained c = TrainTiny(data, 4, 1);
+  const std::string fresh = wm::ParameterHash(*c.model);
+  std::string truncated = bytes.substr(0, bytes.size() / 2);
+  std::ofstream((scratch.dir / "half.pt").string(), std::ios::binary) << truncated;
+  CHECK_THROWS_WITH(wm::LoadCheckpoint((scratch.dir / "half.pt").string(), *c.model, nullptr),
+                    Catch::Contains("half.pt") && !Catch::Contains("frame #"));
+  CHECK(wm::ParameterHash(*c.model) == fresh);  // a refused load changes nothing
+
+  {
+    torch::NoGradGuard no_grad;
+    a.model->parameters().front().view(-1)[0] = std::nan("");
+  }
+  wm::SaveCheckpoint(path, *a.model, *a.optimizer, 11);
+  CHECK_THROWS_WITH(wm::LoadCheckpoint(path, *c.model, c.optimizer.get()),
+                    Catch::Contains("NaN or infinite"));
+  CHECK_THROWS_WITH(wm::ReadCheckpointMetadata(path), Catch::Contains("NaN or infinite"));
+  CHECK(wm::ParameterHash(*c.model) == fresh);
+}
+
 TEST_CASE("Train: resuming from a checkpoint equals an uninterrupted run", "[worldmodel][jepa]") {
   ScratchDir scratch;
   const std::string file = (scratch.dir / "pendulum.h5").string();
