@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "apps/seed_option.h"
 #include "apps/commands.h"
 #include "eval/futures.h"
 #include "eval/ocp.h"
@@ -98,7 +99,7 @@ void AddCommon(CLI::App* cmd, Common* c) {
                                        "the file has frames)");
   cmd->add_option("--device", c->device, "auto | cpu | cuda[:N]")->capture_default_str();
   cmd->add_option("--seed", c->seed, "Seed of untrained networks, noise and resampling")
-      ->capture_default_str();
+      ->check(SeedValidator())->capture_default_str();
   cmd->add_flag("--json", c->json, "Print the results as JSON");
 }
 

@@ -19,9 +19,11 @@
 #include "agents/latent_planner_agent.h"
 #include "agents/planner_agent.h"
 #include "agents/random_agent.h"
+#include "apps/seed_option.h"
 #include "apps/commands.h"
 #include "eval/plan_episodes.h"
 #include "sim/error.h"
+#include "sim/splits.h"
 #include "sim/settings.h"
 #include "tasks/registry.h"
 
@@ -77,6 +79,7 @@ void RunEvalPlan(const EvalPlanOptions& o) {
     return;
   }
   if (o.episodes < 1) throw sim::BadInput("--episodes must be >= 1");
+  sim::CheckSeedsInSplitBlock(o.seed, static_cast<uint64_t>(o.episodes), "--seed");
   if (o.max_steps < 0) throw sim::BadInput("--max-steps must be >= 0");
   if (learned && checkpoint.empty()) {
     throw sim::BadInput("--policy " + o.policy + ": give the checkpoint after the colon");
@@ -137,7 +140,7 @@ void AddEvalPlanCommand(CLI::App& eval) {
   cmd->add_option("--episodes", o->episodes, "Test episodes (seeds of the test split)")
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Episode k uses test seed block + seed + k")
-      ->capture_default_str();
+      ->check(SeedValidator())->capture_default_str();
   cmd->add_option("--max-steps", o->max_steps, "Control steps per episode (0: task default)");
   cmd->add_option("overrides", o->overrides, "Settings as key=value (env.*, plan.*)");
   cmd->add_flag("--show-config", o->show_config, "Print every settings key and value, then exit");

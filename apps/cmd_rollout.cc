@@ -19,6 +19,7 @@
 #include "agents/policy_agent.h"
 #include "agents/random_agent.h"
 #include "agents/rollout.h"
+#include "apps/seed_option.h"
 #include "apps/commands.h"
 #include "apps/env_source.h"
 #include "apps/progress.h"
@@ -231,6 +232,7 @@ void RunRollout(const RolloutOptions& o) {
   const sim::Split split = sim::ParseSplit(o.split, "--split");
   if (split == sim::Split::kOod) settings.split = "ood";
   const uint64_t seed_base = sim::SplitSeedBase(split);
+  sim::CheckSeedsInSplitBlock(o.seed, static_cast<uint64_t>(o.episodes), "--seed");
   const std::vector<Variant> variants = Variants(o, name, settings);
   std::vector<Job> jobs;
   for (int k = 0; k < o.episodes; ++k) {
@@ -333,7 +335,8 @@ void AddRolloutCommand(CLI::App& app) {
                   "(planning with the true simulator; settings plan.*, see --show-config) | cem:CKPT | mppi:CKPT "
                   "(planning in a trained world model toward the goal observation; plan.*) | CKPT (bc/ppo run dir or checkpoint.pt)")->capture_default_str();
   cmd->add_option("--episodes", o->episodes, "Number of episodes")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Episode k is reset with seed + k")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Episode k is reset with seed + k")
+      ->check(SeedValidator())->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads (file is identical for any value)")
       ->capture_default_str();
   cmd->add_option("--frame-skip", o->frame_skip, "Physics steps per control step (0: task default)");

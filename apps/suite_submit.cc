@@ -13,6 +13,7 @@
 
 #include "eval/suite_settings.h"
 #include "sim/error.h"
+#include "sim/file_checks.h"
 
 namespace darkmatter::apps {
 namespace {
@@ -98,7 +99,7 @@ Scripts MakeScripts(const SuiteSubmitOptions& o, const std::string& config_hash)
 }
 
 void WriteAtomically(const fs::path& path, const std::string& text) {
-  const fs::path temp = path.string() + ".tmp-" + std::to_string(::getpid());
+  const fs::path temp = sim::TemporaryPathFor(path.string());
   {
     std::ofstream file(temp);
     file << text;

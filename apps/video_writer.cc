@@ -32,6 +32,50 @@ void Install(int signal, void (*handler)(int), struct sigaction* old) {
   sigaction(signal, &action, old);
 }
 
+// "" when `path` is a whole MP4 file: top-level boxes that tile it exactly, with a 'moov'
+// (the index ffmpeg writes last) and an 'mdat'; otherwise what is wrong. ffmpeg 5 exits 0
+// even when closing its output failed (a full disk), leaving a truncated file.
+std::string Mp4Problem(const std::string& path) {
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return std::strerror(errno);
+  std::error_code error;
+  const uint64_t size = fs::file_size(path, error);
+  uint64_t offset = 0;
+  bool moov = false, mdat = false;
+  unsigned char header[16];
+  std::string problem;
+  while (offset < size && problem.empty()) {
+    if (std::fseek(file, static_cast<long>(offset), SEEK_SET) != 0 ||
+        std::fread(header, 1, 8, file) != 8) {
+      problem = "truncated box header at byte " + std::to_string(offset);
+      break;
+    }
+    uint64_t box = (uint64_t{header[0]} << 24) | (uint64_t{header[1]} << 16) |
+                   (uint64_t{header[2]} << 8) | header[3];
+    const std::string type(reinterpret_cast<const char*>(header + 4), 4);
+    if (box == 1) {  // 64-bit size follows the type
+      if (std::fread(header + 8, 1, 8, file) != 8) {
+        problem = "truncated box header";
+        break;
+      }
+      box = 0;
+      for (int i = 8; i < 16; ++i) box = (box << 8) | header[i];
+    } else if (box == 0) {
+      box = size - offset;  // "to the end of the file"
+    }
+    if (box < 8 || offset + box > size) {
+      problem = "box '" + type + "' runs past the end of the file (truncated)";
+      break;
+    }
+    moov |= type == "moov";
+    mdat |= type == "mdat";
+    offset += box;
+  }
+  std::fclose(file);
+  if (problem.empty() && !(moov && mdat)) problem = "no 'moov' or 'mdat' box (unfinished file)";
+  return problem;
+}
+
 std::string FormatFps(double fps) {
   char text[32];
   std::snprintf(text, sizeof text, "%.6g", fps);
@@ -56,16 +100,15 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, double 
   if (fs::is_directory(out, error)) {
     throw sim::BadInput("cannot write video '" + path + "': it is a directory");
   }
-  // Reserve the temporary name now (mkstemp), so a read-only directory fails here.
-  std::string pattern = (dir / ("." + out.filename().string() + ".tmp-XXXXXX")).string();
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());
+  // Reserve the temporary file now, so a read-only directory fails here.
+  temp_path_ = sim::TemporaryPathFor(path_);
+  const int fd = open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) {
-    throw sim::BadInput("cannot write video '" + path + "': " + std::strerror(errno));
+    const std::string reason = std::strerror(errno);
+    temp_path_.clear();
+    throw sim::BadInput("cannot write video '" + path + "': " + reason);
   }
   close(fd);
-  temp_path_ = name.data();
 
   interrupted = 0;
   Install(SIGPIPE, SIG_IGN, &old_pipe_);  // a dead ffmpeg gives EPIPE instead of killing us
@@ -138,16 +181,13 @@ void VideoWriter::Finish() {
   if (interrupted) throw std::runtime_error("interrupted; no video written");
   close(pipe_fd_);
   pipe_fd_ = -1;
-  const std::string status = Wait();
+  std::string status = Wait();
+  if (status.empty()) status = Mp4Problem(temp_path_);
   if (!status.empty()) {
     Abort();
     throw std::runtime_error("ffmpeg failed (" + status + ") writing '" + path_ +
-                             "'; no video written");
+                             "' (is the disk full?); no video written");
   }
-  // mkstemp made the file private (0600); give the video the usual permissions.
-  const mode_t mask = umask(0);
-  umask(mask);
-  chmod(temp_path_.c_str(), 0666 & ~mask);
   std::error_code error;
   fs::rename(temp_path_, path_, error);
   if (error) {

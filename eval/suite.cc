@@ -19,6 +19,8 @@
 #include "eval/suite_methods.h"
 #include "eval/suite_videos.h"
 #include "sim/episode_file.h"
+#include "sim/file_checks.h"
+#include "sim/folder_lock.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
 #include "worldmodel/run_files.h"
@@ -277,7 +279,7 @@ json LoadCell(const fs::path& dir, const SuiteCell& cell) {
 // Puts `to` in place as a hard link to `from` (no second copy on disk), or as a copy where
 // links are impossible (another file system); atomically either way.
 void LinkOrCopy(const fs::path& from, const fs::path& to) {
-  const fs::path temp = to.string() + ".tmp-" + std::to_string(::getpid());
+  const fs::path temp = sim::TemporaryPathFor(to.string());
   std::error_code error;
   fs::remove(temp, error);
   fs::create_hard_link(from, temp, error);
@@ -501,6 +503,8 @@ SuiteSummary RunSuite(const ResolvedSuite& suite, const SuiteRunOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const std::string started = IsoNow();
   const fs::path dir(o.out);
+  SuiteDevice(suite.settings);  // device=cuda without CUDA fails before any folder is made
+  const sim::FolderLock lock(dir.string(), "darkmatter suite");
   ClaimFolder(dir, suite);
   const std::vector<SuiteCell> cells = EnumerateCells(suite);
   std::vector<const SuiteCell*> mine;
@@ -587,6 +591,7 @@ SuiteSummary MergeSuites(const std::vector<std::string>& dirs, const std::string
     throw sim::BadInput("suite merge: '" + dirs[0] + "/suite.json' config does not match its hash");
   }
   const fs::path target(out);
+  const sim::FolderLock lock(target.string(), "darkmatter suite");
   ClaimFolder(target, suite);
   const std::vector<SuiteCell> cells = EnumerateCells(suite);
   for (const std::string& dir : dirs) {

@@ -455,7 +455,7 @@ EpisodeFileHeader ReadHeader(hid_t file, const Site& site) {
 struct EpisodeWriter::Impl {
   explicit Impl(std::string final_path)
       : path(std::move(final_path)),
-        temp_path(path + ".tmp-" + std::to_string(::getpid())),
+        temp_path(TemporaryPathFor(path)),
         site(path, /*bad_input=*/false) {}
   // Runs under the HDF5 lock: an uncommitted file is closed and its temporary removed.
   ~Impl() {
@@ -465,7 +465,7 @@ struct EpisodeWriter::Impl {
   }
 
   std::string path;       // final path
-  std::string temp_path;  // "<path>.tmp-<pid>", renamed to `path` by Commit
+  std::string temp_path;  // TemporaryPathFor(path), renamed to `path` by Commit
   Site site;              // names `path` in errors
   Hid file;
   bool file_created = false;

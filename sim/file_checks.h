@@ -18,4 +18,10 @@ void RequireRegularFile(const std::string& path, const std::string& what);
 // replaced.
 std::string ResolveOutputFile(const std::string& path, const std::string& what);
 
+// The temporary file an atomic writer of `path` writes before renaming it into place:
+// "<path>.tmp-<host>-<pid>" (the host keeps suite shards on a shared file system apart).
+// First removes what killed writers of `path` left: temporaries of this host whose process
+// is gone (also the older "<path>.tmp-<pid>" names).
+std::string TemporaryPathFor(const std::string& path);
+
 }  // namespace darkmatter::sim

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "sim/error.h"
+#include "sim/utf8.h"
 
 namespace darkmatter::sim::hdf5 {
 
@@ -272,6 +273,7 @@ std::vector<std::string> ReadStrings(const OpenedAttribute& opened, const std::s
   for (size_t i = 0; i < count; ++i) {
     const char* begin = buffer.data() + i * size;
     values.emplace_back(begin, strnlen(begin, size));
+    if (!IsValidUtf8(values.back())) site.Fail(what + " is not UTF-8 text");
   }
   return values;
 }

@@ -4,8 +4,11 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -57,6 +60,85 @@ ModelPtr Wrap(mjModel* model) {
   return ModelPtr(model, [](const mjModel* m) { mj_deleteModel(const_cast<mjModel*>(m)); });
 }
 
+// Upper bound on bodies (and geoms) in a model: MuJoCo's compiler takes minutes on 10^5.
+constexpr int64_t kMaxBodies = 10000;
+
+// Refuses text with more than kMaxBodies "<body" or "<geom" elements before compiling it.
+void CheckElementCounts(const std::string& xml, const std::string& name) {
+  for (const char* element : {"<body", "<geom"}) {
+    int64_t count = 0;
+    for (size_t at = xml.find(element); at != std::string::npos; at = xml.find(element, at + 1)) {
+      if (++count > kMaxBodies) {
+        throw BadInput(name + ": more than " + std::to_string(kMaxBodies) + " " + (element + 1) +
+                       " elements (the limit of a model here)");
+      }
+    }
+  }
+}
+
+// Refuses a compiled model with a NaN or infinite number where physics needs a finite one
+// (MuJoCo accepts timestep="nan" or mass="inf" and diverges on the first step).
+void CheckFiniteModel(const mjModel* m, const std::string& name) {
+  auto fail = [&](const std::string& what) {
+    throw BadInput(name + ": " + what + " is not a finite number");
+  };
+  if (!std::isfinite(m->opt.timestep) || m->opt.timestep <= 0) {
+    throw BadInput(name + ": option timestep must be a finite number > 0");
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (!std::isfinite(m->opt.gravity[i])) fail("option gravity");
+    if (!std::isfinite(m->opt.wind[i])) fail("option wind");
+  }
+  if (!std::isfinite(m->opt.density) || !std::isfinite(m->opt.viscosity)) {
+    fail("option density/viscosity");
+  }
+  struct Array {
+    const char* what;
+    const mjtNum* values;
+    int count;
+    int width;
+    mjtObj type;
+  };
+  const Array arrays[] = {
+      {"body pos", m->body_pos, m->nbody, 3, mjOBJ_BODY},
+      {"body quat", m->body_quat, m->nbody, 4, mjOBJ_BODY},
+      {"body mass", m->body_mass, m->nbody, 1, mjOBJ_BODY},
+      {"body inertia", m->body_inertia, m->nbody, 3, mjOBJ_BODY},
+      {"body ipos", m->body_ipos, m->nbody, 3, mjOBJ_BODY},
+      {"geom size", m->geom_size, m->ngeom, 3, mjOBJ_GEOM},
+      {"geom pos", m->geom_pos, m->ngeom, 3, mjOBJ_GEOM},
+      {"geom quat", m->geom_quat, m->ngeom, 4, mjOBJ_GEOM},
+      {"geom friction", m->geom_friction, m->ngeom, 3, mjOBJ_GEOM},
+      {"joint qpos0", m->qpos0, m->nq, 1, mjOBJ_UNKNOWN},
+      {"dof damping", m->dof_damping, m->nv, 1, mjOBJ_UNKNOWN},
+      {"dof armature", m->dof_armature, m->nv, 1, mjOBJ_UNKNOWN},
+      {"actuator gear", m->actuator_gear, m->nu, 6, mjOBJ_ACTUATOR},
+      {"actuator ctrlrange", m->actuator_ctrlrange, m->nu, 2, mjOBJ_ACTUATOR},
+  };
+  for (const Array& array : arrays) {
+    for (int i = 0; i < array.count; ++i) {
+      for (int k = 0; k < array.width; ++k) {
+        if (std::isfinite(array.values[i * array.width + k])) continue;
+        const char* object =
+            array.type == mjOBJ_UNKNOWN ? nullptr : mj_id2name(m, array.type, i);
+        fail(std::string(array.what) + " of element " + std::to_string(i) +
+             (object && *object ? " ('" + std::string(object) + "')" : ""));
+      }
+    }
+  }
+}
+
+// The model, checked (element count, finite numbers) and wrapped.
+ModelPtr Checked(mjModel* model, const std::string& name) {
+  ModelPtr wrapped = Wrap(model);
+  if (wrapped->nbody > kMaxBodies || wrapped->ngeom > kMaxBodies) {
+    throw BadInput(name + ": more than " + std::to_string(kMaxBodies) +
+                   " bodies or geoms (the limit of a model here)");
+  }
+  CheckFiniteModel(wrapped.get(), name);
+  return wrapped;
+}
+
 }  // namespace
 
 void InstallMujocoHandlers() {
@@ -88,6 +170,10 @@ ModelPtr LoadModelFile(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw BadInput(path + ": no such model file");
   }
+  {
+    std::ifstream in(path, std::ios::binary);
+    CheckElementCounts(std::string(std::istreambuf_iterator<char>(in), {}), path);
+  }
   char error[1024] = "";
   mjModel* model = nullptr;
   {
@@ -95,7 +181,7 @@ ModelPtr LoadModelFile(const std::string& path) {
     model = mj_loadXML(path.c_str(), nullptr, error, sizeof(error));
   }
   if (!model) throw BadInput(path + ": cannot load model: " + error);
-  return Wrap(model);
+  return Checked(model, path);
 }
 
 ModelPtr SharedModelFile(const std::string& path) {
@@ -110,6 +196,7 @@ ModelPtr SharedModelFile(const std::string& path) {
 
 ModelPtr LoadModelString(const std::string& xml, const std::string& name) {
   InstallMujocoHandlers();
+  CheckElementCounts(xml, name);
   char error[1024] = "";
   mjModel* model = nullptr;
   {
@@ -126,7 +213,7 @@ ModelPtr LoadModelString(const std::string& xml, const std::string& name) {
     mj_deleteVFS(vfs.get());
   }
   if (!model) throw BadInput(name + ": cannot load model: " + error);
-  return Wrap(model);
+  return Checked(model, name);
 }
 
 std::string AssetPath(const std::string& relative) {

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "sim/error.h"
+#include "sim/utf8.h"
 
 namespace darkmatter::sim {
 namespace {
@@ -105,8 +106,11 @@ void SettingsBinder::Bind(const std::string& key, uint64_t* field, const std::st
 }
 
 void SettingsBinder::Bind(const std::string& key, std::string* field, const std::string& help) {
-  Add(key, {[field](const std::string& text) { *field = text; }, [field] { return *field; },
-            help + " (text)"});
+  Add(key, {[field](const std::string& text) {
+              if (!IsValidUtf8(text)) throw std::invalid_argument("UTF-8 text");
+              *field = text;
+            },
+            [field] { return *field; }, help + " (text)"});
 }
 
 void SettingsBinder::Set(const std::string& key, const std::string& value,
@@ -144,10 +148,15 @@ void SettingsBinder::ApplyYamlFile(const std::string& path) {
   } catch (const YAML::Exception& e) {
     throw BadInput(path + ": not valid YAML: " + e.what());
   }
-  if (root.IsNull()) return;  // an empty preset changes nothing
+  // A preset that sets nothing is a mistake (the wrong or a truncated file), not a request.
+  if (root.IsNull()) {
+    throw BadInput(path + ": sets no settings (empty or only comments); leave out --config to "
+                          "use the defaults");
+  }
   if (!root.IsMap()) throw BadInput(path + ": a config file must be a map of keys to values");
   std::vector<std::pair<std::string, std::string>> items;
   Flatten(root, "", &items, path);
+  if (items.empty()) throw BadInput(path + ": sets no settings (an empty map)");
   for (const auto& [key, value] : items) Set(key, value, path);
 }
 

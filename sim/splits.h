@@ -24,6 +24,17 @@ constexpr uint64_t SplitSeedBase(Split split) {
   return kSplitSeedBlock * static_cast<uint64_t>(split);
 }
 
+// Throws BadInput naming `what` (e.g. "--seed") unless seeds [seed, seed + count) lie in one
+// split's block: past it they would be another split's seeds (train would overlap readout).
+inline void CheckSeedsInSplitBlock(uint64_t seed, uint64_t count, const std::string& what) {
+  if (seed >= kSplitSeedBlock || count > kSplitSeedBlock - seed) {
+    throw BadInput(what + " " + std::to_string(seed) + " with " + std::to_string(count) +
+                   " episodes runs past the split's block of " + std::to_string(kSplitSeedBlock) +
+                   " seeds (into another split's seeds): need seed + episodes <= " +
+                   std::to_string(kSplitSeedBlock));
+  }
+}
+
 // The split named `name`; throws BadInput naming `what` (e.g. "--split") and the value.
 inline Split ParseSplit(const std::string& name, const std::string& what) {
   for (size_t k = 0; k < kSplitNames.size(); ++k) {

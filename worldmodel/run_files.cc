@@ -16,8 +16,8 @@ void WriteTextAtomically(const std::filesystem::path& out_path, const std::strin
   namespace fs = std::filesystem;
   // Never renamed over a device or FIFO; a symlink's target is written, the link kept.
   const fs::path path = sim::ResolveOutputFile(out_path.string(), "output");
-  // The process id keeps concurrent writers (suite shards) off each other's temporary file.
-  const fs::path temp = path.string() + ".tmp-" + std::to_string(::getpid());
+  // Host and process id keep concurrent writers (suite shards) off each other's temporary.
+  const fs::path temp = sim::TemporaryPathFor(path.string());
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     if (!out) throw sim::BadInput("cannot write '" + path.string() + "' (is its folder there?)");
