@@ -1,3 +1,4 @@
+#include "worldmodel/run_files.h"
 #include "agents/policy_agent.h"
 
 #include <filesystem>
@@ -133,8 +134,7 @@ std::unique_ptr<Agent> LoadPolicyAgent(const std::string& path, const sim::Env& 
     hidden = info.value("hidden", int64_t{0});
   } else {
     const auto run_file = checkpoint.parent_path() / "run.json";
-    std::ifstream in(run_file);
-    const auto run = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+    const auto run = worldmodel::ReadJsonFile(run_file);
     if (run.is_discarded() || !run.is_object()) {
       throw sim::BadInput("policy '" + path + "': the checkpoint names no policy and there is no "
                           "readable run.json next to it ('" + run_file.string() + "')");

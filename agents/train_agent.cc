@@ -177,8 +177,7 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
     if (!std::filesystem::is_regular_file(checkpoint)) {
       throw sim::BadInput("--resume: no checkpoint '" + checkpoint + "' to resume from");
     }
-    std::ifstream in(out / "run.json");
-    const auto previous = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+    const auto previous = worldmodel::ReadJsonFile(out / "run.json");
     if (previous.is_object()) {
       const std::string model = previous.value("model", r.model);
       const std::string task = previous.value("task", r.task);

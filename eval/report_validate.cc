@@ -11,6 +11,7 @@
 
 #include "eval/report.h"
 #include "sim/error.h"
+#include "worldmodel/run_files.h"
 
 namespace darkmatter::eval {
 namespace {
@@ -306,12 +307,7 @@ nlohmann::json LoadResults(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw sim::BadInput(path + ": cannot open the results file");
-  json results;
-  try {
-    results = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw sim::BadInput(path + ": not valid JSON: " + e.what());
-  }
+  const json results = worldmodel::ParseJsonInput(in, path);
   ValidateResults(results, path);
   return results;
 }

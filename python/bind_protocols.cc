@@ -2,6 +2,8 @@
 // runs with the GIL released and takes it back only to call the callable.
 #include "python/bind_protocols.h"
 
+#include <sstream>
+
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -16,6 +18,7 @@
 #include "python/episode_arrays.h"
 #include "sim/error.h"
 #include "sim/settings.h"
+#include "worldmodel/run_files.h"
 
 namespace darkmatter::python {
 namespace {
@@ -183,7 +186,8 @@ void BindProtocols(py::module_& m) {
      "frames of each clip; returns the JSON of `darkmatter eval ocp --json`");
 
   m.def("validate_results", [](const std::string& text, const std::string& source) {
-    eval::ValidateResults(nlohmann::json::parse(text), source);
+    std::istringstream in(text);
+    eval::ValidateResults(worldmodel::ParseJsonInput(in, source), source);
   }, py::arg("results_json"), py::arg("source"),
      "Checks results.json text as `darkmatter report` does (ValueError naming the key)");
 

@@ -48,12 +48,31 @@ nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& me
   return line;
 }
 
+nlohmann::json ParseJsonInput(std::istream& in, const std::string& source) {
+  const auto limit_depth = [&source](int depth, nlohmann::json::parse_event_t,
+                                     nlohmann::json&) {
+    if (depth > kMaxJsonDepth) {
+      throw sim::BadInput(source + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                          " levels");
+    }
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(in, limit_depth);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw sim::BadInput(source + ": not valid JSON: " + e.what());
+  }
+}
+
 nlohmann::json ReadJsonFile(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path)) return nlohmann::json();  // a FIFO would block
   std::ifstream in(path);
   if (!in) return nlohmann::json();
-  nlohmann::json value = nlohmann::json::parse(in, nullptr, false);
-  return value.is_discarded() ? nlohmann::json() : value;
+  try {
+    return ParseJsonInput(in, path.string());
+  } catch (const sim::BadInput&) {
+    return nlohmann::json();
+  }
 }
 
 void WriteJsonAtomically(const std::filesystem::path& path, const nlohmann::json& json) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <map>
 #include <string>
 
@@ -15,7 +16,13 @@ namespace darkmatter::worldmodel {
 // left out.
 nlohmann::json MetricsJson(int64_t step, const std::map<std::string, double>& metrics);
 
-// Reads a JSON file; null when it is missing or not valid JSON.
+// Deepest nesting of arrays and objects accepted in JSON from outside: deeper input is refused
+// (printing or walking 10^5 nested arrays overflows the stack).
+inline constexpr int kMaxJsonDepth = 256;
+// Parses JSON text from `in`; BadInput naming `source` when it is not valid JSON or nests
+// deeper than kMaxJsonDepth.
+nlohmann::json ParseJsonInput(std::istream& in, const std::string& source);
+// Reads a JSON file; null when it is missing, not valid JSON or nested too deep.
 nlohmann::json ReadJsonFile(const std::filesystem::path& path);
 // Writes `text` to a temporary file beside `path` (".tmp-" + process id), then renames it;
 // nothing is left behind on failure (BadInput when the folder cannot be written).

@@ -311,9 +311,8 @@ TrainResult Train(const TrainRequest& request) {
     }
     const auto run_file = out / "run.json";
     if (std::filesystem::is_regular_file(run_file)) {
-      std::ifstream in(run_file);
-      const auto previous = nlohmann::json::parse(in, nullptr, false);
-      if (!previous.is_discarded() && previous.value("content_hash", content_hash) != content_hash) {
+      const auto previous = ReadJsonFile(run_file);
+      if (previous.is_object() && previous.value("content_hash", content_hash) != content_hash) {
         throw sim::BadInput("--resume: '" + request.out +
                             "' was trained on data with content hash " +
                             previous.value("content_hash", std::string()) + ", but '" +

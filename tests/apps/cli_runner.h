@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 
@@ -36,6 +38,19 @@ inline Run Shell(const std::string& command) {
 // Runs `darkmatter <args>` (the binary under test) through the shell.
 inline Run Darkmatter(const std::string& args) {
   return Shell(std::string(DARKMATTER_BIN) + " " + args);
+}
+
+// The whole contents of a file ("" when missing).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Writes `text` as the whole contents of `path`.
+inline void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
 }
 
 // The task option of the runs where any small task will do.

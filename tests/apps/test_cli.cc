@@ -10,20 +10,6 @@
 #include "tests/apps/cli_runner.h"
 
 namespace darkmatter::testing {
-namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-}  // namespace
 
 TEST_CASE("cli: tasks lists the registered tasks", "[cli]") {
   Run text = Darkmatter("tasks");
