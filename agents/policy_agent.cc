@@ -1,4 +1,3 @@
-#include "worldmodel/run_files.h"
 #include "agents/policy_agent.h"
 
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include "agents/gaussian_policy.h"
 #include "agents/sac_agent.h"
 #include "sim/error.h"
+#include "worldmodel/run_files.h"
 #include "worldmodel/checkpoint.h"
 
 namespace darkmatter::agents {
