@@ -45,6 +45,10 @@ void Flatten(const YAML::Node& node, const std::string& prefix,
              std::vector<std::pair<std::string, std::string>>* out, const std::string& path) {
   if (node.IsMap()) {
     for (const auto& item : node) {
+      // A key that is itself a map or list ("? {a: 1}: x") cannot name a setting.
+      if (!item.first.IsScalar()) {
+        throw BadInput(path + ": a key under '" + prefix + "' is not a plain name");
+      }
       const std::string key = item.first.as<std::string>();
       Flatten(item.second, prefix.empty() ? key : prefix + "." + key, out, path);
     }

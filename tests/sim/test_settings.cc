@@ -61,9 +61,14 @@ TEST_CASE("SettingsBinder: unknown keys and bad values name the source, key and 
                     Catch::Contains(bad_yaml) && Catch::Contains("YAML"));
   const std::string list = WritePreset("d.yaml", "env:\n  frame_skip: [1, 2]\n");
   CHECK_THROWS_WITH(binder.ApplyYamlFile(list), Catch::Contains("env.frame_skip"));
+  // Found by fuzz_settings: a complex key made yaml-cpp throw its own bad-conversion error.
+  const std::string map_key = WritePreset("e.yaml", "env:\n  frame_skip: 3\n? flag: true\n");
+  CHECK_THROWS_AS(binder.ApplyYamlFile(map_key), sim::BadInput);
+  CHECK_THROWS_WITH(binder.ApplyYamlFile(map_key),
+                    Catch::Contains(map_key) && Catch::Contains("not a plain name"));
   CHECK_THROWS_WITH(binder.ApplyYamlFile("/nonexistent/preset.yaml"),
                     Catch::Contains("/nonexistent/preset.yaml"));
-  for (const auto& path : {bad_key, bad_yaml, list}) std::filesystem::remove(path);
+  for (const auto& path : {bad_key, bad_yaml, list, map_key}) std::filesystem::remove(path);
   CHECK(settings.frame_skip == 0);  // nothing was applied by the failed calls
 }
 
