@@ -59,7 +59,7 @@ nlohmann::json ParseJsonInput(std::istream& in, const std::string& source) {
   };
   try {
     return nlohmann::json::parse(in, limit_depth);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     throw sim::BadInput(source + ": not valid JSON: " + e.what());
   }
 }
