@@ -309,7 +309,7 @@ nlohmann::json LoadResults(const std::string& path) {
   json results;
   try {
     results = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw sim::BadInput(path + ": not valid JSON: " + e.what());
   }
   ValidateResults(results, path);

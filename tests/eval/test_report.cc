@@ -296,6 +296,11 @@ TEST_CASE("LoadResults: bad files name the file and the key", "[eval][report]") 
   std::string m = BadInputMessage([&] { eval::LoadResults(broken); });
   CHECK(m.find(broken) != std::string::npos);
   CHECK(m.find("not valid JSON") != std::string::npos);
+  // Found by fuzz_results: a number too large for a double was the JSON library's own error.
+  const std::string huge = write("huge.json", "{\"format_version\": 1e99999}");
+  m = BadInputMessage([&] { eval::LoadResults(huge); });
+  CHECK(m.find(huge) != std::string::npos);
+  CHECK(m.find("not valid JSON") != std::string::npos);
 
   json results = json::parse(Read(kFixture));
   auto message_for = [&](const json& changed) {

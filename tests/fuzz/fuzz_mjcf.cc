@@ -18,7 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const sim::BoxSpec& spec = env->ActionSpec();
     std::vector<double> action(spec.low.size());
     for (size_t i = 0; i < action.size(); ++i) action[i] = 0.5 * (spec.low[i] + spec.high[i]);
-    for (int t = 0; t < 3; ++t) env->Step(action);
+    for (int t = 0; t < 3; ++t) {
+      const sim::StepResult step = env->Step(action);
+      if (step.terminated || step.truncated) break;  // the episode is over
+    }
   } catch (const sim::BadInput&) {
     // refused with a message: the promised outcome for a bad model
   }
