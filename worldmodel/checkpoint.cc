@@ -38,6 +38,21 @@ std::string Join(const std::vector<std::string>& items) {
   return text;
 }
 
+// Mixes a tensor's name, shape and bytes (on the CPU) into `hasher`.
+void AddTensor(const std::string& name, const at::Tensor& tensor, sim::Hasher* hasher) {
+  hasher->Add(name.data(), name.size());
+  const at::Tensor cpu = tensor.detach().to(torch::kCPU).contiguous();
+  for (int64_t size : cpu.sizes()) hasher->AddValue(size);
+  hasher->Add(cpu.data_ptr(), cpu.numel() * cpu.element_size());
+}
+
+// 16 hex digits of a hash.
+std::string HexText(const sim::Hasher& hasher) {
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hasher.Value()));
+  return text;
+}
+
 // The checksum over everything a checkpoint holds: names, dtypes, shapes and bytes of every
 // tensor, the step, the metadata and the optimiser's serialised state. Any changed byte
 // changes it (each FNV-1a step is a bijection), so a bit flip is refused, not loaded.
@@ -46,18 +61,13 @@ std::string ContentChecksum(const std::vector<std::string>& names,
                             const std::string& metadata, const std::string& optimizer_bytes) {
   sim::Hasher hasher;
   for (size_t i = 0; i < names.size(); ++i) {
-    hasher.Add(names[i].data(), names[i].size());
-    const at::Tensor cpu = tensors[i].to(torch::kCPU).contiguous();
-    hasher.AddValue(static_cast<int>(cpu.scalar_type()));
-    for (int64_t size : cpu.sizes()) hasher.AddValue(size);
-    hasher.Add(cpu.data_ptr(), cpu.numel() * cpu.element_size());
+    hasher.AddValue(static_cast<int>(tensors[i].scalar_type()));
+    AddTensor(names[i], tensors[i], &hasher);
   }
   hasher.AddValue(step);
   hasher.Add(metadata.data(), metadata.size());
   hasher.Add(optimizer_bytes.data(), optimizer_bytes.size());
-  char text[17];
-  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hasher.Value()));
-  return text;
+  return HexText(hasher);
 }
 
 // The first line of a loader's error, without libtorch's C++ backtrace.
@@ -228,15 +238,8 @@ std::string ReadCheckpointMetadata(const std::string& path) {
 
 std::string ParameterHash(const torch::nn::Module& module) {
   sim::Hasher hasher;
-  for (const auto& [name, tensor] : NamedTensors(module)) {
-    hasher.Add(name.data(), name.size());
-    auto cpu = tensor.detach().to(torch::kCPU).contiguous();
-    for (int64_t size : cpu.sizes()) hasher.AddValue(size);
-    hasher.Add(cpu.data_ptr(), cpu.numel() * cpu.element_size());
-  }
-  char text[17];
-  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hasher.Value()));
-  return text;
+  for (const auto& [name, tensor] : NamedTensors(module)) AddTensor(name, tensor, &hasher);
+  return HexText(hasher);
 }
 
 }  // namespace darkmatter::worldmodel
