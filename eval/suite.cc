@@ -16,10 +16,10 @@
 #include "agents/rollout.h"
 #include "eval/report.h"
 #include "eval/suite_cluster.h"
+#include "eval/suite_folder.h"
 #include "eval/suite_methods.h"
 #include "eval/suite_videos.h"
 #include "sim/episode_file.h"
-#include "sim/file_checks.h"
 #include "sim/folder_lock.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
@@ -77,35 +77,6 @@ bool IsPhysics(const SuiteCell& cell) { return cell.method == "jepa" && cell.bud
 json Resolved(json settings, const SuiteSettings& s) {
   if (settings.contains("device")) settings["device"] = SuiteDevice(s);
   return settings;
-}
-
-fs::path CellPath(const fs::path& dir, const std::string& key) {
-  return dir / "cells" / (key + ".json");
-}
-
-// A physics cell's jepa checkpoint (for the real-vs-imagined videos).
-fs::path ModelPath(const fs::path& dir, const std::string& key) {
-  return dir / "models" / (key + ".pt");
-}
-
-// Writes the suite folder's identity (suite.json); refuses a folder of another config.
-void ClaimFolder(const fs::path& dir, const ResolvedSuite& suite) {
-  fs::create_directories(dir / "cells");
-  fs::create_directories(dir / "episodes");
-  fs::create_directories(dir / "models");
-  const fs::path path = dir / "suite.json";
-  const json existing = ReadJsonFile(path);
-  if (existing.is_object()) {
-    const std::string hash = existing.value("config_hash", std::string());
-    if (hash != suite.config_hash) {
-      throw sim::BadInput("'" + dir.string() + "' holds a suite of config hash " + hash +
-                          ", not " + suite.config_hash + " (use another --out)");
-    }
-    return;
-  }
-  WriteJsonAtomically(path, {{"format", "darkmatter-suite"},
-                             {"config", suite.config},
-                             {"config_hash", suite.config_hash}});
 }
 
 // Number of collision events (rising edges of info "collision") in an episode.
@@ -259,43 +230,6 @@ json RunCell(const SuiteCell& cell, const ResolvedSuite& suite, const fs::path& 
                   {"metrics", body["metrics"]}};
   body.erase("metrics");
   return body;
-}
-
-// A finished cell's file at `path`, or null when missing or not for this config.
-json LoadCellFile(const fs::path& path, const SuiteCell& cell) {
-  json body = ReadJsonFile(path);
-  if (!body.is_object() || body.value("key", std::string()) != cell.key ||
-      !body.contains("cell")) {
-    return json();
-  }
-  return body;
-}
-
-// The finished cell of suite folder `dir`, or null.
-json LoadCell(const fs::path& dir, const SuiteCell& cell) {
-  return LoadCellFile(CellPath(dir, cell.key), cell);
-}
-
-// Puts `to` in place as a hard link to `from` (no second copy on disk), or as a copy where
-// links are impossible (another file system); atomically either way.
-void LinkOrCopy(const fs::path& from, const fs::path& to) {
-  const fs::path temp = sim::TemporaryPathFor(to.string());
-  std::error_code error;
-  fs::remove(temp, error);
-  fs::create_hard_link(from, temp, error);
-  if (error) fs::copy_file(from, temp, fs::copy_options::overwrite_existing);
-  fs::rename(temp, to);
-}
-
-// Makes the finished cell `body` of suite folder `from` a finished cell of `to`: its
-// episodes and (physics) model first, then the cell file.
-void AdoptCell(const fs::path& from, const fs::path& to, const SuiteCell& cell, const json& body) {
-  for (const auto& [source, target] :
-       {std::pair{from / "episodes" / (cell.key + ".h5"), to / "episodes" / (cell.key + ".h5")},
-        std::pair{ModelPath(from, cell.key), ModelPath(to, cell.key)}}) {
-    if (fs::exists(source)) LinkOrCopy(source, target);
-  }
-  WriteJsonAtomically(CellPath(to, cell.key), body);
 }
 
 json MachineJson(const SuiteSettings& s) {

@@ -49,6 +49,20 @@ std::string ContentHash(const std::string& file) {
   return nlohmann::json::parse(info.output)["content_hash"];
 }
 
+// Each cell of a suite's results.json (task/method/seed) -> its scores, wall-clock times left out.
+std::map<std::string, nlohmann::json> CellScores(const std::string& suite_dir) {
+  const auto results = nlohmann::json::parse(ReadFile(suite_dir + "/results.json"));
+  std::map<std::string, nlohmann::json> scores;
+  for (const auto& cell : results["cells"]) {
+    nlohmann::json kept = cell["metrics"];
+    kept.erase("seconds_per_action");
+    kept.erase("train_seconds");
+    scores[cell["task"].get<std::string>() + "/" + cell["method"].get<std::string>() + "/" +
+           std::to_string(cell["seed"].get<int>())] = kept;
+  }
+  return scores;
+}
+
 }  // namespace
 
 TEST_CASE("hostile: damaged checkpoints exit 2 naming the file and change nothing",
@@ -165,6 +179,54 @@ TEST_CASE("hostile: kill -9 leaves no partial file and a rerun or resume equals 
   };
   CHECK(hash(s / "killed") == hash(s / "clean"));
   CHECK(Temporaries(s.dir.string()) == 0);
+}
+
+TEST_CASE("hostile: a suite killed -9 resumes to the uninterrupted results",
+          "[cli][hostile][suite]") {
+  Scratch s;
+  const std::string args = "suite --preset test methods=random,bc seeds=40 --out ";
+  REQUIRE(Darkmatter(args + s / "clean").code == 0);
+  for (const char* delay : {"0.4", "1.2"}) {
+    const std::string dir = s / (std::string("killed-") + delay);
+    Shell(std::string(DARKMATTER_BIN) + " " + args + dir + " > /dev/null 2>&1 & pid=$!; sleep " +
+          delay + "; kill -9 $pid; wait $pid");
+    // Whatever the kill left is whole: every cell file written so far parses.
+    if (fs::exists(dir + "/cells")) {
+      for (const auto& cell : fs::directory_iterator(dir + "/cells")) {
+        if (cell.path().extension() != ".json") continue;
+        INFO(cell.path());
+        CHECK_NOTHROW(nlohmann::json::parse(ReadFile(cell.path().string())));
+      }
+    }
+    const Run rerun = Darkmatter(args + dir + " --json");
+    INFO(rerun.output);
+    REQUIRE(rerun.code == 0);
+    const auto clean = CellScores(s / "clean");
+    const auto resumed = CellScores(dir);
+    CHECK(resumed.size() == clean.size());
+    for (const auto& [cell, scores] : clean) {
+      INFO(cell);
+      CHECK(resumed.count(cell) == 1);
+      if (resumed.count(cell) == 1) CHECK(resumed.at(cell).dump() == scores.dump());
+    }
+    CHECK(Temporaries(dir) == 0);
+  }
+  // A cell file of the right key whose fields have the wrong shape is refused by name.
+  const fs::path cell = fs::directory_iterator(s / "clean" + "/cells")->path();
+  auto body = nlohmann::json::parse(ReadFile(cell.string()));
+  body["cell"]["metrics"] = "lots";
+  WriteFile(cell.string(), body.dump());
+  auto files = [&] {  // the lock file holds the last holder's pid
+    auto snapshot = Snapshot(s / "clean");
+    snapshot.erase(".lock");
+    return snapshot;
+  };
+  const auto before = files();
+  const Run tampered = Darkmatter(args + s / "clean");
+  CHECK(tampered.code == 2);
+  CHECK_THAT(tampered.output, Catch::Contains(cell.filename().string()) &&
+                                  Catch::Contains("damaged cell file"));
+  CHECK(files() == before);
 }
 
 TEST_CASE("hostile: two suites on one folder: the second exits 2 naming the holder",
