@@ -86,21 +86,21 @@ void BindBcSettings(BcSettings* s, sim::SettingsBinder* b) {
 }
 
 void ValidateBcSettings(const BcSettings& s) {
-  Require(s.demos >= 1, "bc.demos", std::to_string(s.demos), ">= 1");
+  sim::RequireInRange("bc.demos", s.demos, 1, sim::kMaxSamples);
   Require(s.epochs >= 1, "bc.epochs", std::to_string(s.epochs), ">= 1");
-  Require(s.batch >= 1, "bc.batch", std::to_string(s.batch), ">= 1");
+  sim::RequireInRange("bc.batch", s.batch, 1, sim::kMaxBatch);
   Require(s.lr > 0, "bc.lr", std::to_string(s.lr), "> 0");
   Require(s.weight_decay >= 0, "bc.weight_decay", std::to_string(s.weight_decay), ">= 0");
   Require(s.demo_noise >= 0 && s.demo_noise <= 1, "bc.demo_noise", std::to_string(s.demo_noise),
           "in [0, 1]");
-  Require(s.hidden >= 1, "bc.hidden", std::to_string(s.hidden), ">= 1");
+  sim::RequireInRange("bc.hidden", s.hidden, 1, sim::kMaxWidth);
   Require(s.history >= 1 && s.history <= kMaxHistory, "bc.history", std::to_string(s.history),
           "in [1, " + std::to_string(kMaxHistory) + "]");
   Require(s.relative_actions >= -1, "bc.relative_actions", std::to_string(s.relative_actions),
           ">= -1");
   Require(s.checkpoint_every >= 1, "bc.checkpoint_every", std::to_string(s.checkpoint_every),
           ">= 1");
-  Require(s.eval_episodes >= 0, "bc.eval_episodes", std::to_string(s.eval_episodes), ">= 0");
+  sim::RequireInRange("bc.eval_episodes", s.eval_episodes, 0, sim::kMaxSamples);
 }
 
 std::vector<sim::Episode> RecordExpertDemos(const std::string& task,

@@ -61,13 +61,14 @@ void BindPpoSettings(PpoSettings* s, sim::SettingsBinder* b) {
 }
 
 void ValidatePpoSettings(const PpoSettings& s) {
-  Require(s.num_envs >= 1, "ppo.num_envs", std::to_string(s.num_envs), ">= 1");
-  Require(s.threads >= 0, "ppo.threads", std::to_string(s.threads), ">= 0");
-  Require(s.rollout_steps >= 1, "ppo.rollout_steps", std::to_string(s.rollout_steps), ">= 1");
+  sim::RequireInRange("ppo.num_envs", s.num_envs, 1, sim::kMaxEnvs);
+  sim::RequireInRange("ppo.threads", s.threads, 0, sim::kMaxThreads);
+  sim::RequireInRange("ppo.rollout_steps", s.rollout_steps, 1, sim::kMaxWindow);
   Require(s.total_env_steps >= 1, "ppo.total_env_steps", std::to_string(s.total_env_steps),
           ">= 1");
   Require(s.epochs >= 1, "ppo.epochs", std::to_string(s.epochs), ">= 1");
-  Require(s.minibatches >= 1 && s.minibatches <= s.num_envs * s.rollout_steps, "ppo.minibatches",
+  Require(s.minibatches >= 1 && s.minibatches <= int64_t{s.num_envs} * s.rollout_steps,
+          "ppo.minibatches",
           std::to_string(s.minibatches), ">= 1 and <= num_envs x rollout_steps");
   Require(s.gamma > 0 && s.gamma <= 1, "ppo.gamma", Text(s.gamma), "in (0, 1]");
   Require(s.gae_lambda >= 0 && s.gae_lambda <= 1, "ppo.gae_lambda", Text(s.gae_lambda),
@@ -78,11 +79,11 @@ void ValidatePpoSettings(const PpoSettings& s) {
   Require(s.entropy_coef >= 0, "ppo.entropy_coef", Text(s.entropy_coef), ">= 0");
   Require(s.value_coef >= 0, "ppo.value_coef", Text(s.value_coef), ">= 0");
   Require(s.max_grad_norm > 0, "ppo.max_grad_norm", Text(s.max_grad_norm), "> 0");
-  Require(s.hidden >= 1, "ppo.hidden", std::to_string(s.hidden), ">= 1");
+  sim::RequireInRange("ppo.hidden", s.hidden, 1, sim::kMaxWidth);
   Require(std::isfinite(s.init_log_std), "ppo.init_log_std", Text(s.init_log_std), "finite");
   Require(s.checkpoint_every >= 1, "ppo.checkpoint_every", std::to_string(s.checkpoint_every),
           ">= 1");
-  Require(s.eval_episodes >= 0, "ppo.eval_episodes", std::to_string(s.eval_episodes), ">= 0");
+  sim::RequireInRange("ppo.eval_episodes", s.eval_episodes, 0, sim::kMaxSamples);
 }
 
 struct PpoTrainer::Impl {

@@ -63,24 +63,24 @@ void BindSacSettings(SacSettings* s, sim::SettingsBinder* b) {
 }
 
 void ValidateSacSettings(const SacSettings& s) {
-  Require(s.num_envs >= 1, "sac.num_envs", Text(s.num_envs), ">= 1");
-  Require(s.threads >= 0, "sac.threads", Text(s.threads), ">= 0");
+  sim::RequireInRange("sac.num_envs", s.num_envs, 1, sim::kMaxEnvs);
+  sim::RequireInRange("sac.threads", s.threads, 0, sim::kMaxThreads);
   Require(s.total_env_steps >= 1, "sac.total_env_steps", Text(s.total_env_steps), ">= 1");
   Require(s.chunk_steps >= 1, "sac.chunk_steps", Text(s.chunk_steps), ">= 1");
-  Require(s.buffer_size >= 1, "sac.buffer_size", Text(s.buffer_size), ">= 1");
-  Require(s.batch_size >= 1, "sac.batch_size", Text(s.batch_size), ">= 1");
+  sim::RequireInRange("sac.buffer_size", s.buffer_size, 1, sim::kMaxReplay);
+  sim::RequireInRange("sac.batch_size", s.batch_size, 1, sim::kMaxBatch);
   Require(s.learning_starts >= 0, "sac.learning_starts", Text(s.learning_starts), ">= 0");
   Require(std::isfinite(s.utd) && s.utd > 0 && s.utd <= 64, "sac.utd", Text(s.utd),
           "in (0, 64]");
   Require(s.gamma > 0 && s.gamma <= 1, "sac.gamma", Text(s.gamma), "in (0, 1]");
   Require(s.tau > 0 && s.tau <= 1, "sac.tau", Text(s.tau), "in (0, 1]");
   Require(std::isfinite(s.lr) && s.lr > 0, "sac.lr", Text(s.lr), "finite and > 0");
-  Require(s.hidden >= 1, "sac.hidden", Text(s.hidden), ">= 1");
+  sim::RequireInRange("sac.hidden", s.hidden, 1, sim::kMaxWidth);
   Require(std::isfinite(s.alpha) && s.alpha > 0, "sac.alpha", Text(s.alpha), "finite and > 0");
   Require(std::isfinite(s.target_entropy_scale), "sac.target_entropy_scale",
           Text(s.target_entropy_scale), "finite");
   Require(s.checkpoint_every >= 1, "sac.checkpoint_every", Text(s.checkpoint_every), ">= 1");
-  Require(s.eval_episodes >= 0, "sac.eval_episodes", Text(s.eval_episodes), ">= 0");
+  sim::RequireInRange("sac.eval_episodes", s.eval_episodes, 0, sim::kMaxSamples);
   Require(s.eval_every >= 0, "sac.eval_every", Text(s.eval_every), ">= 0");
 }
 

@@ -23,6 +23,7 @@
 #include "apps/commands.h"
 #include "sim/error.h"
 #include "sim/rng.h"
+#include "sim/settings.h"
 #include "tasks/registry.h"
 #include "worldmodel/trainer.h"
 #include "worldmodel/world_model.h"
@@ -241,9 +242,12 @@ void AddBenchPlanCommand(CLI::App& bench) {
   auto o = std::make_shared<BenchPlanOptions>();
   cmd->add_option("--task", o->task, "Task (state and action sizes, episodes)")
       ->capture_default_str();
-  cmd->add_option("--samples", o->samples, "Candidates per iteration")->capture_default_str();
-  cmd->add_option("--horizon", o->horizon, "Actions per candidate")->capture_default_str();
+  cmd->add_option("--samples", o->samples, "Candidates per iteration")
+      ->check(CLI::Range(2, sim::kMaxSamples))->capture_default_str();
+  cmd->add_option("--horizon", o->horizon, "Actions per candidate")
+      ->check(CLI::Range(1, sim::kMaxWindow))->capture_default_str();
   cmd->add_option("--iterations", o->iterations, "Planner iterations per action")
+      ->check(CLI::Range(1, sim::kMaxWindow))
       ->capture_default_str();
   cmd->add_option("--actions", o->actions, "Timed actions per world-model planner")
       ->capture_default_str();
@@ -251,6 +255,7 @@ void AddBenchPlanCommand(CLI::App& bench) {
       ->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed actions first")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Torch threads (and oracle envs)")
+      ->check(CLI::Range(1, sim::kMaxThreads))
       ->capture_default_str();
   cmd->add_flag("--skip-oracle", o->skip_oracle, "Do not time the oracle");
   cmd->add_flag("--json", o->json, "Print the figures as JSON");

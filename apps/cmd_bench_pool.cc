@@ -14,6 +14,7 @@
 #include "apps/env_source.h"
 #include "sim/env_pool.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 #include "tasks/registry.h"
 
 namespace darkmatter::apps {
@@ -77,10 +78,11 @@ void AddBenchPoolCommand(CLI::App& bench) {
   auto* cmd = bench.add_subcommand("pool", "EnvPool throughput against worker threads");
   auto o = std::make_shared<BenchPoolOptions>();
   o->source.AddOptions(cmd);
-  cmd->add_option("--envs", o->envs, "Envs in the pool")
+  cmd->add_option("--envs", o->envs, "Envs in the pool")->check(CLI::Range(1, sim::kMaxEnvs))
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--max-threads", o->max_threads, "Largest thread count (0: all cores)")
+      ->check(CLI::Range(0, sim::kMaxThreads))
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--seconds", o->seconds, "Seconds per measurement")->capture_default_str();
   cmd->add_option("--repeats", o->repeats, "Interleaved rounds; the best is reported")

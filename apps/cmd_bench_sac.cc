@@ -13,6 +13,7 @@
 #include "agents/sac.h"
 #include "apps/commands.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 
 namespace darkmatter::apps {
 namespace {
@@ -102,7 +103,8 @@ void AddBenchSacCommand(CLI::App& bench) {
   auto* cmd = bench.add_subcommand("sac", "SAC gradient updates/s and env steps/s (1, 2 threads)");
   auto o = std::make_shared<BenchSacOptions>();
   cmd->add_option("--task", o->task, "Task to train on")->capture_default_str();
-  cmd->add_option("--envs", o->envs, "Envs in the pool")->capture_default_str();
+  cmd->add_option("--envs", o->envs, "Envs in the pool")
+      ->check(CLI::Range(1, sim::kMaxEnvs))->capture_default_str();
   cmd->add_option("--hidden", o->hidden, "Hidden units of actor and critics")
       ->capture_default_str();
   cmd->add_option("--batch", o->batch, "Transitions per gradient update")->capture_default_str();

@@ -35,6 +35,7 @@
 #include "apps/bench_util.h"
 #include "apps/commands.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 #include "worldmodel/clips.h"
 #include "worldmodel/trainer.h"
 #include "worldmodel/world_model.h"
@@ -473,6 +474,7 @@ void AddBenchTrainCommand(CLI::App& bench) {
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Clips per step")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Torch threads on both sides (0: all cores)")
+      ->check(CLI::Range(0, sim::kMaxThreads))
       ->capture_default_str();
   cmd->add_option("--input", o->input, "spatial (the spatial pixel jepa), pixels (global-vector pixel jepa, 3x64x64 frames), state (33 dims) or both (all three)")
       ->capture_default_str();

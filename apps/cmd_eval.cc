@@ -16,6 +16,7 @@
 #include "eval/probe.h"
 #include "eval/voe.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 
 namespace darkmatter::apps {
 namespace {
@@ -114,7 +115,8 @@ void AddVoe(CLI::App* eval) {
   cmd->add_option("--untrained-inits", s->untrained_inits,
                   "Initialisations an untrained null averages (each listed with its own score)")
       ->capture_default_str();
-  cmd->add_option("--bootstrap", s->bootstrap, "Bootstrap replicates")->capture_default_str();
+  cmd->add_option("--bootstrap", s->bootstrap, "Bootstrap replicates")
+      ->check(CLI::Range(1, sim::kMaxSamples))->capture_default_str();
   cmd->add_option("--curves", s->curves, "Write every clip's per-frame surprise to this JSON file");
   cmd->callback([c, s] {
     c->CopyTo(s.get());
@@ -157,7 +159,8 @@ void AddOcp(CLI::App* eval) {
   cmd->add_option("--ood", s->ood, "Out-of-distribution file");
   cmd->add_option("--frames", s->frames, "Frames seen (K)")->capture_default_str();
   cmd->add_option("--label", s->label, "Binary episode label")->capture_default_str();
-  cmd->add_option("--bootstrap", s->bootstrap, "Bootstrap replicates")->capture_default_str();
+  cmd->add_option("--bootstrap", s->bootstrap, "Bootstrap replicates")
+      ->check(CLI::Range(1, sim::kMaxSamples))->capture_default_str();
   cmd->callback([c, s] {
     c->CopyTo(s.get());
     const auto r = eval::RunOcp(*s);
@@ -242,7 +245,8 @@ void AddFutures(CLI::App* eval) {
   cmd->add_option("--data", c->data, "Pegs file")->required();
   cmd->add_option("--train", s->train, "File the outcome probe is fitted on (default: the even "
                                        "episodes of --data; the odd ones are scored)");
-  cmd->add_option("--samples", s->samples, "Sampled futures per episode (K)")->capture_default_str();
+  cmd->add_option("--samples", s->samples, "Sampled futures per episode (K)")
+      ->check(CLI::Range(1, sim::kMaxSamples))->capture_default_str();
   cmd->add_option("--label", s->label, "Binary episode label")->capture_default_str();
   cmd->callback([c, s] {
     c->CopyTo(s.get());

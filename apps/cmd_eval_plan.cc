@@ -138,6 +138,7 @@ void AddEvalPlanCommand(CLI::App& eval) {
                   "goal observation) | random | expert")
       ->capture_default_str();
   cmd->add_option("--episodes", o->episodes, "Test episodes (seeds of the test split)")
+      ->check(CLI::Range(1, sim::kMaxSamples))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Episode k uses test seed block + seed + k")
       ->check(SeedValidator())->capture_default_str();

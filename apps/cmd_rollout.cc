@@ -338,6 +338,7 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Episode k is reset with seed + k")
       ->check(SeedValidator())->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads (file is identical for any value)")
+      ->check(CLI::Range(1, sim::kMaxThreads))
       ->capture_default_str();
   cmd->add_option("--frame-skip", o->frame_skip, "Physics steps per control step (0: task default)");
   cmd->add_option("--max-steps", o->max_steps, "Control steps per episode (0: task default)");

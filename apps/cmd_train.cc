@@ -3,6 +3,7 @@
 //   or: darkmatter train --model bc|ppo|sac --task NAME [key=value ...] --out DIR [--resume] [--json]
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -199,6 +200,22 @@ void RunTrain(TrainOptions o) {
               o.out.c_str());
 }
 
+// Runs RunTrain; a run that fails removes the run directory it made (a folder that existed
+// before, e.g. one being resumed, is left as the run left it). Ranks of a data-parallel run
+// leave this to the process that launched them.
+void RunTrainLeavingNoFailedRun(const TrainOptions& o) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const bool made_here = !o.out.empty() && !fs::exists(o.out, error) &&
+                         !worldmodel::IsWorkerProcess();
+  try {
+    RunTrain(o);
+  } catch (...) {
+    if (made_here) fs::remove_all(o.out, error);
+    throw;
+  }
+}
+
 }  // namespace
 
 void AddTrainCommand(CLI::App& app) {
@@ -218,7 +235,7 @@ void AddTrainCommand(CLI::App& app) {
                   "Data-parallel processes (c10d Gloo on CPU); RANK/WORLD_SIZE/MASTER_ADDR/"
                   "MASTER_PORT set by an outside launcher work too")
       ->check(CLI::Range(1, 256));
-  cmd->callback([o] { RunTrain(*o); });
+  cmd->callback([o] { RunTrainLeavingNoFailedRun(*o); });
 }
 
 }  // namespace darkmatter::apps

@@ -7,6 +7,7 @@
 #include "eval/model_source.h"
 #include "eval/ridge.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 #include "worldmodel/device.h"
 
 namespace darkmatter::eval {
@@ -25,7 +26,10 @@ Matrix ToMatrix(const torch::Tensor& t) {
 
 nlohmann::json RunFutures(const FuturesSettings& s) {
   if (s.models.empty()) throw sim::BadInput("--model is required");
-  if (s.samples < 1) throw sim::BadInput("--samples " + std::to_string(s.samples) + ": must be >= 1");
+  if (s.samples < 1 || s.samples > sim::kMaxSamples) {
+    throw sim::BadInput("--samples " + std::to_string(s.samples) + ": must be in [1, " +
+                        std::to_string(sim::kMaxSamples) + "]");
+  }
   const DataFile data = LoadDataFile(s.data, "--data");
   const bool own_train = !s.train.empty();
   const DataFile train = own_train ? LoadDataFile(s.train, "--train") : DataFile{};

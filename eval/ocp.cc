@@ -9,6 +9,7 @@
 #include "eval/ridge.h"
 #include "eval/voe.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 #include "worldmodel/device.h"
 
 namespace darkmatter::eval {
@@ -123,7 +124,10 @@ nlohmann::json Scored(const std::vector<int>& predicted, const std::vector<int>&
 nlohmann::json RunOcp(const OcpSettings& s) {
   if (s.models.empty() && s.external.empty()) throw sim::BadInput("--model is required");
   if (s.frames < 1) throw sim::BadInput("--frames " + std::to_string(s.frames) + ": must be >= 1");
-  if (s.bootstrap < 1) throw sim::BadInput("--bootstrap " + std::to_string(s.bootstrap) + ": must be >= 1");
+  if (s.bootstrap < 1 || s.bootstrap > sim::kMaxSamples) {
+    throw sim::BadInput("--bootstrap " + std::to_string(s.bootstrap) + ": must be in [1, " +
+                        std::to_string(sim::kMaxSamples) + "]");
+  }
   const DataFile train = LoadDataFile(s.train, "--train");
   const DataFile test = LoadDataFile(s.data, "--data");
   const bool has_ood = !s.ood.empty();

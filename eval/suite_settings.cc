@@ -310,40 +310,40 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
   ParseBudgets(s.budgets_sac, "budgets.sac");
   ParseBudgets(s.budgets_jepa, "budgets.jepa");
   ParseBudgets(s.physics_budgets, "physics.budgets");
-  CheckAtLeast("plan.samples", s.plan_samples, 2);
+  sim::RequireInRange("plan.samples", s.plan_samples, 2, sim::kMaxSamples);
   CheckAtLeast("plan.elites", s.plan_elites, 1);
   if (s.plan_elites > s.plan_samples) {
     throw sim::BadInput("setting plan.elites=" + std::to_string(s.plan_elites) +
                         ": must be <= plan.samples");
   }
-  CheckAtLeast("plan.iterations", s.plan_iterations, 1);
-  CheckAtLeast("plan.horizon", s.plan_horizon, 1);
-  CheckAtLeast("plan.threads", s.plan_threads, 1);
+  sim::RequireInRange("plan.iterations", s.plan_iterations, 1, sim::kMaxWindow);
+  sim::RequireInRange("plan.horizon", s.plan_horizon, 1, sim::kMaxWindow);
+  sim::RequireInRange("plan.threads", s.plan_threads, 1, sim::kMaxThreads);
   CheckAtLeast("bc.epochs", s.bc_epochs, 1);
-  CheckAtLeast("bc.hidden", s.bc_hidden, 1);
+  sim::RequireInRange("bc.hidden", s.bc_hidden, 1, sim::kMaxWidth);
   if (!(s.bc_demo_noise >= 0 && s.bc_demo_noise <= 1)) {
     throw sim::BadInput("setting bc.demo_noise=" + std::to_string(s.bc_demo_noise) +
                         ": must be in [0, 1]");
   }
-  CheckAtLeast("ppo.num_envs", s.ppo_num_envs, 1);
-  CheckAtLeast("ppo.rollout_steps", s.ppo_rollout_steps, 1);
+  sim::RequireInRange("ppo.num_envs", s.ppo_num_envs, 1, sim::kMaxEnvs);
+  sim::RequireInRange("ppo.rollout_steps", s.ppo_rollout_steps, 1, sim::kMaxWindow);
   CheckAtLeast("ppo.epochs", s.ppo_epochs, 1);
-  CheckAtLeast("ppo.hidden", s.ppo_hidden, 1);
-  CheckAtLeast("ppo.threads", s.ppo_threads, 1);
-  CheckAtLeast("sac.num_envs", s.sac_num_envs, 1);
-  CheckAtLeast("sac.hidden", s.sac_hidden, 1);
+  sim::RequireInRange("ppo.hidden", s.ppo_hidden, 1, sim::kMaxWidth);
+  sim::RequireInRange("ppo.threads", s.ppo_threads, 1, sim::kMaxThreads);
+  sim::RequireInRange("sac.num_envs", s.sac_num_envs, 1, sim::kMaxEnvs);
+  sim::RequireInRange("sac.hidden", s.sac_hidden, 1, sim::kMaxWidth);
   if (!(s.sac_utd > 0 && s.sac_utd <= 64)) {
     throw sim::BadInput("setting sac.utd=" + std::to_string(s.sac_utd) + ": must be in (0, 64]");
   }
   CheckAtLeast("sac.learning_starts", s.sac_learning_starts, 0);
-  CheckAtLeast("sac.threads", s.sac_threads, 1);
+  sim::RequireInRange("sac.threads", s.sac_threads, 1, sim::kMaxThreads);
   CheckAtLeast("jepa.steps", s.jepa_steps, 1);
-  CheckAtLeast("jepa.batch", s.jepa_batch, 1);
+  sim::RequireInRange("jepa.batch", s.jepa_batch, 1, sim::kMaxBatch);
   if (s.jepa_input != "state" && s.jepa_input != "pixels") {
     throw sim::BadInput("setting jepa.input=" + s.jepa_input + ": must be state or pixels");
   }
-  CheckAtLeast("physics.test_episodes", s.physics_test_episodes, 2);
-  CheckAtLeast("bootstrap", s.bootstrap, 10);
+  sim::RequireInRange("physics.test_episodes", s.physics_test_episodes, 2, kMaxSuiteSeeds);
+  sim::RequireInRange("bootstrap", s.bootstrap, 10, sim::kMaxSamples);
   for (const std::string& protocol : SplitList(s.physics_protocols)) {
     if (protocol != "voe" && protocol != "ocp" && protocol != "probe") {
       throw sim::BadInput("setting physics.protocols: unknown protocol '" + protocol +

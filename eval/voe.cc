@@ -14,6 +14,7 @@
 #include "eval/statistics.h"
 #include "eval/voe_scoring.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 #include "sim/rng.h"
 #include "worldmodel/device.h"
 #include "worldmodel/run_files.h"
@@ -155,7 +156,10 @@ nlohmann::json RunVoe(const VoeSettings& s) {
     throw sim::BadInput("--untrained-inits " + std::to_string(s.untrained_inits) +
                         ": must be in [1, " + std::to_string(kMaxUntrainedInits) + "]");
   }
-  if (s.bootstrap < 1) throw sim::BadInput("--bootstrap " + std::to_string(s.bootstrap) + ": must be >= 1");
+  if (s.bootstrap < 1 || s.bootstrap > sim::kMaxSamples) {
+    throw sim::BadInput("--bootstrap " + std::to_string(s.bootstrap) + ": must be in [1, " +
+                        std::to_string(sim::kMaxSamples) + "]");
+  }
   const DataFile data = LoadDataFile(s.data, "--data");
   // Sets first: a file without them is refused before any model runs.
   const std::vector<TwinSet> sets = FindTwinSets(data.episodes, data.path);

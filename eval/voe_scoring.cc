@@ -9,6 +9,7 @@
 #include "eval/statistics.h"
 #include "eval/voe.h"
 #include "sim/error.h"
+#include "sim/settings.h"
 #include "sim/rng.h"
 
 namespace darkmatter::eval {
@@ -245,7 +246,10 @@ double Auroc(std::span<const double> positives, std::span<const double> negative
 Interval PercentileBootstrap(int64_t n,
                              const std::function<double(const std::vector<int64_t>&)>& statistic,
                              int replicates, double confidence, uint64_t seed) {
-  if (replicates < 1) throw sim::BadInput("--bootstrap " + std::to_string(replicates) + ": must be >= 1");
+  if (replicates < 1 || replicates > sim::kMaxSamples) {
+    throw sim::BadInput("--bootstrap " + std::to_string(replicates) + ": must be in [1, " +
+                        std::to_string(sim::kMaxSamples) + "]");
+  }
   if (!(confidence > 0.0 && confidence < 1.0)) {
     throw sim::BadInput("confidence " + std::to_string(confidence) + ": must be in (0, 1)");
   }

@@ -63,6 +63,13 @@ void Flatten(const YAML::Node& node, const std::string& prefix,
 
 }  // namespace
 
+void RequireInRange(const std::string& key, long long value, long long min, long long max) {
+  if (value < min || value > max) {
+    throw BadInput("setting " + key + "=" + std::to_string(value) + ": must be in [" +
+                   std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+}
+
 void SettingsBinder::Add(const std::string& key, Field field) {
   if (!fields_.emplace(key, std::move(field)).second) {
     throw std::logic_error("settings key bound twice: " + key);

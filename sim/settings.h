@@ -43,6 +43,19 @@ class SettingsBinder {
   std::map<std::string, Field> fields_;
 };
 
+// Upper bounds of count-like settings, for every module's settings check: beyond them a
+// value is a typo, not a plan, and would exhaust memory or threads (docs/reliability.md).
+inline constexpr int kMaxEnvs = 4096;        // parallel envs of one learner
+inline constexpr int kMaxThreads = 1024;     // worker threads
+inline constexpr int kMaxWidth = 65536;      // hidden units, latent size, channels, noise size
+inline constexpr int kMaxBatch = 1 << 20;    // samples per gradient step
+inline constexpr int kMaxSamples = 1 << 20;  // candidates, futures, replicates, demos, directions
+inline constexpr int kMaxReplay = 10000000;  // transitions a replay buffer holds
+inline constexpr int kMaxWindow = 4096;      // context frames, horizon steps, steps per rollout
+
+// Throws BadInput "setting KEY=VALUE: must be in [MIN, MAX]" unless MIN <= value <= MAX.
+void RequireInRange(const std::string& key, long long value, long long min, long long max);
+
 // Binds EnvSettings under "env." (frame_skip, max_episode_steps, reset_noise_scale,
 // observation, frame_width, frame_height, camera).
 void BindEnvSettings(EnvSettings* settings, SettingsBinder* binder);

@@ -59,36 +59,35 @@ void ValidateTrainSettings(const TrainSettings& s) {
     if (!ok) throw sim::BadInput("setting " + key + "=" + value + ": must be " + rule);
   };
   require(s.steps >= 1, "train.steps", std::to_string(s.steps), ">= 1");
-  require(s.batch_size >= 1, "train.batch_size", std::to_string(s.batch_size), ">= 1");
+  sim::RequireInRange("train.batch_size", s.batch_size, 1, sim::kMaxBatch);
   require(s.lr > 0, "train.lr", std::to_string(s.lr), "> 0");
   require(s.checkpoint_every >= 1, "train.checkpoint_every", std::to_string(s.checkpoint_every),
           ">= 1");
   require(s.log_every >= 1, "train.log_every", std::to_string(s.log_every), ">= 1");
-  require(s.latent_dim >= 1, "model.latent_dim", std::to_string(s.latent_dim), ">= 1");
-  require(s.hidden >= 1, "model.hidden", std::to_string(s.hidden), ">= 1");
-  require(s.context >= 1, "model.context", std::to_string(s.context), ">= 1");
-  require(s.horizon >= 1, "model.horizon", std::to_string(s.horizon), ">= 1");
+  sim::RequireInRange("model.latent_dim", s.latent_dim, 1, sim::kMaxWidth);
+  sim::RequireInRange("model.hidden", s.hidden, 1, sim::kMaxWidth);
+  sim::RequireInRange("model.context", s.context, 1, sim::kMaxWindow);
+  sim::RequireInRange("model.horizon", s.horizon, 1, sim::kMaxWindow);
   require(s.ema >= 0 && s.ema < 1, "model.ema", std::to_string(s.ema), "in [0, 1)");
   require(s.variance_weight >= 0, "model.variance_weight", std::to_string(s.variance_weight),
           ">= 0");
   require(s.max_clips >= 0, "train.max_clips", std::to_string(s.max_clips), ">= 0");
   require(s.input == "state" || s.input == "pixels", "model.input", s.input, "state or pixels");
-  require(s.channels >= 1, "model.channels", std::to_string(s.channels), ">= 1");
+  sim::RequireInRange("model.channels", s.channels, 1, sim::kMaxWidth);
   require(s.mask_ratio >= 0 && s.mask_ratio < 1, "model.mask_ratio", std::to_string(s.mask_ratio),
           "in [0, 1)");
-  require(s.samples >= 1, "model.samples", std::to_string(s.samples), ">= 1");
-  require(s.noise_dim >= 1, "model.noise_dim", std::to_string(s.noise_dim), ">= 1");
+  sim::RequireInRange("model.samples", s.samples, 1, sim::kMaxSamples);
+  sim::RequireInRange("model.noise_dim", s.noise_dim, 1, sim::kMaxWidth);
   require(s.covariance_weight >= 0, "model.covariance_weight", std::to_string(s.covariance_weight),
           ">= 0");
   require(s.encoder == "spatial" || s.encoder == "global", "model.encoder", s.encoder,
           "spatial or global");
   require(s.reg == "vicreg" || s.reg == "sigreg", "model.reg", s.reg, "vicreg or sigreg");
   require(s.sigreg_weight >= 0, "model.sigreg_weight", std::to_string(s.sigreg_weight), ">= 0");
-  require(s.sigreg_projections >= 1, "model.sigreg_projections",
-          std::to_string(s.sigreg_projections), ">= 1");
-  require(s.map >= 1, "model.map", std::to_string(s.map), ">= 1");
-  require(s.map_channels >= 1, "model.map_channels", std::to_string(s.map_channels), ">= 1");
-  require(s.skip >= 1, "model.skip", std::to_string(s.skip), ">= 1");
+  sim::RequireInRange("model.sigreg_projections", s.sigreg_projections, 1, sim::kMaxSamples);
+  sim::RequireInRange("model.map", s.map, 1, sim::kMaxWindow);
+  sim::RequireInRange("model.map_channels", s.map_channels, 1, sim::kMaxWidth);
+  sim::RequireInRange("model.skip", s.skip, 1, sim::kMaxWindow);
   require(s.holdout >= 0 && s.holdout <= 0.5, "train.holdout", std::to_string(s.holdout),
           "in [0, 0.5]");
 }

@@ -125,6 +125,12 @@ TEST_CASE("hostile: a full disk exits 1 and leaves the existing output as it was
       "train --model jepa --data " + out + " train.steps=20 --resume --out " + run, 8);
   CHECK(train.code == 1);
   CHECK(ReadFile(run + "/checkpoint.pt") == old_checkpoint);
+  // A fresh run that fails leaves no run directory behind.
+  Run fresh = DarkmatterOnFullDisk(
+      "train --model bc --task manipulation/reach bc.epochs=2 bc.demos=2 --out " + s / "bc", 20);
+  CHECK(fresh.code == 1);
+  CHECK_THAT(fresh.output, Catch::Contains("checkpoint.pt"));
+  CHECK(!fs::exists(s / "bc"));
   CHECK(Temporaries(s.dir.string()) == 0);
 }
 
@@ -289,6 +295,36 @@ TEST_CASE("hostile: nested JSON, bad seeds, empty presets, non-UTF-8 and NaN mod
   }
   CHECK(!fs::exists(s / "x.h5"));
   CHECK(!fs::exists(s / "r.html"));
+}
+
+TEST_CASE("hostile: absurd counts exit 2 naming the key and its limit and write nothing",
+          "[cli][hostile]") {
+  Scratch s;
+  const std::string reach = "train --task manipulation/reach --out " + s / "run" + " --model ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {reach + "ppo ppo.num_envs=1000000", "ppo.num_envs=1000000: must be in [1, 4096]"},
+      {reach + "ppo ppo.threads=100000", "ppo.threads=100000: must be in [0, 1024]"},
+      {reach + "ppo ppo.hidden=1000000000", "ppo.hidden=1000000000: must be in [1, 65536]"},
+      {reach + "ppo ppo.rollout_steps=2000000000", "ppo.rollout_steps"},
+      {reach + "sac sac.buffer_size=2000000000", "sac.buffer_size=2000000000: must be in"},
+      {reach + "sac sac.batch_size=2000000000", "sac.batch_size"},
+      {reach + "bc bc.demos=2000000000", "bc.demos"},
+      {reach + "bc bc.hidden=1000000000", "bc.hidden"},
+      {"train --model jepa --task physics/collide model.latent_dim=1000000000 --out " + s / "run",
+       "model.latent_dim"},
+      {"suite --preset test bootstrap=2000000000 --out " + s / "suite", "bootstrap"},
+      {"suite --preset test plan.threads=100000 --out " + s / "suite", "plan.threads"},
+      {"rollout --task physics/collide --threads 100000 --out " + s / "x.h5", "--threads"},
+      {"bench pool --envs 100000", "--envs"},
+      {"bench plan --samples 1000000000", "--samples"},
+  };
+  for (const auto& [args, needle] : cases) {
+    INFO(args);
+    const Run r = Darkmatter(args);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains(needle));
+  }
+  CHECK(s.Files().empty());
 }
 
 }  // namespace darkmatter::testing
