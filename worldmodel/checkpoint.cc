@@ -46,6 +46,26 @@ void AddTensor(const std::string& name, const at::Tensor& tensor, sim::Hasher* h
   hasher->Add(cpu.data_ptr(), cpu.numel() * cpu.element_size());
 }
 
+// Throws unless every element `tensor` views lies inside its storage: a damaged archive can
+// give a tensor a shape, stride or offset larger than the bytes stored for it (found by
+// fuzz_checkpoint: reading it was a heap overflow).
+void RequireWithinStorage(const at::Tensor& tensor, const std::string& what) {
+  if (tensor.numel() == 0) return;
+  bool ok = tensor.has_storage() && tensor.storage_offset() >= 0;
+  int64_t last = ok ? tensor.storage_offset() : 0;  // storage index of the last element viewed
+  for (int64_t d = 0; ok && d < tensor.dim(); ++d) {
+    int64_t extent = 0;
+    ok = tensor.stride(d) >= 0 &&
+         !__builtin_mul_overflow(tensor.size(d) - 1, tensor.stride(d), &extent) &&
+         !__builtin_add_overflow(last, extent, &last);
+  }
+  int64_t end = 0;
+  ok = ok && !__builtin_add_overflow(last, int64_t{1}, &end) &&
+       !__builtin_mul_overflow(end, static_cast<int64_t>(tensor.element_size()), &end) &&
+       end <= static_cast<int64_t>(tensor.storage().nbytes());
+  if (!ok) throw std::runtime_error("tensor '" + what + "' does not fit its stored data");
+}
+
 // 16 hex digits of a hash.
 std::string HexText(const sim::Hasher& hasher) {
   char text[17];
@@ -115,7 +135,10 @@ StoredCheckpoint ReadVerified(const std::string& path, torch::Device device) {
     if (name_list.size() != stored.tensors.size()) throw std::runtime_error("name/tensor count");
     for (size_t i = 0; i < name_list.size(); ++i) {
       stored.names.push_back(name_list.get(i).toStringRef());
+      RequireWithinStorage(stored.tensors[i], stored.names.back());
     }
+    RequireWithinStorage(step, "step");
+    RequireWithinStorage(optimizer.toTensor(), "optimizer_bytes");
     if (step.numel() != 1 || step.scalar_type() != torch::kInt64) {
       throw std::runtime_error("step is not one integer");
     }

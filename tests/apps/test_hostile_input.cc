@@ -74,7 +74,11 @@ TEST_CASE("hostile: damaged checkpoints exit 2 naming the file and change nothin
   const std::string good = ReadFile(run + "/checkpoint.pt");
   std::string flipped = good;  // bytes in the middle of the tensor data
   for (size_t i = good.size() / 2; i < good.size() / 2 + 64; ++i) flipped[i] ^= 0x21;
-  for (const std::string& damaged : {good.substr(0, good.size() / 2), std::string(), flipped}) {
+  // Found by fuzz_checkpoint: a tensor whose shape reaches past the bytes stored for it.
+  const std::string past_storage =
+      ReadFile(DARKMATTER_SOURCE_DIR "/tests/fuzz/regressions/checkpoint_view_past_storage.pt");
+  for (const std::string& damaged :
+       {good.substr(0, good.size() / 2), std::string(), flipped, past_storage}) {
     WriteFile(run + "/checkpoint.pt", damaged);
     const auto before = Snapshot(run);
     for (const std::string& args :
@@ -90,6 +94,10 @@ TEST_CASE("hostile: damaged checkpoints exit 2 naming the file and change nothin
       CHECK(!fs::exists(s / "x.h5"));
     }
   }
+  WriteFile(run + "/checkpoint.pt", past_storage);
+  CHECK_THAT(Darkmatter("rollout --task manipulation/reach --policy " + run + " --out " +
+                        s / "x.h5").output,
+             Catch::Contains("does not fit its stored data"));
   WriteFile(run + "/checkpoint.pt", flipped);
   CHECK_THAT(Darkmatter("rollout --task manipulation/reach --policy " + run + " --out " +
                         s / "x.h5").output,
