@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "sim/error.h"
 #include "sim/file_checks.h"
 #include "sim/hash.h"
+#include "worldmodel/archive_check.h"
 #include "worldmodel/run_files.h"
 
 namespace darkmatter::worldmodel {
@@ -113,6 +116,12 @@ StoredCheckpoint ReadVerified(const std::string& path, torch::Device device) {
     throw sim::BadInput("checkpoint '" + path + "' does not exist");
   }
   sim::RequireRegularFile(path, "checkpoint");
+  std::ifstream file(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (const std::string problem = ArchiveProblem(bytes); !problem.empty()) {
+    throw sim::BadInput("checkpoint '" + path + "' is not a darkmatter checkpoint (" + problem +
+                        ")");
+  }
   StoredCheckpoint stored;
   std::string checksum;
   try {

@@ -77,8 +77,11 @@ TEST_CASE("hostile: damaged checkpoints exit 2 naming the file and change nothin
   // Found by fuzz_checkpoint: a tensor whose shape reaches past the bytes stored for it.
   const std::string past_storage =
       ReadFile(DARKMATTER_SOURCE_DIR "/tests/fuzz/regressions/checkpoint_view_past_storage.pt");
+  // Found by fuzz_checkpoint: a pickle claiming a 4 GB string (LibTorch allocated it).
+  const std::string long_pickle =
+      ReadFile(DARKMATTER_SOURCE_DIR "/tests/fuzz/regressions/checkpoint_pickle_length.pt");
   for (const std::string& damaged :
-       {good.substr(0, good.size() / 2), std::string(), flipped, past_storage}) {
+       {good.substr(0, good.size() / 2), std::string(), flipped, past_storage, long_pickle}) {
     WriteFile(run + "/checkpoint.pt", damaged);
     const auto before = Snapshot(run);
     for (const std::string& args :
@@ -98,6 +101,10 @@ TEST_CASE("hostile: damaged checkpoints exit 2 naming the file and change nothin
   CHECK_THAT(Darkmatter("rollout --task manipulation/reach --policy " + run + " --out " +
                         s / "x.h5").output,
              Catch::Contains("does not fit its stored data"));
+  WriteFile(run + "/checkpoint.pt", long_pickle);
+  CHECK_THAT(Darkmatter("rollout --task manipulation/reach --policy " + run + " --out " +
+                        s / "x.h5").output,
+             Catch::Contains("a pickle length runs past its data"));
   WriteFile(run + "/checkpoint.pt", flipped);
   CHECK_THAT(Darkmatter("rollout --task manipulation/reach --policy " + run + " --out " +
                         s / "x.h5").output,
