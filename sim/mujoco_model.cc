@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
@@ -11,6 +13,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "sim/error.h"
 
@@ -164,6 +167,57 @@ int TotalWarnings(const mjData* data) {
   return total;
 }
 
+namespace {
+
+// Seconds one MJCF compile may take: DARKMATTER_MJCF_COMPILE_SECONDS, else 120.
+double CompileSeconds() {
+  const char* text = std::getenv("DARKMATTER_MJCF_COMPILE_SECONDS");
+  char* end = nullptr;
+  const double seconds = text ? std::strtod(text, &end) : 0.0;
+  return text && *end == '\0' && seconds > 0 ? seconds : 120.0;
+}
+
+// Ends the process with exit 2 and a message naming the model when mj_loadXML runs past
+// CompileSeconds(). MuJoCo 2.2's compile-time muscle length-range simulation never ends when
+// it diverges (it resets the data to time 0 and starts over; found by fuzz_mjcf), and there
+// is no way out of mj_loadXML short of ending the process.
+class CompileWatchdog {
+ public:
+  explicit CompileWatchdog(const std::string& name)
+      : thread_([this, name] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          const double limit = CompileSeconds();
+          if (!finished_.wait_for(lock, std::chrono::duration<double>(limit),
+                                  [this] { return done_; })) {
+            std::fprintf(stderr,
+                         "error: %s: MuJoCo did not finish compiling the model within %g s "
+                         "(e.g. its muscle length-range simulation never settles); set "
+                         "DARKMATTER_MJCF_COMPILE_SECONDS to allow longer\n",
+                         name.c_str(), limit);
+            std::fflush(stderr);
+            std::_Exit(2);
+          }
+        }) {}
+  ~CompileWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    finished_.notify_all();
+    thread_.join();
+  }
+  CompileWatchdog(const CompileWatchdog&) = delete;
+  CompileWatchdog& operator=(const CompileWatchdog&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+}  // namespace
+
 ModelPtr LoadModelFile(const std::string& path) {
   InstallMujocoHandlers();
   std::error_code ec;
@@ -178,6 +232,7 @@ ModelPtr LoadModelFile(const std::string& path) {
   mjModel* model = nullptr;
   {
     std::lock_guard<std::mutex> lock(LoaderMutex());
+    const CompileWatchdog watchdog(path);
     model = mj_loadXML(path.c_str(), nullptr, error, sizeof(error));
   }
   if (!model) throw BadInput(path + ": cannot load model: " + error);
@@ -209,6 +264,7 @@ ModelPtr LoadModelString(const std::string& xml, const std::string& name) {
       throw BadInput(name + ": cannot create an in-memory file for the model");
     }
     std::memcpy(vfs->filedata[vfs->nfile - 1], xml.data(), xml.size());
+    const CompileWatchdog watchdog(name);
     model = mj_loadXML(file.c_str(), vfs.get(), error, sizeof(error));
     mj_deleteVFS(vfs.get());
   }

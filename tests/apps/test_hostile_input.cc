@@ -310,6 +310,14 @@ TEST_CASE("hostile: nested JSON, bad seeds, empty presets, non-UTF-8 and NaN mod
   }
   CHECK(!fs::exists(s / "x.h5"));
   CHECK(!fs::exists(s / "r.html"));
+  // Found by fuzz_mjcf: MuJoCo 2.2's muscle length-range simulation never ends on this model.
+  const Run hang = Shell("DARKMATTER_MJCF_COMPILE_SECONDS=2 " + std::string(DARKMATTER_BIN) +
+                         " rollout --mjcf " DARKMATTER_SOURCE_DIR
+                         "/tests/fuzz/regressions/mjcf_muscle_lengthrange_hang.xml --out " +
+                         s / "x.h5");
+  CHECK(hang.code == 2);
+  CHECK_THAT(hang.output, Catch::Contains("did not finish compiling the model within 2 s"));
+  CHECK(!fs::exists(s / "x.h5"));
 }
 
 TEST_CASE("hostile: absurd counts exit 2 naming the key and its limit and write nothing",
