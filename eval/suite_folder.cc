@@ -26,6 +26,10 @@ void CheckCellBody(const json& body, const fs::path& path) {
   } else if (!c.value("task", json()).is_string() || !c.value("method", json()).is_string() ||
              !c.value("seed", json()).is_number_integer()) {
     problem = "'cell' needs task and method (text) and seed (an integer)";
+  } else if (!c.value("budget", json()).is_object() ||
+             !c["budget"].value("kind", json()).is_string() ||
+             !c["budget"].value("value", json()).is_number()) {
+    problem = "'cell.budget' needs kind (text) and value (a number)";
   } else if (!c.value("metrics", json()).is_object()) {
     problem = "'cell.metrics' is not an object";
   } else {

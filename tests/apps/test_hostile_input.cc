@@ -248,6 +248,14 @@ TEST_CASE("hostile: a suite killed -9 resumes to the uninterrupted results",
   CHECK_THAT(tampered.output, Catch::Contains(cell.filename().string()) &&
                                   Catch::Contains("damaged cell file"));
   CHECK(files() == before);
+  // Found by fuzz_suite: a budget without its value (was an uncaught JSON error, exit 1).
+  body = nlohmann::json::parse(ReadFile(cell.string()));
+  body["cell"]["metrics"] = nlohmann::json::object();
+  body["cell"]["budget"].erase("value");
+  WriteFile(cell.string(), body.dump());
+  const Run no_value = Darkmatter(args + s / "clean");
+  CHECK(no_value.code == 2);
+  CHECK_THAT(no_value.output, Catch::Contains("'cell.budget' needs kind"));
 }
 
 TEST_CASE("hostile: two suites on one folder: the second exits 2 naming the holder",
