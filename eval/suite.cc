@@ -524,10 +524,14 @@ SuiteSummary MergeSuites(const std::vector<std::string>& dirs, const std::string
   if (suite.config_hash != identities[0].second["config_hash"]) {
     throw sim::BadInput("suite merge: '" + dirs[0] + "/suite.json' config does not match its hash");
   }
+  const std::vector<SuiteCell> cells = EnumerateCells(suite);
+  // Every source cell is read once first: a damaged one is refused before --out is touched.
+  for (const std::string& dir : dirs) {
+    for (const SuiteCell& cell : cells) (void)LoadCell(dir, cell);
+  }
   const fs::path target(out);
   const sim::FolderLock lock(target.string(), "darkmatter suite");
   ClaimFolder(target, suite);
-  const std::vector<SuiteCell> cells = EnumerateCells(suite);
   for (const std::string& dir : dirs) {
     if (fs::exists(target) && fs::exists(dir) && fs::equivalent(target, dir)) continue;
     for (const SuiteCell& cell : cells) {

@@ -256,6 +256,9 @@ TEST_CASE("hostile: a suite killed -9 resumes to the uninterrupted results",
   const Run no_value = Darkmatter(args + s / "clean");
   CHECK(no_value.code == 2);
   CHECK_THAT(no_value.output, Catch::Contains("'cell.budget' needs kind"));
+  const Run merge = Darkmatter("suite merge " + s / "clean" + " --out " + s / "merged");
+  CHECK(merge.code == 2);
+  CHECK(!fs::exists(s / "merged"));  // refused before the output folder is made
 }
 
 TEST_CASE("hostile: two suites on one folder: the second exits 2 naming the holder",
