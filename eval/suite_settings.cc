@@ -177,13 +177,6 @@ void CheckAtLeast(const std::string& key, int value, int minimum) {
 // one seed's block of the split: kSuiteSeedStride).
 constexpr int kMaxSuiteSeeds = 100000;
 
-void CheckAtMost(const std::string& key, int value, int maximum) {
-  if (value > maximum) {
-    throw sim::BadInput("setting " + key + "=" + std::to_string(value) + ": must be <= " +
-                        std::to_string(maximum));
-  }
-}
-
 // `settings` is the struct `binder` is bound to (read, not moved, so Values() stays valid).
 ResolvedSuite Finish(const SuiteSettings& settings, const sim::SettingsBinder& binder) {
   ValidateSuiteSettings(settings);
@@ -299,10 +292,8 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
     }
   }
   for (const std::string& method : SplitList(s.methods)) FindSuiteMethod(method);
-  CheckAtLeast("seeds", s.seeds, 1);
-  CheckAtMost("seeds", s.seeds, kMaxSuiteSeeds);
-  CheckAtLeast("eval.episodes", s.eval_episodes, 1);
-  CheckAtMost("eval.episodes", s.eval_episodes, kMaxSuiteSeeds);
+  sim::RequireInRange("seeds", s.seeds, 1, kMaxSuiteSeeds);
+  sim::RequireInRange("eval.episodes", s.eval_episodes, 1, kMaxSuiteSeeds);
   CheckAtLeast("eval.max_episode_steps", s.max_episode_steps, 0);
   CheckAtLeast("eval.driving_max_episode_steps", s.driving_max_episode_steps, 0);
   ParseBudgets(s.budgets_bc, "budgets.bc");

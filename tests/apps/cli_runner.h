@@ -15,6 +15,8 @@
 #include <sstream>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace darkmatter::testing {
 
@@ -38,6 +40,16 @@ inline Run Shell(const std::string& command) {
 // Runs `darkmatter <args>` (the binary under test) through the shell.
 inline Run Darkmatter(const std::string& args) {
   return Shell(std::string(DARKMATTER_BIN) + " " + args);
+}
+
+// Runs each `darkmatter ARGS` of `cases` and checks that it exits 2 with NEEDLE in its output.
+inline void CheckBadInputs(const std::vector<std::pair<std::string, std::string>>& cases) {
+  for (const auto& [args, needle] : cases) {
+    INFO(args);
+    const Run run = Darkmatter(args);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.output, Catch::Contains(needle));
+  }
 }
 
 // The whole contents of a file ("" when missing).

@@ -150,12 +150,7 @@ TEST_CASE("cli: bad bench options exit 2 and name the option", "[cli][bench][err
       {"bench render --camera nope", "'nope'"},
       {"bench render --mjcf /nonexistent/scene.xml", "/nonexistent/scene.xml"},
   };
-  for (const auto& [args, needle] : cases) {
-    INFO(args);
-    const Run run = Darkmatter(args);
-    CHECK(run.code == 2);
-    CHECK_THAT(run.output, Catch::Contains(needle));
-  }
+  CheckBadInputs(cases);
 }
 
 TEST_CASE("cli: bench env and pool report their JSON keys", "[cli][bench]") {

@@ -352,12 +352,7 @@ TEST_CASE("hostile: absurd counts exit 2 naming the key and its limit and write 
       {"bench pool --envs 100000", "--envs"},
       {"bench plan --samples 1000000000", "--samples"},
   };
-  for (const auto& [args, needle] : cases) {
-    INFO(args);
-    const Run r = Darkmatter(args);
-    CHECK(r.code == 2);
-    CHECK_THAT(r.output, Catch::Contains(needle));
-  }
+  CheckBadInputs(cases);
   CHECK(s.Files().empty());
 }
 
