@@ -31,6 +31,11 @@ class Dynamics {
   virtual void Evaluate(std::span<const double> actions, int num_candidates, int horizon,
                         std::span<double> costs) = 0;
 
+  // Sets the start of the next Evaluate calls from the live env and its current observation
+  // (state vector; empty when the env observes pixels only). Called by PlannerAgent before
+  // each plan; a Dynamics whose start is set another way keeps the default, which ignores it.
+  virtual void StartFrom(const sim::Env& live, std::span<const double> observation) {}
+
   // Counters of model calls, candidates and transitions.
   const DynamicsStats& Stats() const { return stats_; }
   // Zeroes the counters.

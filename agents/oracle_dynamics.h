@@ -45,7 +45,9 @@ class OracleDynamics final : public Dynamics {
   // Copies the start state (reusing storage).
   void SetStart(const sim::EnvState& state);
   // Captures the start state from a live env of the same task and settings.
-  void SetStartFrom(const sim::Env& env) { env.GetState(&start_); }
+  void StartFrom(const sim::Env& live, std::span<const double>) override {
+    live.GetState(&start_);
+  }
   // The start state.
   const sim::EnvState& Start() const { return start_; }
   // Number of worker threads (cloned envs).

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "sim/error.h"
+#include "tasks/registry.h"
 
 namespace darkmatter::agents {
 
@@ -30,10 +31,10 @@ std::unique_ptr<Planner> MakePlanner(const PlanSettings& settings,
 }
 
 PlannerAgent::PlannerAgent(const sim::Env& env, std::unique_ptr<Planner> planner,
-                           std::unique_ptr<OracleDynamics> oracle)
-    : env_(env), planner_(std::move(planner)), oracle_(std::move(oracle)) {
-  if (oracle_->ActionSpec().Size() != env.ActionSpec().Size()) {
-    throw sim::BadInput("planner: oracle and " + env.Name() + " differ in action size");
+                           std::unique_ptr<Dynamics> dynamics)
+    : env_(env), planner_(std::move(planner)), dynamics_(std::move(dynamics)) {
+  if (dynamics_->ActionSpec().Size() != env.ActionSpec().Size()) {
+    throw sim::BadInput("planner: dynamics and " + env.Name() + " differ in action size");
   }
 }
 
@@ -41,20 +42,31 @@ void PlannerAgent::Reset(uint64_t seed, int row) { planner_->Reset(seed); }
 
 void PlannerAgent::Act(std::span<const double> observations, std::span<double> actions) {
   const auto start = std::chrono::steady_clock::now();
-  oracle_->SetStartFrom(env_);
-  const std::span<const double> action = planner_->Plan(*oracle_);
+  dynamics_->StartFrom(env_, observations);
+  const std::span<const double> action = planner_->Plan(*dynamics_);
   std::copy(action.begin(), action.end(), actions.begin());
   plan_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++plans_;
 }
 
 std::map<std::string, double> PlannerAgent::PlanStats() const {
-  const DynamicsStats& stats = oracle_->Stats();
+  const DynamicsStats& stats = dynamics_->Stats();
   return {{"plans", static_cast<double>(plans_)},
           {"plan_seconds", plan_seconds_},
           {"plan_ms_per_action", plans_ > 0 ? 1e3 * plan_seconds_ / plans_ : 0.0},
           {"model_calls", static_cast<double>(stats.model_calls)},
           {"transitions", static_cast<double>(stats.transitions)}};
+}
+
+std::unique_ptr<PlannerAgent> MakeOraclePlannerAgent(const sim::Env& env, const std::string& task,
+                                                     const sim::EnvSettings& env_settings,
+                                                     const PlanSettings& settings) {
+  sim::EnvSettings oracle_settings = env_settings;
+  if (sim::WantsState(env_settings)) oracle_settings.observation = "state";
+  auto oracle = std::make_unique<OracleDynamics>(
+      [task, oracle_settings] { return tasks::MakeEnv(task, oracle_settings); }, settings.oracle);
+  return std::make_unique<PlannerAgent>(env, MakePlanner(settings, env.ActionSpec()),
+                                        std::move(oracle));
 }
 
 }  // namespace darkmatter::agents

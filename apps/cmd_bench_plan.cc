@@ -161,13 +161,9 @@ Timing TimeWorldModel(const BenchPlanOptions& o, const std::string& planner) {
 Timing TimeOracle(const BenchPlanOptions& o) {
   std::unique_ptr<sim::Env> env = tasks::MakeEnv(o.task, {});
   const agents::PlanSettings plan = Settings(o, "cem");
-  const std::string task = o.task;
-  auto oracle = std::make_unique<agents::OracleDynamics>(
-      [task] { return tasks::MakeEnv(task, {}); }, plan.oracle);
-  agents::PlannerAgent agent(*env, agents::MakePlanner(plan, env->ActionSpec()),
-                             std::move(oracle));
-  return TimeAgent(*env, agent, 1, o.oracle_actions,
-                   [&] { return agent.Oracle().Stats().model_calls; });
+  auto agent = agents::MakeOraclePlannerAgent(*env, o.task, {}, plan);
+  return TimeAgent(*env, *agent, 1, o.oracle_actions,
+                   [&] { return agent->GetDynamics().Stats().model_calls; });
 }
 
 void RunBenchPlan(const BenchPlanOptions& o) {

@@ -89,13 +89,7 @@ void RunEvalPlan(const EvalPlanOptions& o) {
   if (learned) {
     agent = agents::MakeLatentPlannerAgent(checkpoint, *env, latent);
   } else if (IsOraclePlanner(o.policy)) {
-    sim::EnvSettings oracle_settings = env_settings;
-    if (sim::WantsState(env_settings)) oracle_settings.observation = "state";
-    const std::string task = o.task;
-    auto oracle = std::make_unique<agents::OracleDynamics>(
-        [task, oracle_settings] { return tasks::MakeEnv(task, oracle_settings); }, plan.oracle);
-    agent = std::make_unique<agents::PlannerAgent>(
-        *env, agents::MakePlanner(plan, env->ActionSpec()), std::move(oracle));
+    agent = agents::MakeOraclePlannerAgent(*env, o.task, env_settings, plan);
   } else if (o.policy == "expert") {
     if (!env->HasExpert()) throw sim::BadInput("--policy expert: " + o.task + " has no expert");
     agent = std::make_unique<agents::ExpertAgent>(*env);

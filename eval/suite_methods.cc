@@ -68,12 +68,7 @@ PreparedAgent PrepareOracle(const std::string& planner, const MethodContext& ctx
   plan.mppi.horizon = s.plan_horizon;
   plan.mppi.seed = static_cast<uint64_t>(ctx.seed);
   plan.oracle.threads = s.plan_threads;
-  const std::string task = ctx.task;
-  const sim::EnvSettings env_settings = ctx.env;
-  auto oracle = std::make_unique<agents::OracleDynamics>(
-      [task, env_settings] { return tasks::MakeEnv(task, env_settings); }, plan.oracle);
-  auto agent = std::make_unique<agents::PlannerAgent>(
-      env, agents::MakePlanner(plan, env.ActionSpec()), std::move(oracle));
+  auto agent = agents::MakeOraclePlannerAgent(env, ctx.task, ctx.env, plan);
   agents::PlannerAgent* raw = agent.get();
   return {std::move(agent), [raw] { return raw->PlanStats().at("model_calls"); }, {}};
 }

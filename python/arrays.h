@@ -26,6 +26,12 @@ py::array_t<double, py::array::c_style> RealArray(py::handle value,
                                                   const std::vector<int64_t>& shape,
                                                   const std::string& what);
 
+// `value` as a C-contiguous bool array of exactly `shape`: bool or integer dtypes (non-zero
+// is true); py::type_error for other dtypes, sim::BadInput (ValueError) on another shape.
+py::array_t<bool, py::array::c_style> FlagArray(py::handle value,
+                                                const std::vector<int64_t>& shape,
+                                                const std::string& what);
+
 // A read-only numpy view of `data` with `shape` (and optional byte strides) that keeps
 // `owner` alive: no copy.
 template <typename T>

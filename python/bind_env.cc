@@ -66,9 +66,6 @@ py::dict PyEnv::Info(const sim::StepResult& result) const {
   return info;
 }
 
-namespace {
-
-// The env's state as {"physics": array, "rng": (4 ints), "elapsed_steps", "needs_reset"}.
 py::dict StateDict(const sim::EnvState& state) {
   py::dict out;
   out["physics"] = CopyArray<double>(state.physics, {static_cast<int64_t>(state.physics.size())});
@@ -77,6 +74,8 @@ py::dict StateDict(const sim::EnvState& state) {
   out["needs_reset"] = state.needs_reset;
   return out;
 }
+
+namespace {
 
 // The inverse of StateDict, checked against the env (ValueError naming the key).
 sim::EnvState StateFromDict(const sim::Env& env, const py::dict& dict) {

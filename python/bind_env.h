@@ -21,6 +21,9 @@ sim::EnvSettings ParseEnvSettings(const py::dict& settings);
 // {"shape": tuple, "low": array, "high": array, "dtype": str} of a box spec.
 py::dict SpecDict(const sim::BoxSpec& spec);
 
+// The env's state as {"physics": array, "rng": (4 ints), "elapsed_steps", "needs_reset"}.
+py::dict StateDict(const sim::EnvState& state);
+
 // Marks an object busy for the duration of a call; a second thread calling at the same time
 // gets RuntimeError instead of racing on the same env.
 class BusyGuard {

@@ -7,6 +7,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include "agents/planner_agent.h"
 #include "eval/ocp.h"
 #include "eval/plan_episodes.h"
 #include "eval/probe.h"
@@ -192,22 +193,31 @@ void BindProtocols(py::module_& m) {
      "Checks results.json text as `darkmatter report` does (ValueError naming the key)");
 
   m.def("plan", [](PyEnv& env, py::object policy, const std::string& name, int episodes,
-                   uint64_t seed) {
+                   uint64_t seed, py::object cost_fn, py::object dynamics_fn,
+                   const std::vector<std::string>& planner_overrides) {
     BusyGuard guard(&env.busy);
-    std::unique_ptr<agents::Agent> agent = MakePolicy(env, policy);
-    eval::PlanEpisodes run{.task = env.task, .policy = name, .episodes = episodes, .seed = seed};
     sim::EnvSettings copy = env.settings;
+    agents::PlanSettings plan;  // outlives the binder's last use (the reported settings)
     sim::SettingsBinder binder;
     sim::BindEnvSettings(&copy, &binder);
+    std::unique_ptr<agents::Agent> agent = MakePlanningPolicy(
+        env, policy, cost_fn, dynamics_fn, planner_overrides, &plan, &binder);
+    eval::PlanEpisodes run{.task = env.task, .policy = name, .episodes = episodes, .seed = seed};
+    auto* planning = dynamic_cast<agents::PlannerAgent*>(agent.get());
     nlohmann::json result;
     {
       py::gil_scoped_release release;
-      result = eval::RunPlanEpisodes(*env.env, *agent, run, {}, binder.Values());
+      result = eval::RunPlanEpisodes(
+          *env.env, *agent, run,
+          [planning] { return planning ? planning->PlanStats().at("model_calls") : 0.0; },
+          binder.Values());
     }
     agent.reset();
     return result.dump();
   }, py::arg("env"), py::arg("policy"), py::arg("name"), py::arg("episodes"), py::arg("seed"),
-     "P4 on the test seeds with a policy (callable, 'random' or 'expert'); the JSON of "
+     py::arg("cost_fn"), py::arg("dynamics_fn"), py::arg("planner_overrides"),
+     "P4 on the test seeds with a policy (callable, 'random', 'expert') or a planner ('cem', "
+     "'mppi') over the true simulator, a cost_fn or a dynamics_fn; the JSON of "
      "`darkmatter eval plan --json`");
 }
 

@@ -4,6 +4,7 @@
 
 #include "agents/random_agent.h"
 #include "python/arrays.h"
+#include "python/callable_dynamics.h"
 #include "sim/error.h"
 
 namespace darkmatter::python {
@@ -59,6 +60,41 @@ std::unique_ptr<agents::Agent> MakePolicy(PyEnv& env, py::object policy) {
   }
   return std::make_unique<CallableAgent>(policy, env.env->ObservationSpec(),
                                          env.env->ActionSpec());
+}
+
+std::unique_ptr<agents::Agent> MakePlanningPolicy(PyEnv& env, py::object policy,
+                                                  py::object cost_fn, py::object dynamics_fn,
+                                                  const std::vector<std::string>& planner_overrides,
+                                                  agents::PlanSettings* plan,
+                                                  sim::SettingsBinder* binder) {
+  const std::string name =
+      py::isinstance<py::str>(policy) ? py::cast<std::string>(policy) : std::string();
+  const bool planner = name == "cem" || name == "mppi";
+  if (!planner) {
+    if (!cost_fn.is_none() || !dynamics_fn.is_none()) {
+      throw sim::BadInput("cost_fn and dynamics_fn are scored by a planner: give policy 'cem' "
+                          "or 'mppi', not " + (name.empty() ? "a callable" : "'" + name + "'"));
+    }
+    if (!planner_overrides.empty()) {
+      throw sim::BadInput("planner_settings (" + planner_overrides.front() +
+                          ") need policy 'cem' or 'mppi'");
+    }
+    return MakePolicy(env, policy);
+  }
+  if (!cost_fn.is_none() && !dynamics_fn.is_none()) {
+    throw sim::BadInput("give a cost_fn or a dynamics_fn, not both");
+  }
+  plan->planner = name;
+  agents::BindPlanSettings(plan, binder);
+  binder->ApplyOverrides(planner_overrides);
+  if (cost_fn.is_none() && dynamics_fn.is_none()) {
+    return agents::MakeOraclePlannerAgent(*env.env, env.task, env.settings, *plan);
+  }
+  std::unique_ptr<agents::Dynamics> dynamics = cost_fn.is_none()
+                                                   ? MakeStepFnDynamics(env, dynamics_fn)
+                                                   : MakeCostFnDynamics(env, cost_fn);
+  return std::make_unique<agents::PlannerAgent>(
+      *env.env, agents::MakePlanner(*plan, env.env->ActionSpec()), std::move(dynamics));
 }
 
 }  // namespace darkmatter::python

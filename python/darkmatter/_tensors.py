@@ -14,8 +14,9 @@ def torch_available():
 
 
 def wrap(fn, tensors):
-    """fn taking numpy arrays (tensors="numpy") or torch tensors (tensors="torch"); its
-    result comes back as numpy. "auto" means torch when importable."""
+    """fn taking numpy arrays (tensors="numpy") or torch tensors (tensors="torch": arrays,
+    also inside dicts, become tensors); its result, or each item of a tuple result, comes
+    back as numpy. "auto" means torch when importable."""
     if tensors == "auto":
         tensors = "torch" if _torch is not None else "numpy"
     if tensors == "numpy":
@@ -25,10 +26,21 @@ def wrap(fn, tensors):
     if _torch is None:
         raise ValueError("tensors='torch': python3-torch is not importable")
 
+    def to_torch(value):
+        if isinstance(value, np.ndarray):
+            return _torch.from_numpy(np.ascontiguousarray(value))
+        if isinstance(value, dict):
+            return {key: to_torch(item) for key, item in value.items()}
+        return value
+
+    def to_numpy(value):
+        if isinstance(value, _torch.Tensor):
+            return value.detach().cpu().numpy()
+        if isinstance(value, tuple):
+            return tuple(to_numpy(item) for item in value)
+        return value
+
     def call(*arrays):
-        result = fn(*[_torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
-        if isinstance(result, _torch.Tensor):
-            result = result.detach().cpu().numpy()
-        return result
+        return to_numpy(fn(*[to_torch(a) for a in arrays]))
 
     return call

@@ -7,6 +7,7 @@ code as `darkmatter eval`, returning the same JSON (with the same bootstrap inte
 The C++ protocol runs with the GIL released and takes it back only to call your callable.
 """
 
+import inspect
 import json
 import os
 import tempfile
@@ -149,19 +150,57 @@ def add_to_results(result, results_file):
     return results
 
 
-def plan(policy, task, *, episodes=50, seed=0, name=None, out=None, **settings):
+def _takes_three(fn):
+    """True when fn accepts a third positional argument (cost_fn's `state`)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: give it everything
+        return True
+    positional = [p for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
+
+
+def plan(policy, task, *, episodes=50, seed=0, name=None, out=None, cost_fn=None,
+         dynamics_fn=None, planner_settings=None, tensors="numpy", **settings):
     """P4 goal-conditioned control on the test split's seeds, as `darkmatter eval plan`:
     success rate, mean return, collisions (driving), final goal distance (manipulation),
-    seconds per action. `policy(observation) -> action` is any callable (e.g. a planner
-    over your world model that reads the goal from the observation), "random" or
-    "expert"; settings are env.* keys (max_episode_steps=..., ...)."""
-    from .envs import make
+    seconds and model calls per action.
+
+    `policy` is a callable `policy(observation) -> action`, "random", "expert", or a
+    planner, "cem" or "mppi", which samples and refits action sequences in C++ and scores
+    them with
+      - `cost_fn(observation, actions[, state]) -> costs`: the observation env.step would
+        return now, the candidates (N, H, act_dim) and, if it takes a third argument, the
+        live env's get_state() dict; returns (N,) costs, lower is better;
+      - `dynamics_fn(observations, actions) -> (next_observations, rewards[, terminated])`:
+        a one-step model over (N, obs_dim) state observations and (N, act_dim) actions,
+        rolled over the horizon in C++; a candidate's cost is minus its summed rewards;
+      - neither: the true simulator (the oracle of `darkmatter eval plan --policy cem`).
+    `planner_settings` are the plan.* keys without the prefix ({"samples": 128, ...}, see
+    `darkmatter eval plan --policy cem --show-config`); other settings are env.* keys
+    (max_episode_steps=..., ...). tensors="torch" hands the functions torch tensors."""
+    from .envs import make, _settings_dict
     if not (callable(policy) or isinstance(policy, str)):
-        raise TypeError(f"policy: expected a callable, 'random' or 'expert', got "
-                        f"{type(policy).__name__}")
+        raise TypeError(f"policy: expected a callable, 'random', 'expert', 'cem' or 'mppi', "
+                        f"got {type(policy).__name__}")
+    for label, fn in (("cost_fn", cost_fn), ("dynamics_fn", dynamics_fn)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{label}: expected a callable, got {type(fn).__name__}")
+    if cost_fn is not None:
+        three = cost_fn if _takes_three(cost_fn) else (lambda obs, actions, state, f=cost_fn:
+                                                       f(obs, actions))
+        cost_fn = _tensors.wrap(three, tensors)
+    if dynamics_fn is not None:
+        dynamics_fn = _tensors.wrap(dynamics_fn, tensors)
+    overrides = [f"plan.{key}={text}"
+                 for key, text in _settings_dict(dict(planner_settings or {})).items()]
     env = make(task, **settings)
     label = name or (policy if isinstance(policy, str) else "python")
-    result = json.loads(_core.plan(env._core, policy, str(label), int(episodes), int(seed)))
+    if cost_fn is not None or dynamics_fn is not None:
+        label = name or f"{policy}:python"
+    result = json.loads(_core.plan(env._core, policy, str(label), int(episodes), int(seed),
+                                   cost_fn, dynamics_fn, overrides))
     if out is not None:
         _write_json_atomically(out, result)
     return result

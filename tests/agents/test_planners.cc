@@ -43,8 +43,7 @@ std::unique_ptr<agents::OracleDynamics> MakeOracle(const std::string& task,
 std::unique_ptr<agents::PlannerAgent> MakeAgent(const sim::Env& env, const std::string& task,
                                                 const sim::EnvSettings& settings,
                                                 const agents::PlanSettings& plan) {
-  return std::make_unique<agents::PlannerAgent>(env, agents::MakePlanner(plan, env.ActionSpec()),
-                                                MakeOracle(task, settings, plan.oracle.threads));
+  return agents::MakeOraclePlannerAgent(env, task, settings, plan);
 }
 
 // Uniform random candidate sequences within the bounds (N x H x act_dim).
