@@ -15,6 +15,17 @@ uint64_t ReadLe(std::string_view bytes, size_t at, int width) {
   return value;
 }
 
+// The decimal memo index of a PUT line; anything but digits counts as too large.
+uint64_t MemoIndexText(std::string_view text) {
+  if (text.empty() || text.size() > 18) return UINT64_MAX;
+  uint64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return UINT64_MAX;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
 // "" when every opcode of the pickle `data` is known and every length it gives fits `data`.
 std::string PickleProblem(std::string_view data) {
   size_t at = 0;
@@ -37,6 +48,11 @@ std::string PickleProblem(std::string_view data) {
     at += width;
     return skip(n);
   };
+  // Each memo slot costs at least two bytes of pickle, so an index past its size is forged.
+  auto memo_problem = [&](uint64_t index) {
+    return "a pickle memo index (" + std::to_string(index) + ") beyond its " +
+           std::to_string(data.size()) + " bytes";
+  };
   while (at < data.size()) {
     const auto op = static_cast<uint8_t>(data[at++]);
     bool ok = true;
@@ -49,9 +65,24 @@ std::string PickleProblem(std::string_view data) {
         break;  // no argument
       case 'K': case 'h': case 'q': case 0x80: case 0x82: ok = skip(1); break;
       case 'M': case 0x83: ok = skip(2); break;
-      case 'J': case 'j': case 'r': case 0x84: ok = skip(4); break;
+      case 'J': case 'j': case 0x84: ok = skip(4); break;
+      case 'r': {  // LONG_BINPUT: LibTorch sizes its memo to the index, so bound it
+        if (data.size() - at < 4) return "a pickle length runs past its data";
+        const uint64_t index = ReadLe(data, at, 4);
+        if (index >= data.size()) return memo_problem(index);
+        at += 4;
+        break;
+      }
+      case 'p': {  // PUT with a decimal index on its line
+        const size_t begin = at;
+        ok = skip_line();
+        if (ok && MemoIndexText(data.substr(begin, at - begin - 1)) >= data.size()) {
+          return memo_problem(MemoIndexText(data.substr(begin, at - begin - 1)));
+        }
+        break;
+      }
       case 'G': case 0x95: ok = skip(8); break;
-      case 'F': case 'I': case 'L': case 'P': case 'S': case 'V': case 'g': case 'p':
+      case 'F': case 'I': case 'L': case 'P': case 'S': case 'V': case 'g':
         ok = skip_line();
         break;
       case 'c': case 'i': ok = skip_line() && skip_line(); break;

@@ -80,8 +80,11 @@ TEST_CASE("hostile: damaged checkpoints exit 2 naming the file and change nothin
   // Found by fuzz_checkpoint: a pickle claiming a 4 GB string (LibTorch allocated it).
   const std::string long_pickle =
       ReadFile(DARKMATTER_SOURCE_DIR "/tests/fuzz/regressions/checkpoint_pickle_length.pt");
-  for (const std::string& damaged :
-       {good.substr(0, good.size() / 2), std::string(), flipped, past_storage, long_pickle}) {
+  // Found by fuzz_checkpoint: a pickle memo index of 1.9e9 (LibTorch asked for 31 GB).
+  const std::string memo_index =
+      ReadFile(DARKMATTER_SOURCE_DIR "/tests/fuzz/regressions/checkpoint_memo_index.pt");
+  for (const std::string& damaged : {good.substr(0, good.size() / 2), std::string(), flipped,
+                                     past_storage, long_pickle, memo_index}) {
     WriteFile(run + "/checkpoint.pt", damaged);
     const auto before = Snapshot(run);
     for (const std::string& args :
@@ -105,6 +108,10 @@ TEST_CASE("hostile: damaged checkpoints exit 2 naming the file and change nothin
   CHECK_THAT(Darkmatter("rollout --task manipulation/reach --policy " + run + " --out " +
                         s / "x.h5").output,
              Catch::Contains("a pickle length runs past its data"));
+  WriteFile(run + "/checkpoint.pt", memo_index);
+  CHECK_THAT(Darkmatter("rollout --task manipulation/reach --policy " + run + " --out " +
+                        s / "x.h5").output,
+             Catch::Contains("a pickle memo index (1946241821) beyond its"));
   WriteFile(run + "/checkpoint.pt", flipped);
   CHECK_THAT(Darkmatter("rollout --task manipulation/reach --policy " + run + " --out " +
                         s / "x.h5").output,
