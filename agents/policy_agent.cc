@@ -8,6 +8,7 @@
 
 #include "agents/gaussian_policy.h"
 #include "agents/sac_agent.h"
+#include "agents/tdmpc.h"
 #include "sim/error.h"
 #include "worldmodel/run_files.h"
 #include "worldmodel/checkpoint.h"
@@ -150,9 +151,13 @@ std::unique_ptr<Agent> LoadPolicyAgent(const std::string& path, const sim::Env& 
     return std::make_unique<SacPolicyAgent>(env.ObservationSpec(), env.ActionSpec(),
                                             checkpoint.string());
   }
+  if (model == "tdmpc") {
+    return std::make_unique<TdmpcPolicyAgent>(env.ObservationSpec(), env.ActionSpec(),
+                                              checkpoint.string());
+  }
   if (model != "bc" && model != "ppo") {
     throw sim::BadInput("policy '" + path + "' is a '" + model +
-                        "' checkpoint; only bc, ppo and sac policies can act");
+                        "' checkpoint; only bc, ppo, sac and tdmpc policies can act");
   }
   return std::make_unique<PolicyAgent>(env.ObservationSpec(), env.ActionSpec(), hidden,
                                        checkpoint.string());

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "agents/policy_agent.h"
 #include "agents/rollout.h"
 #include "agents/sac_agent.h"
+#include "agents/tdmpc.h"
 #include "sim/episode_file.h"
 #include "sim/error.h"
 #include "tasks/registry.h"
@@ -75,16 +77,15 @@ std::vector<sim::Episode> LoadDemos(const AgentTrainRequest& r, const sim::Env& 
   return demos;
 }
 
-// A sac run resumed with other settings than it was started with is refused, naming every
-// sac.* and env.* key whose value differs (the budget and cadence keys may change).
-void RequireSameSacSettings(const nlohmann::json& previous, const AgentTrainRequest& r) {
+// A run resumed with other settings than it was started with is refused, naming every
+// `prefix`* and env.* key whose value differs (keys `may_change` accepts may differ).
+void RequireSameSettings(const nlohmann::json& previous, const AgentTrainRequest& r,
+                         const std::string& prefix, bool (*may_change)(const std::string&)) {
   if (!previous.contains("settings") || !previous["settings"].is_object()) return;
   const auto& before = previous["settings"];
   std::string differing;
   for (const auto& [key, value] : r.settings_text) {
-    if ((key.rfind("sac.", 0) != 0 && key.rfind("env.", 0) != 0) || SacResumeMayChange(key)) {
-      continue;
-    }
+    if ((key.rfind(prefix, 0) != 0 && key.rfind("env.", 0) != 0) || may_change(key)) continue;
     const std::string old_value =
         before.contains(key) && before[key].is_string() ? before[key].get<std::string>() : "";
     if (before.contains(key) && old_value != value) {
@@ -110,10 +111,116 @@ class SacTrainerAgent final : public Agent {
   SacTrainer* trainer_;
 };
 
+// What TrainAgent needs of a trainer, whichever model it trains.
+struct Learner {
+  std::function<std::map<std::string, double>()> round;  // one epoch, update or chunk
+  std::function<int64_t()> done;                         // epochs or env steps so far
+  std::function<void(const std::string&)> save;
+  std::function<int64_t(const std::string&)> load;
+  std::function<std::string()> parameter_hash;
+  std::function<std::unique_ptr<Agent>()> training_agent;  // for eval_every (may be empty)
+  std::string device;
+  int64_t per_round = 1, total = 0;  // steps per round; final step (whole rounds)
+  int checkpoint_every = 1, eval_episodes = 0, eval_every = 0;
+  bool stops_on_non_finite = false;  // round() throws std::runtime_error on a non-finite loss
+  // The policy evaluated at the end, from the final checkpoint.
+  std::function<std::unique_ptr<Agent>(const sim::Env&, const std::string&)> final_agent;
+};
+
+// Rounds of `per_round` steps covering `steps`.
+int64_t WholeRounds(int64_t steps, int64_t per_round) {
+  return (steps + per_round - 1) / per_round * per_round;
+}
+
+// The learner of r.model (trainers made here: this validates the device and, for bc, the
+// demonstrations, recorded into *demos).
+Learner MakeLearner(const AgentTrainRequest& r, const sim::Env& env,
+                    std::vector<sim::Episode>* demos, std::shared_ptr<void>* keep) {
+  Learner l;
+  if (r.model == "bc") {
+    *demos = LoadDemos(r, env);
+    auto bc = std::make_shared<BcTrainer>(*demos, env.ActionSpec(), r.bc, r.device);
+    *keep = bc;
+    l.round = [bc] { return bc->TrainEpoch(); };
+    l.done = [bc] { return static_cast<int64_t>(bc->Epochs()); };
+    l.save = [bc](const std::string& path) { bc->Save(path); };
+    l.load = [bc](const std::string& path) { return bc->Load(path); };
+    l.parameter_hash = [bc] { return bc->ParameterHash(); };
+    l.device = r.device;
+    l.total = r.bc.epochs;
+    l.checkpoint_every = r.bc.checkpoint_every;
+    l.eval_episodes = r.bc.eval_episodes;
+    const int hidden = r.bc.hidden;
+    l.final_agent = [hidden](const sim::Env& e, const std::string& checkpoint) {
+      return std::unique_ptr<Agent>(std::make_unique<PolicyAgent>(
+          e.ObservationSpec(), e.ActionSpec(), hidden, checkpoint));
+    };
+  } else if (r.model == "sac") {
+    auto sac = std::make_shared<SacTrainer>(r.task, r.env, r.sac, r.device);
+    *keep = sac;
+    l.round = [sac] { return sac->Update(); };
+    l.done = [sac] { return sac->EnvSteps(); };
+    l.save = [sac](const std::string& path) { sac->Save(path); };
+    l.load = [sac](const std::string& path) { return sac->Load(path); };
+    l.parameter_hash = [sac] { return sac->ParameterHash(); };
+    l.training_agent = [sac] { return std::unique_ptr<Agent>(std::make_unique<SacTrainerAgent>(sac.get())); };
+    l.device = sac->Device();
+    l.per_round = sac->StepsPerUpdate();
+    l.total = WholeRounds(r.sac.total_env_steps, l.per_round);
+    l.checkpoint_every = r.sac.checkpoint_every;
+    l.eval_episodes = r.sac.eval_episodes;
+    l.eval_every = r.sac.eval_every;
+    l.stops_on_non_finite = true;
+    l.final_agent = [](const sim::Env& e, const std::string& checkpoint) {
+      return std::unique_ptr<Agent>(
+          std::make_unique<SacPolicyAgent>(e.ObservationSpec(), e.ActionSpec(), checkpoint));
+    };
+  } else if (r.model == "tdmpc") {
+    auto tdmpc = std::make_shared<TdmpcTrainer>(r.task, r.env, r.tdmpc, r.device);
+    *keep = tdmpc;
+    l.round = [tdmpc] { return tdmpc->Update(); };
+    l.done = [tdmpc] { return tdmpc->EnvSteps(); };
+    l.save = [tdmpc](const std::string& path) { tdmpc->Save(path); };
+    l.load = [tdmpc](const std::string& path) { return tdmpc->Load(path); };
+    l.parameter_hash = [tdmpc] { return tdmpc->ParameterHash(); };
+    l.training_agent = [tdmpc] { return tdmpc->PlanningAgent(); };
+    l.device = tdmpc->Device();
+    l.per_round = tdmpc->StepsPerUpdate();
+    l.total = WholeRounds(r.tdmpc.total_env_steps, l.per_round);
+    l.checkpoint_every = r.tdmpc.checkpoint_every;
+    l.eval_episodes = r.tdmpc.eval_episodes;
+    l.eval_every = r.tdmpc.eval_every;
+    l.stops_on_non_finite = true;
+    l.final_agent = [](const sim::Env& e, const std::string& checkpoint) {
+      return std::unique_ptr<Agent>(
+          std::make_unique<TdmpcPolicyAgent>(e.ObservationSpec(), e.ActionSpec(), checkpoint));
+    };
+  } else {
+    auto ppo = std::make_shared<PpoTrainer>(r.task, r.env, r.ppo, r.device);
+    *keep = ppo;
+    l.round = [ppo] { return ppo->Update(); };
+    l.done = [ppo] { return ppo->EnvSteps(); };
+    l.save = [ppo](const std::string& path) { ppo->Save(path); };
+    l.load = [ppo](const std::string& path) { return ppo->Load(path); };
+    l.parameter_hash = [ppo] { return ppo->ParameterHash(); };
+    l.device = ppo->Device();
+    l.per_round = ppo->StepsPerUpdate();
+    l.total = WholeRounds(r.ppo.total_env_steps, l.per_round);
+    l.checkpoint_every = r.ppo.checkpoint_every;
+    l.eval_episodes = r.ppo.eval_episodes;
+    const int hidden = r.ppo.hidden;
+    l.final_agent = [hidden](const sim::Env& e, const std::string& checkpoint) {
+      return std::unique_ptr<Agent>(std::make_unique<PolicyAgent>(
+          e.ObservationSpec(), e.ActionSpec(), hidden, checkpoint));
+    };
+  }
+  return l;
+}
+
 }  // namespace
 
 const std::vector<std::string>& TrainableAgents() {
-  static const std::vector<std::string> models = {"bc", "ppo", "sac"};
+  static const std::vector<std::string> models = {"bc", "ppo", "sac", "tdmpc"};
   return models;
 }
 
@@ -126,8 +233,10 @@ void BindAgentSettings(const std::string& model, AgentTrainRequest* request,
     BindPpoSettings(&request->ppo, binder);
   } else if (model == "sac") {
     BindSacSettings(&request->sac, binder);
+  } else if (model == "tdmpc") {
+    BindTdmpcSettings(&request->tdmpc, binder);
   } else {
-    throw sim::BadInput("unknown agent model '" + model + "' (agent models: bc, ppo, sac)");
+    throw sim::BadInput("unknown agent model '" + model + "' (agent models: bc, ppo, sac, tdmpc)");
   }
 }
 
@@ -150,15 +259,18 @@ AgentEvaluation EvaluateAgent(sim::Env& env, Agent& agent, uint64_t first_seed, 
 AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
   const auto& models = TrainableAgents();
   if (std::find(models.begin(), models.end(), r.model) == models.end()) {
-    throw sim::BadInput("unknown agent model '" + r.model + "' (agent models: bc, ppo, sac)");
+    throw sim::BadInput("unknown agent model '" + r.model +
+                        "' (agent models: bc, ppo, sac, tdmpc)");
   }
   if (r.out.empty()) throw sim::BadInput("--out DIR is required");
   if (r.task.empty()) throw sim::BadInput("model '" + r.model + "' needs --task NAME");
-  const bool is_bc = r.model == "bc", is_sac = r.model == "sac";
+  const bool is_bc = r.model == "bc";
   if (is_bc) {
     ValidateBcSettings(r.bc);
-  } else if (is_sac) {
+  } else if (r.model == "sac") {
     ValidateSacSettings(r.sac);
+  } else if (r.model == "tdmpc") {
+    ValidateTdmpcSettings(r.tdmpc);
   } else {
     ValidatePpoSettings(r.ppo);
   }
@@ -185,43 +297,28 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
         throw sim::BadInput("--resume: '" + r.out + "' holds a " + model + " run on " + task +
                             ", not " + r.model + " on " + r.task);
       }
-      if (is_sac) RequireSameSacSettings(previous, r);
+      if (r.model == "sac") RequireSameSettings(previous, r, "sac.", SacResumeMayChange);
+      if (r.model == "tdmpc") RequireSameSettings(previous, r, "tdmpc.", TdmpcResumeMayChange);
     }
   } else if (std::filesystem::exists(checkpoint)) {
     throw sim::BadInput("'" + r.out +
                         "' already holds a run (checkpoint.pt); use --resume or another --out");
   }
 
-  // Trainers (constructing them validates the device and, for bc, the demonstrations).
-  std::unique_ptr<BcTrainer> bc;
-  std::unique_ptr<PpoTrainer> ppo;
-  std::unique_ptr<SacTrainer> sac;
+  // The trainer (making it validates the device and, for bc, the demonstrations).
   std::vector<sim::Episode> demos;
-  int64_t total = 0, per_round = 1;
-  if (is_bc) {
-    demos = LoadDemos(r, *env);
-    bc = std::make_unique<BcTrainer>(demos, env->ActionSpec(), r.bc, r.device);
-    total = r.bc.epochs;
-  } else if (is_sac) {
-    sac = std::make_unique<SacTrainer>(r.task, r.env, r.sac, r.device);
-    per_round = sac->StepsPerUpdate();
-    total = (static_cast<int64_t>(r.sac.total_env_steps) + per_round - 1) / per_round * per_round;
-  } else {
-    ppo = std::make_unique<PpoTrainer>(r.task, r.env, r.ppo, r.device);
-    per_round = ppo->StepsPerUpdate();
-    total = (static_cast<int64_t>(r.ppo.total_env_steps) + per_round - 1) / per_round * per_round;
-  }
+  std::shared_ptr<void> trainer;
+  Learner learner = MakeLearner(r, *env, &demos, &trainer);
+  const int64_t total = learner.total, per_round = learner.per_round;
   AgentTrainResult result;
   if (r.resume) {
-    result.start_step = is_bc    ? bc->Load(checkpoint)
-                        : is_sac ? sac->Load(checkpoint)
-                                 : ppo->Load(checkpoint);
+    result.start_step = learner.load(checkpoint);
     if (result.start_step > total || result.start_step % per_round != 0) {
       throw sim::BadInput("--resume: checkpoint is at step " + std::to_string(result.start_step) +
                           ", beyond or off the schedule of " + std::to_string(total) + " steps");
     }
   }
-  result.device = is_bc ? r.device : is_sac ? sac->Device() : ppo->Device();
+  result.device = learner.device;
 
   // Everything is valid: create the run directory.
   std::filesystem::create_directories(out);
@@ -234,7 +331,7 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
                         {"test_seed_base", kTestSeedBase}};
   if (is_bc) {
     run["num_demos"] = demos.size();
-    run["num_pairs"] = bc->NumPairs();
+    run["num_pairs"] = std::static_pointer_cast<BcTrainer>(trainer)->NumPairs();
     run["demo_source"] = r.bc.demo_file.empty() ? "expert" : r.bc.demo_file;
     run["demo_seeds"] = {r.bc.demo_seed, r.bc.demo_seed + static_cast<uint64_t>(r.bc.demos) - 1};
   }
@@ -242,21 +339,17 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
   if (r.resume) TruncateMetrics(out / "metrics.jsonl", result.start_step);
   std::ofstream metrics_file(out / "metrics.jsonl", std::ios::app);
 
-  const int every = is_bc    ? r.bc.checkpoint_every
-                    : is_sac ? r.sac.checkpoint_every
-                             : r.ppo.checkpoint_every;
   const auto start = std::chrono::steady_clock::now();
   int64_t saved_step = r.resume ? result.start_step : -1;  // step of the last good checkpoint
   int64_t done = result.start_step;
   auto save = [&] {
-    is_bc ? bc->Save(checkpoint) : is_sac ? sac->Save(checkpoint) : ppo->Save(checkpoint);
+    learner.save(checkpoint);
     saved_step = done;
   };
   auto next_metrics = [&] {
-    if (is_bc) return bc->TrainEpoch();
-    if (!is_sac) return ppo->Update();
+    if (!learner.stops_on_non_finite) return learner.round();
     try {
-      return sac->Update();
+      return learner.round();
     } catch (const std::runtime_error& e) {
       throw std::runtime_error(
           std::string(e.what()) +
@@ -267,11 +360,11 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
   };
   for (int64_t round = 0; done < total; ++round) {
     auto metrics = next_metrics();
-    done = is_bc ? bc->Epochs() : is_sac ? sac->EnvSteps() : ppo->EnvSteps();
-    if (is_sac && r.sac.eval_every > 0 && r.sac.eval_episodes > 0 &&
-        ((done / per_round) % r.sac.eval_every == 0 || done == total)) {
-      SacTrainerAgent agent(sac.get());
-      const AgentEvaluation e = EvaluateAgent(*env, agent, kTestSeedBase, r.sac.eval_episodes);
+    done = learner.done();
+    if (learner.eval_every > 0 && learner.eval_episodes > 0 && learner.training_agent &&
+        ((done / per_round) % learner.eval_every == 0 || done == total)) {
+      const auto agent = learner.training_agent();
+      const AgentEvaluation e = EvaluateAgent(*env, *agent, kTestSeedBase, learner.eval_episodes);
       metrics["eval_return"] = e.mean_return;
       metrics["eval_success"] = e.success_rate;
       metrics["eval_length"] = e.mean_length;
@@ -280,30 +373,18 @@ AgentTrainResult TrainAgent(const AgentTrainRequest& r) {
     result.last = metrics;
     metrics_file << MetricsJson(done, metrics).dump() << "\n";
     metrics_file.flush();
-    if ((done / per_round) % every == 0 || done == total) save();
+    if ((done / per_round) % learner.checkpoint_every == 0 || done == total) save();
     if (r.on_progress) r.on_progress(done, total);
   }
   if (result.start_step == total) save();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.steps = total;
   result.checkpoint = checkpoint;
-  result.parameter_hash = is_bc    ? bc->ParameterHash()
-                          : is_sac ? sac->ParameterHash()
-                                   : ppo->ParameterHash();
+  result.parameter_hash = learner.parameter_hash();
 
-  const int eval_episodes = is_bc    ? r.bc.eval_episodes
-                            : is_sac ? r.sac.eval_episodes
-                                     : r.ppo.eval_episodes;
-  if (eval_episodes > 0) {
-    std::unique_ptr<Agent> agent;
-    if (is_sac) {
-      agent = std::make_unique<SacPolicyAgent>(env->ObservationSpec(), env->ActionSpec(),
-                                               checkpoint);
-    } else {
-      agent = std::make_unique<PolicyAgent>(env->ObservationSpec(), env->ActionSpec(),
-                                            is_bc ? r.bc.hidden : r.ppo.hidden, checkpoint);
-    }
-    result.evaluation = EvaluateAgent(*env, *agent, kTestSeedBase, eval_episodes);
+  if (learner.eval_episodes > 0) {
+    const auto agent = learner.final_agent(*env, checkpoint);
+    result.evaluation = EvaluateAgent(*env, *agent, kTestSeedBase, learner.eval_episodes);
     run["evaluation"] = EvaluationJson(result.evaluation);
   }
   run["steps"] = result.steps;

@@ -1,4 +1,4 @@
-// Training agents from the CLI: `train --model bc|ppo|sac --task NAME`, in the style of
+// Training agents from the CLI: `train --model bc|ppo|sac|tdmpc --task NAME`, in the style of
 // worldmodel::Train: validation first (nothing is created on bad input), a run directory with
 // run.json, metrics.jsonl and checkpoint.pt (atomic, every N updates/epochs and at the end),
 // --resume from the checkpoint's step with a strict load. No torch types in this header.
@@ -14,6 +14,7 @@
 #include "agents/bc.h"
 #include "agents/ppo.h"
 #include "agents/sac.h"
+#include "agents/tdmpc.h"
 #include "sim/env.h"
 #include "sim/settings.h"
 #include "sim/splits.h"
@@ -24,11 +25,11 @@ namespace darkmatter::agents {
 // from the demonstration (train split) and training env seeds.
 constexpr uint64_t kTestSeedBase = sim::SplitSeedBase(sim::Split::kTest);
 
-// The models TrainAgent accepts: bc, ppo, sac.
+// The models TrainAgent accepts: bc, ppo, sac, tdmpc.
 const std::vector<std::string>& TrainableAgents();
 
 struct AgentTrainRequest {
-  std::string model;            // bc | ppo | sac
+  std::string model;            // bc | ppo | sac | tdmpc
   std::string task;             // registered task name
   std::string out;              // run directory
   std::string device = "cpu";   // auto | cpu | cuda[:N]
@@ -37,6 +38,7 @@ struct AgentTrainRequest {
   BcSettings bc;                // bc.* settings
   PpoSettings ppo;              // ppo.* settings
   SacSettings sac;              // sac.* settings
+  TdmpcSettings tdmpc;          // tdmpc.* settings
   std::map<std::string, std::string> settings_text;  // every key and value, for run.json
   std::function<void(int64_t done, int64_t total)> on_progress;  // may be empty
 };
@@ -60,7 +62,8 @@ struct AgentTrainResult {
   double seconds = 0.0;                 // wall time of training (without evaluation)
 };
 
-// Binds env.* and the model's own keys (bc.*, ppo.* or sac.*; throws BadInput on another model).
+// Binds env.* and the model's own keys (bc.*, ppo.*, sac.* or tdmpc.*; throws BadInput on
+// another model).
 void BindAgentSettings(const std::string& model, AgentTrainRequest* request,
                        sim::SettingsBinder* binder);
 
@@ -69,8 +72,8 @@ AgentEvaluation EvaluateAgent(sim::Env& env, Agent& agent, uint64_t first_seed, 
 
 // Validates everything, then trains, appending to out/metrics.jsonl and writing out/run.json
 // and out/checkpoint.pt; evaluates the final policy on held-out test seeds. Bad input throws
-// BadInput and leaves no files behind; a sac run resumed with other sac.*/env.* settings
-// (SacResumeMayChange aside) is refused naming the keys. A non-finite loss throws
+// BadInput and leaves no files behind; a sac or tdmpc run resumed with other settings of its
+// own or env.* (Sac/TdmpcResumeMayChange aside) is refused naming the keys. A non-finite loss throws
 // std::runtime_error naming the last good checkpoint, which is kept.
 AgentTrainResult TrainAgent(const AgentTrainRequest& request);
 

@@ -1,12 +1,14 @@
 // darkmatter train --model jepa --data FILE.h5 [--config FILE] [key=value ...] --out DIR
 //                  [--device auto|cpu|cuda] [--resume] [--json]
-//   or: darkmatter train --model bc|ppo|sac --task NAME [key=value ...] --out DIR [--resume] [--json]
+//   or: darkmatter train --model bc|ppo|sac|tdmpc --task NAME [key=value ...] --out DIR [--resume] [--json]
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <algorithm>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -26,7 +28,7 @@ namespace {
 struct TrainOptions {
   std::string model;
   std::string data;
-  std::string task;                    // bc / ppo / sac: the task to act in
+  std::string task;                    // bc / ppo / sac / tdmpc: the task to act in
   std::string config;                  // YAML preset
   std::vector<std::string> overrides;  // key=value
   std::string out;
@@ -56,7 +58,8 @@ std::vector<std::string> ExpandShortKeys(const std::vector<std::string>& overrid
   return expanded;
 }
 
-// train --model bc|ppo|sac --task NAME: behaviour cloning, PPO or SAC (agents::TrainAgent).
+// train --model bc|ppo|sac|tdmpc --task NAME: behaviour cloning, PPO, SAC or TD-MPC
+// (agents::TrainAgent).
 void RunAgentTrain(const TrainOptions& o) {
   agents::AgentTrainRequest request;
   sim::SettingsBinder binder;
@@ -123,7 +126,8 @@ void RunAgentTrain(const TrainOptions& o) {
 }
 
 void RunTrain(TrainOptions o) {
-  if (o.model == "bc" || o.model == "ppo" || o.model == "sac") {
+  const auto& agents_models = agents::TrainableAgents();
+  if (std::find(agents_models.begin(), agents_models.end(), o.model) != agents_models.end()) {
     RunAgentTrain(o);
     return;
   }
@@ -221,9 +225,9 @@ void RunTrainLeavingNoFailedRun(const TrainOptions& o) {
 void AddTrainCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a world model on an episode file");
   auto o = std::make_shared<TrainOptions>();
-  cmd->add_option("--model", o->model, "Model to train: jepa | generative | supervised | stochastic | bc | ppo | sac")->required();
+  cmd->add_option("--model", o->model, "Model to train: jepa | generative | supervised | stochastic | bc | ppo | sac | tdmpc")->required();
   cmd->add_option("--data", o->data, "Episode file (.h5) to train on");
-  cmd->add_option("--task", o->task, "bc / ppo / sac: task to act in (see `darkmatter tasks`)");
+  cmd->add_option("--task", o->task, "bc / ppo / sac / tdmpc: task to act in (see `darkmatter tasks`)");
   cmd->add_option("--config", o->config, "YAML preset of settings (see --show-config)");
   cmd->add_option("overrides", o->overrides, "Settings as key=value, e.g. train.steps=200");
   cmd->add_flag("--show-config", o->show_config, "Print every settings key and value, then exit");
