@@ -14,6 +14,7 @@ void AddBenchCommand(CLI::App& app) {
   AddBenchTrainCommand(*bench);
   AddBenchPlanCommand(*bench);
   AddBenchSacCommand(*bench);
+  AddBenchTdmpcCommand(*bench);
 }
 
 }  // namespace darkmatter::apps

@@ -28,6 +28,7 @@ void AddBenchTrainCommand(CLI::App& bench);
 void AddBenchPlanCommand(CLI::App& bench);
 // bench sac: SAC gradient updates/s and env steps/s on 1 and 2 pool threads.
 void AddBenchSacCommand(CLI::App& bench);
+void AddBenchTdmpcCommand(CLI::App& bench);
 // darkmatter play FILE.h5 [--episode K] [--video OUT.mp4 [--grid N --fps F --size WxH]] ...
 void AddPlayCommand(CLI::App& app);
 // darkmatter train --model jepa --data FILE.h5 [--config F] [key=value ...] --out DIR ...

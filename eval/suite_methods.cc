@@ -85,7 +85,8 @@ void SetSuiteBc(const MethodContext& ctx, agents::BcSettings* bc) {
   bc->seed = static_cast<uint64_t>(ctx.seed);
 }
 
-// bc, ppo or sac through agents::TrainAgent into ctx.work_dir, then its checkpoint as a policy.
+// bc, ppo, sac or tdmpc through agents::TrainAgent into ctx.work_dir, then its checkpoint as
+// a policy.
 PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx, sim::Env& env) {
   const SuiteSettings& s = *ctx.settings;
   agents::AgentTrainRequest request;
@@ -111,6 +112,15 @@ PreparedAgent PrepareTrained(const std::string& model, const MethodContext& ctx,
     request.sac.seed = static_cast<uint64_t>(ctx.seed);
     request.sac.checkpoint_every = 1000000;
     request.sac.eval_episodes = 0;
+  } else if (model == "tdmpc") {
+    request.tdmpc.total_env_steps = static_cast<int>(std::lround(ctx.budget));
+    request.tdmpc.hidden = s.tdmpc_hidden;
+    request.tdmpc.seed_steps = std::min(s.tdmpc_seed_steps, request.tdmpc.total_env_steps);
+    request.tdmpc.chunk_steps = std::min(request.tdmpc.chunk_steps, request.tdmpc.total_env_steps);
+    request.tdmpc.buffer_size = std::max(request.tdmpc.total_env_steps, 1);
+    request.tdmpc.seed = static_cast<uint64_t>(ctx.seed);
+    request.tdmpc.checkpoint_every = 1000000;
+    request.tdmpc.eval_episodes = 0;
   } else {
     request.ppo.total_env_steps = static_cast<int>(std::lround(ctx.budget));
     request.ppo.num_envs = s.ppo_num_envs;
@@ -317,6 +327,11 @@ const std::vector<SuiteMethod>& SuiteMethods() {
        "(budget: environment steps)",
        "env_steps", "budgets.sac", {"sac.", "device"}, "",
        [](const MethodContext& c, sim::Env& e) { return PrepareTrained("sac", c, e); }},
+      {"tdmpc", "rl",
+       "TD-MPC: a latent world model trained from reward (dynamics, reward, termination, twin "
+       "Q), MPPI in its latent with a policy prior (budget: environment steps)",
+       "env_steps", "budgets.tdmpc", {"tdmpc.", "device"}, "",
+       [](const MethodContext& c, sim::Env& e) { return PrepareTrained("tdmpc", c, e); }},
       {"jepa-cem", "ssl",
        "JEPA world model learned from reward-free play frames, CEM toward the goal in latent "
        "space (budget: unlabelled frames)",
@@ -352,6 +367,7 @@ std::vector<double> MethodBudgets(const SuiteMethod& method, const SuiteSettings
   const std::string& text = method.budgets_key == "budgets.bc"    ? s.budgets_bc
                             : method.budgets_key == "budgets.ppo" ? s.budgets_ppo
                             : method.budgets_key == "budgets.sac" ? s.budgets_sac
+                            : method.budgets_key == "budgets.tdmpc" ? s.budgets_tdmpc
                                                                   : s.budgets_jepa;
   return ParseBudgets(text, method.budgets_key);
 }

@@ -28,6 +28,7 @@ const Preset& QuickPreset() {
       {"budgets.bc", "2,10"},
       {"budgets.ppo", "2048,8192"},
       {"budgets.sac", "5000,20000"},
+      {"budgets.tdmpc", "5000"},
       {"budgets.jepa", "2000"},
       {"plan.samples", "16"},
       {"plan.elites", "4"},
@@ -47,6 +48,8 @@ const Preset& QuickPreset() {
       {"sac.utd", "1"},
       {"sac.learning_starts", "1000"},
       {"sac.threads", "1"},
+      {"tdmpc.hidden", "64"},
+      {"tdmpc.seed_steps", "1000"},
       {"jepa.steps", "150"},
       {"jepa.batch", "32"},
       {"jepa.input", "pixels"},
@@ -78,6 +81,7 @@ const Preset& FullPreset() {
       {"budgets.bc", "5,20,50"},
       {"budgets.ppo", "10000,40000,160000"},
       {"budgets.sac", "20000,100000"},
+      {"budgets.tdmpc", "20000,50000"},
       {"budgets.jepa", "20000,100000"},
       {"plan.samples", "32"},
       {"plan.elites", "4"},
@@ -97,6 +101,8 @@ const Preset& FullPreset() {
       {"sac.utd", "1"},
       {"sac.learning_starts", "5000"},
       {"sac.threads", "1"},
+      {"tdmpc.hidden", "128"},
+      {"tdmpc.seed_steps", "1000"},
       {"jepa.steps", "2000"},
       {"jepa.batch", "64"},
       {"physics.task", "physics/collide"},
@@ -125,6 +131,7 @@ const Preset& TestPreset() {
       {"budgets.bc", "2"},
       {"budgets.ppo", "1024"},
       {"budgets.sac", "300"},
+      {"budgets.tdmpc", "300"},
       {"budgets.jepa", "500"},
       {"plan.samples", "8"},
       {"plan.elites", "2"},
@@ -144,6 +151,8 @@ const Preset& TestPreset() {
       {"sac.utd", "1"},
       {"sac.learning_starts", "100"},
       {"sac.threads", "1"},
+      {"tdmpc.hidden", "16"},
+      {"tdmpc.seed_steps", "100"},
       {"jepa.steps", "20"},
       {"jepa.batch", "8"},
       {"physics.task", "physics/collide"},
@@ -235,6 +244,7 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
   b->Bind("budgets.bc", &s->budgets_bc, "bc: demonstrations (labelled episodes), comma-separated");
   b->Bind("budgets.ppo", &s->budgets_ppo, "ppo: environment steps, comma-separated");
   b->Bind("budgets.sac", &s->budgets_sac, "sac: environment steps, comma-separated");
+  b->Bind("budgets.tdmpc", &s->budgets_tdmpc, "tdmpc: environment steps, comma-separated");
   b->Bind("budgets.jepa", &s->budgets_jepa, "jepa-cem: unlabelled frames, comma-separated");
   b->Bind("plan.samples", &s->plan_samples, "oracle planners: candidates per iteration");
   b->Bind("plan.elites", &s->plan_elites, "CEM elites");
@@ -256,6 +266,9 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
   b->Bind("sac.learning_starts", &s->sac_learning_starts,
           "sac: env steps of uniform random actions before learning");
   b->Bind("sac.threads", &s->sac_threads, "sac: env pool threads");
+  b->Bind("tdmpc.hidden", &s->tdmpc_hidden, "tdmpc: hidden units of every MLP");
+  b->Bind("tdmpc.seed_steps", &s->tdmpc_seed_steps,
+          "tdmpc: env steps of uniform random actions before learning");
   b->Bind("jepa.steps", &s->jepa_steps, "world models: optimiser steps");
   b->Bind("jepa.batch", &s->jepa_batch, "world models: clips per step");
   b->Bind("jepa.input", &s->jepa_input,
@@ -268,7 +281,7 @@ void BindSuiteSettings(SuiteSettings* s, sim::SettingsBinder* b) {
           "twins (and readout clips) per evaluation file");
   b->Bind("bootstrap", &s->bootstrap, "bootstrap replicates of every interval");
   b->Bind("device", &s->device,
-          "bc, ppo, sac, jepa models: auto (CUDA when present, else CPU) | cpu | cuda[:N]");
+          "bc, ppo, sac, tdmpc, jepa models: auto (CUDA when present, else CPU) | cpu | cuda[:N]");
   b->Bind("videos.enabled", &s->videos, "render best and worst episode per (task, method)");
   b->Bind("videos.tasks", &s->video_tasks, "tasks that get videos, comma-separated");
   b->Bind("videos.size", &s->video_size, "video pane size WxH");
@@ -299,6 +312,7 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
   ParseBudgets(s.budgets_bc, "budgets.bc");
   ParseBudgets(s.budgets_ppo, "budgets.ppo");
   ParseBudgets(s.budgets_sac, "budgets.sac");
+  ParseBudgets(s.budgets_tdmpc, "budgets.tdmpc");
   ParseBudgets(s.budgets_jepa, "budgets.jepa");
   ParseBudgets(s.physics_budgets, "physics.budgets");
   sim::RequireInRange("plan.samples", s.plan_samples, 2, sim::kMaxSamples);
@@ -328,6 +342,8 @@ void ValidateSuiteSettings(const SuiteSettings& s) {
   }
   CheckAtLeast("sac.learning_starts", s.sac_learning_starts, 0);
   sim::RequireInRange("sac.threads", s.sac_threads, 1, sim::kMaxThreads);
+  sim::RequireInRange("tdmpc.hidden", s.tdmpc_hidden, 1, sim::kMaxWidth);
+  sim::RequireInRange("tdmpc.seed_steps", s.tdmpc_seed_steps, 3, sim::kMaxReplay);
   CheckAtLeast("jepa.steps", s.jepa_steps, 1);
   sim::RequireInRange("jepa.batch", s.jepa_batch, 1, sim::kMaxBatch);
   if (s.jepa_input != "state" && s.jepa_input != "pixels") {

@@ -25,6 +25,7 @@ struct SuiteSettings {
   std::string budgets_bc;      // bc: demonstrations (labelled episodes), comma-separated
   std::string budgets_ppo;     // ppo: environment steps, comma-separated
   std::string budgets_sac;     // sac: environment steps, comma-separated
+  std::string budgets_tdmpc;   // tdmpc: environment steps, comma-separated
   std::string budgets_jepa;    // jepa-cem: unlabelled frames of reward-free play, comma-separated
   int plan_samples = 32;       // oracle planners: candidate sequences per iteration
   int plan_elites = 4;         // CEM elites
@@ -44,6 +45,8 @@ struct SuiteSettings {
   double sac_utd = 1.0;        // sac: gradient updates per env step
   int sac_learning_starts = 5000;  // sac: env steps of random actions before learning
   int sac_threads = 1;         // sac: env pool threads (results identical for any value)
+  int tdmpc_hidden = 128;      // tdmpc: hidden units of every MLP
+  int tdmpc_seed_steps = 1000; // tdmpc: env steps of random actions before learning
   int jepa_steps = 300;        // world models: optimiser steps
   int jepa_batch = 32;         // world models: clips per step
   std::string jepa_input = "state";  // physics cells' jepa: state | pixels (the spatial
