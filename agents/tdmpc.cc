@@ -203,7 +203,14 @@ struct TdmpcTrainer::Impl {
       const auto start = std::chrono::steady_clock::now();
       const auto obs = torch::from_blob(current_obs.data(), {1, obs_dim}, torch::kFloat64)
                            .to(device, torch::kFloat32);
-      TdmpcPlan(*nets, obs, plan, state->plan_mean, episode_length > 0, true, rng, action);
+      if (settings.act == "plan") {
+        TdmpcPlan(*nets, obs, plan, state->plan_mean, episode_length > 0, true, rng, action);
+      } else {
+        torch::NoGradGuard no_grad;
+        const auto noise = Normals(rng, 1, act_dim, device);
+        const auto a = nets->Sample(nets->Encode(obs), noise).first.to(torch::kCPU).contiguous();
+        std::copy_n(a.data_ptr<float>(), act_dim, action.begin());
+      }
       plan_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ++plans;
     }
@@ -325,7 +332,7 @@ struct TdmpcTrainer::Impl {
                           {"elites", plan.elites}, {"iterations", plan.iterations},
                           {"temperature", plan.temperature}, {"min_std", plan.min_std},
                           {"max_std", plan.max_std}, {"gamma", plan.gamma},
-                          {"seed", settings.seed}}
+                          {"act", settings.act}, {"seed", settings.seed}}
         .dump();
   }
 
@@ -388,7 +395,7 @@ int64_t TdmpcTrainer::Load(const std::string& path) {
 
 std::unique_ptr<Agent> TdmpcTrainer::PlanningAgent() {
   return MakeTdmpcPlanningAgent(impl_->nets, impl_->plan, impl_->pool.ActionSpec(),
-                                impl_->settings.seed);
+                                impl_->settings.seed, impl_->settings.act == "plan");
 }
 
 std::string TdmpcTrainer::ParameterHash() const { return worldmodel::ParameterHash(*impl_->nets); }

@@ -52,6 +52,8 @@ struct TdmpcSettings {
   double min_std = 0.05;
   double max_std = 2.0;
   double gamma = 0.99;
+  std::string act = "plan";      // "plan": MPPI (TD-MPC); "policy": the policy prior alone
+                                 // (the ablation; may change on resume)
   uint64_t seed = 0;             // init, sampling, planning and env seeds
   int checkpoint_every = 10;     // chunks between checkpoints (and one at the end)
   int eval_episodes = 10;        // planning evaluation episodes at the end (test seeds)
@@ -62,7 +64,8 @@ struct TdmpcSettings {
 void BindTdmpcSettings(TdmpcSettings* settings, sim::SettingsBinder* binder);
 // Throws BadInput naming the key and value of the first out-of-range setting.
 void ValidateTdmpcSettings(const TdmpcSettings& settings);
-// Keys whose change a resumed run tolerates (budget, checkpoint and evaluation cadence).
+// Keys whose change a resumed run tolerates (budget, checkpoint and evaluation cadence, and
+// tdmpc.act: how the same networks act).
 bool TdmpcResumeMayChange(const std::string& key);
 
 class TdmpcTrainer {
@@ -101,8 +104,9 @@ class TdmpcTrainer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Acts by TD-MPC planning with a trained checkpoint (CPU): the seed of Reset fixes the
-// planner's draws; the warm start is dropped at each Reset. Batch of one.
+// Acts with a trained checkpoint (CPU) as its metadata's tdmpc.act says: TD-MPC planning
+// (the seed of Reset fixes the planner's draws; the warm start is dropped at each Reset) or
+// the policy prior's mean action. Batch of one.
 class TdmpcPolicyAgent final : public Agent {
  public:
   // Loads `checkpoint` (a tdmpc checkpoint.pt; sizes and planner settings from its metadata)

@@ -1,5 +1,5 @@
-// TdmpcPolicyAgent: TD-MPC planning with a trained checkpoint, for evaluation, rollout and
-// the suite.
+// TdmpcPolicyAgent: TD-MPC planning (or its policy prior) with a trained checkpoint, for
+// evaluation, rollout and the suite.
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -55,8 +55,13 @@ TdmpcPolicyAgent::TdmpcPolicyAgent(const sim::BoxSpec& observation_spec,
                             size("state_size"), plan.horizon);
   worldmodel::LoadCheckpoint(checkpoint, *impl_->state, nullptr);
   impl_->state->eval();
+  const std::string act = info.value("act", std::string("plan"));
+  if (act != "plan" && act != "policy") {
+    throw sim::BadInput("tdmpc checkpoint '" + checkpoint + "': metadata act='" + act +
+                        "' is not plan or policy");
+  }
   impl_->planner = MakeTdmpcPlanningAgent(impl_->state->nets, plan, action_spec,
-                                          info.value("seed", uint64_t{0}));
+                                          info.value("seed", uint64_t{0}), act == "plan");
 }
 
 TdmpcPolicyAgent::~TdmpcPolicyAgent() = default;

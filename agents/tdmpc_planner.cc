@@ -135,8 +135,8 @@ constexpr uint64_t kPlanStream = 0x74646d706370616eULL;  // evaluation planning 
 class TdmpcPlanningAgent final : public Agent {
  public:
   TdmpcPlanningAgent(TdmpcNetworks nets, const TdmpcPlanSettings& settings,
-                     const sim::BoxSpec& action_spec, uint64_t salt)
-      : nets_(std::move(nets)), settings_(settings), spec_(action_spec), salt_(salt) {
+                     const sim::BoxSpec& action_spec, uint64_t salt, bool plan)
+      : nets_(std::move(nets)), settings_(settings), spec_(action_spec), salt_(salt), plan_(plan) {
     act_dim_ = action_spec.Size();
     mean_ = torch::zeros({settings.horizon, act_dim_}, torch::kFloat32);
     action_.resize(act_dim_);
@@ -159,8 +159,14 @@ class TdmpcPlanningAgent final : public Agent {
     const auto obs = torch::from_blob(const_cast<double*>(observations.data()), {1, obs_dim},
                                       torch::kFloat64)
                          .to(device, torch::kFloat32);
-    TdmpcPlan(*nets_, obs, settings_, mean_, warm_, false, rng_, action_);
-    warm_ = true;
+    if (plan_) {
+      TdmpcPlan(*nets_, obs, settings_, mean_, warm_, false, rng_, action_);
+      warm_ = true;
+    } else {
+      torch::NoGradGuard no_grad;
+      const auto a = nets_->MeanAction(nets_->Encode(obs)).to(torch::kCPU).contiguous();
+      std::copy_n(a.data_ptr<float>(), act_dim_, action_.begin());
+    }
     const auto& center_scale = nets_->ToEnv(torch::from_blob(action_.data(), {act_dim_},
                                                              torch::kFloat32).to(device));
     const auto env = center_scale.to(torch::kCPU, torch::kFloat64).contiguous();
@@ -173,6 +179,7 @@ class TdmpcPlanningAgent final : public Agent {
   TdmpcPlanSettings settings_;
   sim::BoxSpec spec_;
   uint64_t salt_;
+  bool plan_;
   int64_t act_dim_ = 0;
   torch::Tensor mean_;
   sim::Rng rng_;
@@ -184,8 +191,9 @@ class TdmpcPlanningAgent final : public Agent {
 }  // namespace
 
 std::unique_ptr<Agent> MakeTdmpcPlanningAgent(TdmpcNetworks nets, const TdmpcPlanSettings& settings,
-                                              const sim::BoxSpec& action_spec, uint64_t salt) {
-  return std::make_unique<TdmpcPlanningAgent>(std::move(nets), settings, action_spec, salt);
+                                              const sim::BoxSpec& action_spec, uint64_t salt,
+                                              bool plan) {
+  return std::make_unique<TdmpcPlanningAgent>(std::move(nets), settings, action_spec, salt, plan);
 }
 
 }  // namespace darkmatter::agents

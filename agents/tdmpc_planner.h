@@ -51,9 +51,11 @@ void TdmpcPlan(TdmpcNetworksImpl& nets, const torch::Tensor& obs, const TdmpcPla
 
 namespace darkmatter::agents {
 
-// An agent that plans with `nets` (batch of one, no exploration noise): Reset(seed) re-seeds
-// its draws from (seed, `salt`) and drops the warm start; actions are in env units, clipped.
+// An agent that acts with `nets` (batch of one, no exploration noise): when `plan`, by
+// planning (Reset(seed) re-seeds its draws from (seed, `salt`) and drops the warm start),
+// else with the policy prior's mean action; actions are in env units, clipped.
 std::unique_ptr<Agent> MakeTdmpcPlanningAgent(TdmpcNetworks nets, const TdmpcPlanSettings& settings,
-                                              const sim::BoxSpec& action_spec, uint64_t salt);
+                                              const sim::BoxSpec& action_spec, uint64_t salt,
+                                              bool plan = true);
 
 }  // namespace darkmatter::agents

@@ -50,6 +50,7 @@ void BindTdmpcSettings(TdmpcSettings* s, sim::SettingsBinder* b) {
   b->Bind("tdmpc.min_std", &s->min_std, "floor of the planner's std");
   b->Bind("tdmpc.max_std", &s->max_std, "initial and largest planner std");
   b->Bind("tdmpc.gamma", &s->gamma, "discount (TD targets and planning), in (0, 1]");
+  b->Bind("tdmpc.act", &s->act, "plan (MPPI in the latent) | policy (the policy prior alone)");
   b->Bind("tdmpc.seed", &s->seed, "init, sampling, planning and env seeds");
   b->Bind("tdmpc.checkpoint_every", &s->checkpoint_every, "chunks between checkpoints");
   b->Bind("tdmpc.eval_episodes", &s->eval_episodes,
@@ -81,6 +82,9 @@ void ValidateTdmpcSettings(const TdmpcSettings& s) {
   Require(std::isfinite(s.grad_clip) && s.grad_clip > 0, "tdmpc.grad_clip", s.grad_clip,
           "finite and > 0");
   ValidateTdmpcPlanSettings(PlanSettingsOf(s));
+  if (s.act != "plan" && s.act != "policy") {
+    throw sim::BadInput("setting tdmpc.act=" + s.act + ": must be plan or policy");
+  }
   Require(s.checkpoint_every >= 1, "tdmpc.checkpoint_every", s.checkpoint_every, ">= 1");
   sim::RequireInRange("tdmpc.eval_episodes", s.eval_episodes, 0, sim::kMaxSamples);
   Require(s.eval_every >= 0, "tdmpc.eval_every", s.eval_every, ">= 0");
@@ -88,7 +92,7 @@ void ValidateTdmpcSettings(const TdmpcSettings& s) {
 
 bool TdmpcResumeMayChange(const std::string& key) {
   return key == "tdmpc.total_env_steps" || key == "tdmpc.checkpoint_every" ||
-         key == "tdmpc.eval_episodes" || key == "tdmpc.eval_every";
+         key == "tdmpc.eval_episodes" || key == "tdmpc.eval_every" || key == "tdmpc.act";
 }
 
 }  // namespace darkmatter::agents

@@ -241,4 +241,13 @@ TEST_CASE("tdmpc: TrainAgent resumes, refuses changed settings and its run is a 
   const auto resumed = agents::TrainAgent(request);
   CHECK(resumed.start_step == 400);
   CHECK(resumed.steps == 600);
+  // The ablation: the same networks acting with the policy prior alone (may change on resume).
+  request.tdmpc.act = "policy";
+  request.settings_text["tdmpc.act"] = "policy";
+  const auto prior = agents::TrainAgent(request);
+  CHECK(prior.start_step == 600);
+  CHECK(prior.parameter_hash == resumed.parameter_hash);
+  CHECK(prior.evaluation.episodes == 1);
+  request.tdmpc.act = "dream";
+  CHECK_THROWS_WITH(agents::TrainAgent(request), Catch::Contains("tdmpc.act=dream"));
 }
