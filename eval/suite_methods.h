@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,10 @@
 #include "eval/suite_settings.h"
 #include "sim/env.h"
 #include "sim/splits.h"
+
+namespace darkmatter::worldmodel {
+struct TrainResult;
+}  // namespace darkmatter::worldmodel
 
 namespace darkmatter::eval {
 
@@ -66,6 +71,16 @@ const std::vector<SuiteMethod>& SuiteMethods();
 const SuiteMethod& FindSuiteMethod(const std::string& name);
 // The budgets of `method` under `settings` ({1} for references).
 std::vector<double> MethodBudgets(const SuiteMethod& method, const SuiteSettings& settings);
+
+// The env settings as the keys an episode file's "env" block holds.
+std::map<std::string, std::string> EnvValues(sim::EnvSettings env);
+
+// A jepa on the `input` ("state" or "pixels") observations of episode file `data`
+// (jepa.steps, jepa.batch; the pixel jepa's architecture of docs/world-models.md), into run
+// directory `out`, seeded by `seed`, on `device`; one checkpoint at the end.
+worldmodel::TrainResult TrainStateJepa(const SuiteSettings& s, const std::string& data,
+                                       const std::string& out, int seed,
+                                       const std::string& device, const std::string& input);
 
 // Runs the physics protocols (physics.protocols) for one seed: records reward-free training
 // clips (budget = frames, train split), readout and test twins (their own splits), trains a
