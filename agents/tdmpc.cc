@@ -91,6 +91,11 @@ struct TdmpcTrainer::Impl {
   torch::Tensor SampleSequences(sim::Rng& rng) {
     const int64_t h = settings.horizon, b = settings.batch_size;
     const int64_t starts = state->replay->Size() - h + 1;
+    if (starts < 1) {
+      throw std::runtime_error("tdmpc: the replay holds " + std::to_string(state->replay->Size()) +
+                               " transitions, fewer than tdmpc.horizon=" + std::to_string(h) +
+                               " (raise tdmpc.seed_steps)");
+    }
     std::vector<int64_t> rows(h * b);
     for (int64_t j = 0; j < b; ++j) {
       int64_t c = -1;
