@@ -34,9 +34,9 @@ struct TdmpcSettings {
   double lr = 3e-4;              // Adam learning rate (model and policy)
   double tau = 0.01;             // Polyak step of the target Q heads
   double rho = 0.5;              // weight decay over the horizon of each step's loss
-  double consistency_coef = 2.0; // weight of the latent consistency loss
-  double reward_coef = 0.5;      // weight of the reward loss
-  double value_coef = 0.1;       // weight of the TD loss
+  double consistency_coef = 20.0;  // weight of the latent consistency loss (TD-MPC2's)
+  double reward_coef = 0.1;        // weight of the reward loss (TD-MPC2's)
+  double value_coef = 0.1;         // weight of the TD loss (TD-MPC2's)
   double termination_coef = 1.0; // weight of the termination loss (binary cross-entropy)
   double entropy_coef = 1e-4;    // weight of the policy's log density in its loss
   double grad_clip = 20.0;       // gradient norm clip (model and policy)

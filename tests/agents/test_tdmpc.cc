@@ -99,7 +99,7 @@ TEST_CASE("tdmpc: learns to balance the inverted pendulum from a seed",
   CHECK(metrics.at("updates") == trainer.EnvSteps());
   CHECK(metrics.at("reward_loss") < 0.05);  // the pendulum's reward is 1 while upright
   CHECK(after > 3 * before);
-  CHECK(after > 60);
+  CHECK(after > 80);  // 100.0 with TD-MPC2's loss weights here (65.7 with TD-MPC1's)
 }
 
 TEST_CASE("tdmpc: a resumed run is bit-identical to an uninterrupted one",
