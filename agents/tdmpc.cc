@@ -27,14 +27,6 @@ namespace {
 constexpr uint64_t kSampleStream = 0x74646d7073616dULL;  // exploration, sequences, noise
 constexpr int kSequenceTries = 10000;                    // rejection draws per sequence
 
-// `count` standard normal floats from rng as a (rows x cols) tensor on `device`.
-torch::Tensor Normals(sim::Rng& rng, int64_t rows, int64_t cols, const torch::Device& device) {
-  auto out = torch::empty({rows, cols}, torch::kFloat32);
-  float* data = out.data_ptr<float>();
-  for (int64_t k = 0; k < rows * cols; ++k) data[k] = static_cast<float>(rng.Normal());
-  return out.to(device);
-}
-
 }  // namespace
 
 struct TdmpcTrainer::Impl {
@@ -124,8 +116,8 @@ struct TdmpcTrainer::Impl {
     const auto act = gather(replay->actions).view({h, b, act_dim});
     const auto reward = gather(replay->rewards).view({h, b});
     const auto done = gather(replay->terminated).view({h, b});
-    const auto noise_td = Normals(rng, h * b, act_dim, device);
-    const auto noise_pi = Normals(rng, h * b, act_dim, device);
+    const auto noise_td = TdmpcNormals(rng, {h * b, act_dim}, device);
+    const auto noise_pi = TdmpcNormals(rng, {h * b, act_dim}, device);
     torch::Tensor next_z, td;
     {
       torch::NoGradGuard no_grad;
@@ -212,7 +204,7 @@ struct TdmpcTrainer::Impl {
         TdmpcPlan(*nets, obs, plan, state->plan_mean, episode_length > 0, true, rng, action);
       } else {
         torch::NoGradGuard no_grad;
-        const auto noise = Normals(rng, 1, act_dim, device);
+        const auto noise = TdmpcNormals(rng, {1, act_dim}, device);
         const auto a = nets->Sample(nets->Encode(obs), noise).first.to(torch::kCPU).contiguous();
         std::copy_n(a.data_ptr<float>(), act_dim, action.begin());
       }

@@ -17,16 +17,6 @@ void Require(bool ok, const std::string& key, double value, const std::string& r
   if (!ok) throw sim::BadInput("setting " + key + "=" + std::to_string(value) + ": must be " + rule);
 }
 
-// `count` standard normal floats from rng as a tensor of `shape` on `device`.
-torch::Tensor Normals(sim::Rng& rng, std::vector<int64_t> shape, const torch::Device& device) {
-  int64_t count = 1;
-  for (const int64_t d : shape) count *= d;
-  auto out = torch::empty(shape, torch::kFloat32);
-  float* data = out.data_ptr<float>();
-  for (int64_t k = 0; k < count; ++k) data[k] = static_cast<float>(rng.Normal());
-  return out.to(device);
-}
-
 // Predicted return of each candidate (N x H x A) from latent z0 (1 x L): discounted predicted
 // rewards plus the discounted mean Q of the two heads at the final latent under the policy,
 // each weighted by the predicted probability that the episode is still running.
@@ -50,6 +40,14 @@ torch::Tensor Value(TdmpcNetworksImpl& nets, const torch::Tensor& z0, const torc
 }
 
 }  // namespace
+
+torch::Tensor TdmpcNormals(sim::Rng& rng, const std::vector<int64_t>& shape,
+                           const torch::Device& device) {
+  auto out = torch::empty(shape, torch::kFloat32);
+  float* data = out.data_ptr<float>();
+  for (int64_t k = 0; k < out.numel(); ++k) data[k] = static_cast<float>(rng.Normal());
+  return out.to(device);
+}
 
 void ValidateTdmpcPlanSettings(const TdmpcPlanSettings& s) {
   sim::RequireInRange("tdmpc.horizon", s.horizon, 1, 64);
@@ -76,7 +74,7 @@ void TdmpcPlan(TdmpcNetworksImpl& nets, const torch::Tensor& obs, const TdmpcPla
   // Sequences of the policy prior, rolled through the latent dynamics.
   torch::Tensor pi_actions;
   if (p > 0) {
-    const auto noise = Normals(rng, {h, p, a_dim}, device);
+    const auto noise = TdmpcNormals(rng, {h, p, a_dim}, device);
     std::vector<torch::Tensor> steps;
     torch::Tensor z = z0.expand({p, z0.size(1)});
     for (int64_t t = 0; t < h; ++t) {
@@ -95,7 +93,7 @@ void TdmpcPlan(TdmpcNetworksImpl& nets, const torch::Tensor& obs, const TdmpcPla
   torch::Tensor std = torch::full({h, a_dim}, s.max_std, mu.options());
   torch::Tensor elite_actions, weights;
   for (int it = 0; it < s.iterations; ++it) {
-    const auto noise = Normals(rng, {gaussian, h, a_dim}, device);
+    const auto noise = TdmpcNormals(rng, {gaussian, h, a_dim}, device);
     auto candidates = (mu.unsqueeze(0) + std.unsqueeze(0) * noise).clamp(-1.0, 1.0);
     if (p > 0) candidates = torch::cat({pi_actions, candidates}, 0);
     const auto value = torch::nan_to_num(Value(nets, z0, candidates, s.gamma), 0.0, 0.0, 0.0);
@@ -120,7 +118,7 @@ void TdmpcPlan(TdmpcNetworksImpl& nets, const torch::Tensor& obs, const TdmpcPla
     }
   }
   auto first = elite_actions[chosen][0];
-  if (explore) first = first + std[0] * Normals(rng, {a_dim}, device);
+  if (explore) first = first + std[0] * TdmpcNormals(rng, {a_dim}, device);
   const auto out = first.clamp(-1.0, 1.0).to(torch::kCPU).contiguous();
   std::copy_n(out.data_ptr<float>(), a_dim, action.begin());
 }

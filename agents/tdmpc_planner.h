@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -28,6 +29,11 @@ struct TdmpcPlanSettings {
   double max_std = 2.0;      // initial and largest std
   double gamma = 0.99;       // discount of predicted rewards and the final Q value
 };
+
+// Standard normal floats drawn from rng in row-major order, as a tensor of `shape` on
+// `device` (every TD-MPC draw goes through here, so a seed fixes them all).
+torch::Tensor TdmpcNormals(sim::Rng& rng, const std::vector<int64_t>& shape,
+                           const torch::Device& device);
 
 // The planner part of the training settings.
 TdmpcPlanSettings PlanSettingsOf(const TdmpcSettings& settings);
